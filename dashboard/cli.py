@@ -1,0 +1,109 @@
+"""Command-line interface. Other issues and outside checks rely on these exact command names."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from dashboard.config import AppConfig, ConfigError, explain, load_config
+from dashboard.domain.roles import Role
+
+logger = logging.getLogger("dashboard")
+
+ROLES = [r.value for r in Role]
+SCALES = ["town", "county", "city"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run.py", description="Grid-governance command center (网格化社会治理综合指挥中心)"
+    )
+    p.add_argument("--config", metavar="PATH", help="configuration file (default: config.toml)")
+    p.add_argument("--host", help="override server.host")
+    p.add_argument("--port", type=int, help="override server.port")
+    p.add_argument(
+        "--no-simulator", action="store_true", help="demo without the built-in simulator"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("demo", help="the embedded demo (default): seeds an empty database, then serves")
+    sub.add_parser("serve", help="the server alone: no seeding, no simulator")
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("db_command", choices=["upgrade", "current"])
+    seed = sub.add_parser("seed", help="generate a demo region and its history into the database")
+    seed.add_argument("--scale", choices=SCALES, default=None)
+    seed.add_argument("--seed", type=int, default=None, help="random seed")
+    seed.add_argument("--days", type=int, default=None, help="days of case history")
+    seed.add_argument("--force", action="store_true", help="replace an existing data set")
+    cc = sub.add_parser("check-config", help="validate the configuration file and exit")
+    cc.add_argument("--explain", action="store_true", help="list every key with its meaning")
+    tok = sub.add_parser("token", help="API tokens for devices and integrations")
+    tok_sub = tok.add_subparsers(dest="token_command", required=True)
+    tc = tok_sub.add_parser("create", help="create a token; it is printed once, on the last line")
+    tc.add_argument("name")
+    tc.add_argument("--role", required=True, choices=ROLES)
+    tc.add_argument("--area", help="restrict to an area code (county, town or village)")
+    tc.add_argument("--expires-days", type=int, help="expire after this many days")
+    tr = tok_sub.add_parser("revoke", help="revoke every token with this name")
+    tr.add_argument("name")
+    tok_sub.add_parser("list", help="list tokens (never their secret)")
+    usr = sub.add_parser("user", help="web users")
+    usr_sub = usr.add_subparsers(dest="user_command", required=True)
+    uc = usr_sub.add_parser(
+        "create", help="create a web user (password from GCC_USER_PASSWORD or a prompt)"
+    )
+    uc.add_argument("name")
+    uc.add_argument("--role", required=True, choices=ROLES)
+    uc.add_argument("--area", help="area code the user is limited to (town or county)")
+    uc.add_argument("--department", help="department code (for the department role)")
+    uc.add_argument("--display-name", default="")
+    return p
+
+
+def _config(args: argparse.Namespace) -> AppConfig:
+    config = load_config(args.config)
+    server = config.server.model_copy(
+        update={k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    )
+    demo = config.demo.model_copy(update={"simulator": False}) if args.no_simulator else config.demo
+    return config.model_copy(update={"server": server, "demo": demo})
+
+
+def _password() -> str:
+    pw = os.environ.get("GCC_USER_PASSWORD")
+    if pw is None:
+        if not sys.stdin.isatty():
+            raise SystemExit(
+                "error: set GCC_USER_PASSWORD or run in a terminal to be asked for the password"
+            )
+        pw = getpass.getpass("Password: ")
+        if pw != getpass.getpass("Repeat: "):
+            raise SystemExit("error: the passwords differ")
+    if len(pw) < 8:
+        raise SystemExit("error: the password must have at least 8 characters")
+    return pw
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = _config(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    command = args.command or "demo"
+    if command == "check-config":
+        print("\n".join(explain()) if args.explain else "configuration OK")
+        return 0
+
+    from dashboard import commands  # heavy imports only once the config is known to be good
+
+    return commands.dispatch(command, args, config, password=_password)

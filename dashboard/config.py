@@ -1,0 +1,253 @@
+"""Typed configuration read from ``config.toml``.
+
+Every field has a description (``python run.py check-config --explain`` prints them). Unknown keys
+are refused so a typo cannot silently fall back to a default. Secrets never live in the file: they
+come from environment variables named in the file (``*_env`` fields).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the key path and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = Field("127.0.0.1", description="Address the web server binds to.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        8050, description="TCP port of the web server."
+    )
+    secret_key_env: str = Field(
+        "GCC_SECRET_KEY",
+        description="Environment variable holding the session signing key. In demo mode a random "
+        "key is generated and kept in the data directory when the variable is unset.",
+    )
+    data_dir: str = Field(
+        "var",
+        description="Directory for the SQLite file, photos and keys (relative to the root).",
+    )
+
+
+class DatabaseConfig(_Strict):
+    url: str = Field(
+        "sqlite:///var/command-center.db",
+        description="SQLAlchemy URL: sqlite:///path (embedded) or "
+        "postgresql+psycopg://user@host/db. "
+        "A password must not be written here: use url_env.",
+    )
+    url_env: str = Field(
+        "GCC_DATABASE_URL",
+        description="Environment variable that, when set, overrides `url` (for secrets).",
+    )
+    pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        10, description="Connection pool size (PostgreSQL)."
+    )
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must start with sqlite: or postgresql (e.g. postgresql+psycopg://…)")
+        if "@" in url and ":" in url.split("@", 1)[0].split("//", 1)[-1]:
+            raise ValueError(
+                "contains a password; put the URL in the environment variable named by url_env"
+            )
+        return url
+
+    def resolved_url(self) -> str:
+        return os.environ.get(self.url_env) or self.url
+
+
+class BusConfig(_Strict):
+    backend: Literal["memory", "redis"] = Field(
+        "memory",
+        description="memory: in-process (one server process, the demo); redis: several processes.",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis URL when backend = redis."
+    )
+    channel: str = Field(
+        "gcc", description="Prefix of the Redis channels and keys used by this deployment."
+    )
+
+
+class DemoConfig(_Strict):
+    enabled: bool = Field(
+        True, description="`python run.py` seeds an empty database and starts the simulator."
+    )
+    scale: Literal["town", "county", "city"] = Field(
+        "town", description="Size of the generated demo region."
+    )
+    seed: int = Field(
+        7, description="Random seed of the generator: the same seed gives the same region."
+    )
+    history_days: Annotated[int, Field(ge=0, le=400)] = Field(
+        30, description="Days of case history generated for the demo."
+    )
+    simulator: bool = Field(True, description="Run the built-in simulator in the demo.")
+    auto_login_user: str | None = Field(
+        "demo",
+        description="Web user signed in automatically in demo mode; null to require sign-in.",
+    )
+
+
+class VillageRuleConfig(_Strict):
+    window_hours: Annotated[float, Field(gt=0, le=24 * 31)] = Field(
+        24, description="Rolling window of the open ratio."
+    )
+    min_cases: Annotated[int, Field(ge=1)] = Field(
+        5, description="Cases needed in the window before the ratio counts."
+    )
+    enter_ratio: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.8, description="Open ratio at which a village turns red."
+    )
+    leave_ratio: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.7, description="Open ratio below which a red village turns back."
+    )
+    call_after_hours: Annotated[float, Field(ge=0)] = Field(
+        2, description="Hours red before the village is on the call list."
+    )
+    red_on_open_emergency: bool = Field(
+        True, description="An open emergency case makes its village red."
+    )
+    red_on_overdue: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="This many open overdue cases make a village red (null: off)."
+    )
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> VillageRuleConfig:
+        if self.leave_ratio > self.enter_ratio:
+            raise ValueError("leave_ratio must not be above enter_ratio (hysteresis)")
+        return self
+
+
+class DeadlineRuleConfig(_Strict):
+    yellow_at: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.8,
+        description="Share of the time limit after which a stage is yellow (a reminder is sent).",
+    )
+
+
+class RulesConfig(_Strict):
+    village: VillageRuleConfig = Field(
+        default_factory=VillageRuleConfig, description="Village status rule."
+    )
+    deadline: DeadlineRuleConfig = Field(
+        default_factory=DeadlineRuleConfig, description="Deadline lights."
+    )
+
+
+class DataConfig(_Strict):
+    categories: str = Field(
+        "", description="Category tree TOML; empty: the built-in 10 大类 / 42 小类."
+    )
+    departments: str = Field("", description="Departments TOML; empty: the built-in list.")
+    calendar: str = Field(
+        "", description="Working calendar TOML (holidays, 调休); empty: the built-in PRC calendar."
+    )
+
+    def path(self, name: Literal["categories", "departments", "calendar"]) -> Path:
+        value = getattr(self, name)
+        if not value:
+            return DATA_DIR / {"calendar": "calendar_cn.toml"}.get(name, f"{name}.toml")
+        p = Path(value)
+        return p if p.is_absolute() else ROOT / p
+
+
+class UiConfig(_Strict):
+    language: Literal["zh", "en"] = Field("zh", description="Default language of the pages.")
+    title: str = Field("网格化社会治理综合指挥中心", description="Title shown on the wall.")
+    tile_url: str = Field(
+        "",
+        description="Map tile URL template (an internal tile server); empty: offline, no tiles.",
+    )
+
+
+class AppConfig(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
+    bus: BusConfig = Field(default_factory=BusConfig, description="Event bus.")
+    demo: DemoConfig = Field(default_factory=DemoConfig, description="Embedded demo.")
+    rules: RulesConfig = Field(default_factory=RulesConfig, description="Business rules.")
+    data: DataConfig = Field(default_factory=DataConfig, description="Reference data files.")
+    ui: UiConfig = Field(default_factory=UiConfig, description="Pages.")
+
+    def data_dir(self) -> Path:
+        p = Path(self.server.data_dir)
+        return p if p.is_absolute() else ROOT / p
+
+    def database_url(self) -> str:
+        """The database URL, with a relative SQLite path anchored at the project root."""
+        url = self.database.resolved_url()
+        prefix = "sqlite:///"
+        if (
+            url.startswith(prefix)
+            and not url.startswith(prefix + "/")
+            and url != "sqlite:///:memory:"
+        ):
+            return prefix + str(ROOT / url[len(prefix) :])
+        return url
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for item in err.errors():
+        path = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        reason = item["msg"]
+        if item["type"] == "extra_forbidden":
+            reason = "unknown key (check the spelling; see config.toml for the known keys)"
+        lines.append(f"  {path}: {reason}")
+    return "\n".join(lines)
+
+
+def parse_config(text: str, source: str = "config.toml") -> AppConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from err
+
+
+def load_config(path: str | Path | None = None) -> AppConfig:
+    """Read the configuration file (``config.toml`` at the project root by default)."""
+    p = Path(path) if path else ROOT / "config.toml"
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(f"{p}: file not found") from err
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot be read: {err.strerror}") from err
+    return parse_config(text, str(p))
+
+
+def explain(model: type[BaseModel] = AppConfig, prefix: str = "") -> list[str]:
+    """One line per key: its path, default and description (for ``check-config --explain``)."""
+    lines: list[str] = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            lines.append(f"[{path}] {field.description or ''}")
+            lines.extend(explain(ann, path + "."))
+        else:
+            default = field.get_default(call_default_factory=True)
+            lines.append(f"  {path} = {default!r}: {field.description or ''}")
+    return lines

@@ -1,0 +1,1 @@
+"""HTTP edge: Flask blueprints that translate requests into service calls and back."""

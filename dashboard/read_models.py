@@ -1,0 +1,119 @@
+"""Queries that feed the pages: plain data out, no layout, no framework types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashboard.storage.models import (
+    Camera,
+    Case,
+    County,
+    Department,
+    Grid,
+    GridWorker,
+    SchemaInfo,
+    Town,
+    Village,
+)
+
+
+@dataclass(frozen=True)
+class RedVillage:
+    code: str
+    name: str
+    town: str
+    red_since: datetime | None
+    open_ratio: float | None
+    contact_name: str
+    contact_phone: str
+
+
+@dataclass(frozen=True)
+class LatestCase:
+    id: int
+    reported_at: datetime
+    category_code: str
+    village: str
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    counts: dict[str, int]
+    cases_by_status: dict[str, int]
+    reported_today: int
+    closed_today: int
+    open_cases: int
+    overdue_now: int
+    red_villages: list[RedVillage] = field(default_factory=list)
+    latest: list[LatestCase] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+
+
+def _count(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def status_summary(session: Session, now: datetime, day_start: datetime) -> StatusSummary:
+    """What the status page shows; ``day_start`` is the start of today in local time."""
+    counts = {
+        name: _count(session, model)
+        for name, model in {
+            "counties": County,
+            "towns": Town,
+            "villages": Village,
+            "grids": Grid,
+            "workers": GridWorker,
+            "cameras": Camera,
+            "departments": Department,
+        }.items()
+    }
+    by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
+    reported_today = session.scalar(select(func.count()).where(Case.reported_at >= day_start)) or 0
+    closed_today = session.scalar(select(func.count()).where(Case.closed_at >= day_start)) or 0
+    open_cases = session.scalar(select(func.count()).where(Case.open.is_(True))) or 0
+    overdue = (
+        session.scalar(select(func.count()).where(Case.open.is_(True), Case.deadline < now)) or 0
+    )
+    red_rows = session.execute(
+        select(Village, Town.name)
+        .join(Town, Town.code == Village.town_code)
+        .where(Village.status == "red")
+        .order_by(Village.red_since)
+        .limit(20)
+    ).all()
+    red = [
+        RedVillage(v.code, v.name, town, v.red_since, v.open_ratio, v.contact_name, v.contact_phone)
+        for v, town in red_rows
+    ]
+    latest_rows = session.execute(
+        select(
+            Case.id,
+            Case.reported_at,
+            Case.reported_category,
+            Village.name,
+            Case.status,
+            Case.source,
+        )
+        .join(Village, Village.code == Case.village_code)
+        .order_by(Case.reported_at.desc(), Case.id.desc())
+        .limit(12)
+    ).all()
+    latest = [LatestCase(*row) for row in latest_rows]
+    info = dict(session.execute(select(SchemaInfo.key, SchemaInfo.value)).all())
+    return StatusSummary(
+        counts=counts,
+        cases_by_status={str(k): int(v) for k, v in by_status.items()},
+        reported_today=int(reported_today),
+        closed_today=int(closed_today),
+        open_cases=int(open_cases),
+        overdue_now=int(overdue),
+        red_villages=red,
+        latest=latest,
+        info={str(k): str(v) for k, v in info.items()},
+    )

@@ -1,0 +1,476 @@
+"""A realistic, deterministic case history, produced by driving the real state machine.
+
+Every seeded case goes through ``apply_action`` exactly as a live one would, so a history is
+legal by construction and the audit trail is complete. Timing follows the command room's day:
+reports peak mid-morning and mid-afternoon, departments work office hours at their own pace
+(some are slow, so some cases run late), and steps that would fall after ``now`` are not taken —
+the cases still open at the end are today's open cases.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import shapely
+
+from dashboard.domain.calendar import WorkingCalendar
+from dashboard.domain.categories import CategoryTree, Department, SubCategory
+from dashboard.domain.deadlines import deadline_for, resume_deadline
+from dashboard.domain.lifecycle import ActionRequest, CaseState, Transition, apply_action, new_case
+from dashboard.domain.regions import Grid, Region
+from dashboard.domain.roles import Role
+from dashboard.domain.status import Action, Source
+from dashboard.seed.people import WorkerSeed
+
+# Reports per day for each scale (DOMAIN.md: Yangxunqiao ~1,000/day for 87 grids is the busy
+# end; Shaoxing ~9,000/day for the city). The town demo uses a calmer 600/day.
+REPORTS_PER_DAY = {"town": 600, "county": 2_500, "city": 9_000}
+# Hour-of-day weights of reports (local time): quiet nights, peaks at 10:00 and 15:00.
+HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 15, 13, 8, 9, 13, 15, 13, 10, 7, 5, 4, 3, 2, 1)
+SOURCE_WEIGHTS = {
+    Source.GRID_WORKER: 70.0,
+    Source.HOTLINE: 12.0,
+    Source.PUBLIC: 8.0,
+    Source.CAMERA: 5.0,
+    Source.POLICE: 4.7,
+    Source.EMERGENCY: 0.3,
+}
+SELF_HANDLE_SHARE = 0.50  # of grid-worker reports, fixed on the spot
+VOID_SHARE = 0.08  # of public and hotline reports: invalid or duplicate
+
+DESCRIPTIONS = (
+    "{place}发现{what}，请尽快处理。",
+    "巡查中发现{place}{what}，已拍照取证。",
+    "群众反映{place}{what}，影响周边居民。",
+    "{place}存在{what}问题，现场情况见照片。",
+    "{place}{what}，已劝导，需相关部门处置。",
+)
+PLACES = (
+    "村口",
+    "主干道旁",
+    "河道边",
+    "菜市场附近",
+    "文化礼堂前",
+    "老年活动中心旁",
+    "小区东门",
+    "桥头",
+    "工业园区",
+)
+
+
+@dataclass
+class SeededCase:
+    """One case ready for a bulk insert: the row values and the audit trail."""
+
+    row: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HistoryContext:
+    region: Region
+    workers: Sequence[WorkerSeed]
+    categories: CategoryTree
+    departments: Sequence[Department]
+    calendar: WorkingCalendar
+
+
+class _Points:
+    """Random points inside grids, drawn in vectorised batches (rejection in the bounding box)."""
+
+    def __init__(self, grids: Sequence[Grid], rng: np.random.Generator) -> None:
+        self._grids = grids
+        self._rng = rng
+        self._cache: dict[str, list[tuple[float, float]]] = {}
+
+    def inside(self, grid: Grid) -> tuple[float, float]:
+        stock = self._cache.get(grid.code)
+        if not stock:
+            minx, miny, maxx, maxy = shapely.bounds(grid.polygon).tolist()
+            xs = self._rng.uniform(minx, maxx, 64)
+            ys = self._rng.uniform(miny, maxy, 64)
+            keep = shapely.contains_xy(grid.polygon, xs, ys)
+            stock = list(zip(xs[keep].tolist(), ys[keep].tolist(), strict=True)) or [grid.centroid]
+            self._cache[grid.code] = stock
+        return stock.pop()
+
+
+class HistoryGenerator:
+    def __init__(self, ctx: HistoryContext, seed: int, scale: str) -> None:
+        self.ctx = ctx
+        self.rng = random.Random(f"history:{seed}")
+        self.per_day = REPORTS_PER_DAY[scale]
+        self.grids = sorted(ctx.region.grids, key=lambda g: g.code)
+        self.grid_cum = list(itertools.accumulate(g.households for g in self.grids))
+        self.points = _Points(self.grids, np.random.default_rng(seed))
+        self.workers_by_grid: dict[str, list[WorkerSeed]] = {}
+        for w in ctx.workers:
+            self.workers_by_grid.setdefault(w.grid_code, []).append(w)
+        subs = ctx.categories.subs
+        # A Zipf-like category mix: the first 小类 of each 大类 are the everyday ones.
+        self.subs = subs
+        self.sub_cum = list(
+            itertools.accumulate(
+                1.0 / (1 + int(s.code[2:]) * 0.7) * (3 if s.major_code in ("05", "10") else 1)
+                for s in subs
+            )
+        )
+        self.dept_codes = [d.code for d in ctx.departments]
+        # Each department has its own pace: a factor on the share of the time limit it uses.
+        self.pace = {code: self.rng.uniform(0.5, 2.2) for code in self.dept_codes}
+        self.village_names = {v.code: v.short_name for v in ctx.region.villages}
+
+    # --- arrivals -------------------------------------------------------------------------
+
+    def arrivals(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Report times in [start, end) following the daily rhythm (a non-homogeneous Poisson)."""
+        tz = self.ctx.calendar.tz
+        total = sum(HOUR_WEIGHTS)
+        hour = start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            expected = self.per_day * HOUR_WEIGHTS[hour.hour] / total
+            if hour.weekday() >= 5:
+                expected *= 0.7
+            for _ in range(_poisson(self.rng, expected)):
+                at = hour + timedelta(seconds=self.rng.uniform(0, 3600))
+                if start <= at < end:
+                    yield at
+            hour += timedelta(hours=1)
+
+    # --- one case -------------------------------------------------------------------------
+
+    def case(self, case_id: int, reported_at: datetime, now: datetime) -> SeededCase:
+        rng = self.rng
+        source = rng.choices(list(SOURCE_WEIGHTS), weights=list(SOURCE_WEIGHTS.values()))[0]
+        grid = rng.choices(self.grids, cum_weights=self.grid_cum)[0]
+        lon, lat = self.points.inside(grid)
+        sub = rng.choices(self.subs, cum_weights=self.sub_cum)[0]
+        worker = rng.choice(self.workers_by_grid.get(grid.code) or list(self.ctx.workers))
+        reporter = worker.id if source is Source.GRID_WORKER else _caller(rng, source)
+        village = self.ctx.region.village(grid.village_code)
+        desc = rng.choice(DESCRIPTIONS).format(
+            place=self.village_names[village.code] + rng.choice(PLACES), what=sub.name_zh
+        )
+        state = new_case(source, reported_at, emergency=source is Source.EMERGENCY)
+        seeded = SeededCase(
+            row={
+                "id": case_id,
+                "reported_category": sub.code,
+                "description": desc,
+                "lon": round(lon, 6),
+                "lat": round(lat, 6),
+                "address": "",
+                "grid_code": grid.code,
+                "village_code": village.code,
+                "town_code": village.town_code,
+                "county_code": village.town_code[:6],
+                "reporter": reporter,
+                "idempotency_key": None,
+                "occurred_at": reported_at - timedelta(minutes=rng.randint(0, 30)),
+            }
+        )
+        actor = worker.id if source is Source.GRID_WORKER else reporter
+        seeded.events.append(
+            _event(
+                case_id,
+                "report",
+                None,
+                state.status.value,
+                reported_at,
+                actor,
+                Role.GRID_WORKER if source is Source.GRID_WORKER else Role.INTEGRATION,
+                details={"category": sub.code, "source": source.value},
+            )
+        )
+        state = _Walk(self, seeded, state, sub, worker, now).run()
+        seeded.row.update(_state_columns(state))
+        return seeded
+
+
+class _Walk:
+    """Takes one case through its life, step by step, until the story or the clock runs out."""
+
+    def __init__(
+        self,
+        gen: HistoryGenerator,
+        seeded: SeededCase,
+        state: CaseState,
+        sub: SubCategory,
+        worker: WorkerSeed,
+        now: datetime,
+    ) -> None:
+        self.gen, self.seeded, self.state, self.sub, self.worker, self.now = (
+            gen,
+            seeded,
+            state,
+            sub,
+            worker,
+            now,
+        )
+        self.rng = gen.rng
+        self.at = state.reported_at or now
+        self.cal = gen.ctx.calendar
+
+    def step(self, delay: timedelta, action: Action, actor: str, role: Role, **kw: Any) -> bool:
+        at = self.at + delay
+        if at > self.now:
+            return False
+        req = ActionRequest(action=action, actor=actor, role=role, **kw)
+        t: Transition = apply_action(self.state, req, at)
+        self.state, self.at = t.state, at
+        self.seeded.events.append(
+            _event(
+                self.seeded.row["id"],
+                action.value,
+                t.before.value,
+                t.after.value,
+                at,
+                actor,
+                role,
+                note=t.note,
+                reason=t.reason,
+                details=dict(t.details),
+                attachments={"ids": list(t.attachments)} if t.attachments else {},
+            )
+        )
+        return True
+
+    def minutes(self, lo: float, hi: float) -> timedelta:
+        return timedelta(minutes=self.rng.uniform(lo, hi))
+
+    def run(self) -> CaseState:
+        rng, src = self.rng, self.state.source
+        photo = (f"seed-photo-{self.seeded.row['id']}",)
+        if src is Source.GRID_WORKER and rng.random() < SELF_HANDLE_SHARE:
+            if self.step(
+                self.minutes(5, 60),
+                Action.SELF_HANDLE,
+                self.worker.id,
+                Role.GRID_WORKER,
+                attachments=photo,
+                note="现场已处置",
+            ):
+                self.step(self.minutes(10, 120), Action.CLOSE, "值班长", Role.COMMANDER)
+            return self.state
+        if not self.step(self.minutes(2, 40), Action.ACCEPT, "受理员", Role.DISPATCHER):
+            return self.state
+        if src in (Source.PUBLIC, Source.HOTLINE) and rng.random() < VOID_SHARE:
+            self.step(
+                self.minutes(10, 90),
+                Action.VOID,
+                "值班长",
+                Role.COMMANDER,
+                reason=rng.choice(("重复上报", "无效信息", "不属于受理范围")),
+            )
+            return self.state
+        if src is Source.PUBLIC:
+            ok = self.step(
+                self.minutes(5, 30), Action.REQUEST_VERIFY, "受理员", Role.DISPATCHER
+            ) and self.step(self.minutes(20, 180), Action.VERIFY, self.worker.id, Role.GRID_WORKER)
+            if not ok:
+                return self.state
+        reg_delay = self.minutes(1, 10) if self.state.emergency else self.minutes(10, 90)
+        deadline = deadline_for(self.at + reg_delay, self.sub.limit, self.cal)
+        if not self.step(
+            reg_delay,
+            Action.REGISTER,
+            "值班长",
+            Role.COMMANDER,
+            category_code=self.sub.code,
+            deadline=deadline,
+            department_code=self.sub.default_department,
+        ):
+            return self.state
+        return self._department_stage(photo)
+
+    def _department_stage(self, photo: tuple[str, ...]) -> CaseState:
+        rng = self.rng
+        dept = self.sub.default_department
+        if not self.step(
+            self.minutes(5, 60), Action.DISPATCH, "派遣员", Role.DISPATCHER, department_code=dept
+        ):
+            return self.state
+        if rng.random() < 0.05:  # wrong department: returned, then sent elsewhere
+            if not self.step(
+                self.minutes(30, 300),
+                Action.RETURN,
+                dept,
+                Role.DEPARTMENT,
+                reason="不属于本部门职责",
+            ):
+                return self.state
+            dept = rng.choice([d for d in self.gen.dept_codes if d != dept])
+            if not self.step(
+                self.minutes(10, 60),
+                Action.DISPATCH,
+                "派遣员",
+                Role.DISPATCHER,
+                department_code=dept,
+            ):
+                return self.state
+        if not self.step(self.minutes(10, 240), Action.START, dept, Role.DEPARTMENT):
+            return self.state
+        if rng.random() < 0.04 and not self._suspend(dept):
+            return self.state
+        if rng.random() < 0.06 and self.state.deadline is not None:
+            new = self.state.deadline + timedelta(days=rng.choice((2, 3, 5)))
+            if not self.step(
+                self.minutes(60, 600),
+                Action.EXTEND,
+                "值班长",
+                Role.COMMANDER,
+                deadline=new,
+                reason="情况复杂，申请延期",
+            ):
+                return self.state
+        for attempt in range(3):
+            if not self.step(
+                self._handling_time(dept, attempt),
+                Action.HANDLED,
+                dept,
+                Role.DEPARTMENT,
+                attachments=photo,
+                note="已处置完毕",
+            ):
+                return self.state
+            if attempt < 2 and rng.random() < 0.08:
+                if not self.step(
+                    self.minutes(20, 240),
+                    Action.CHECK_FAIL,
+                    self.worker.id,
+                    Role.GRID_WORKER,
+                    reason="现场核查未整改到位",
+                ):
+                    return self.state
+                continue
+            if not self.step(
+                self.minutes(20, 240), Action.CHECK_PASS, self.worker.id, Role.GRID_WORKER
+            ):
+                return self.state
+            break
+        if (
+            self.step(self.minutes(10, 120), Action.CLOSE, "值班长", Role.COMMANDER)
+            and rng.random() < 0.5
+        ):
+            self.step(
+                self.minutes(60, 2880),
+                Action.EVALUATE,
+                "评价",
+                Role.INTEGRATION,
+                satisfaction=rng.choices((5, 4, 3, 2, 1), weights=(60, 25, 9, 4, 2))[0],
+            )
+        return self.state
+
+    def _suspend(self, dept: str) -> bool:
+        suspended_at = self.at + self.minutes(60, 600)
+        if not self.step(
+            suspended_at - self.at, Action.SUSPEND, dept, Role.DEPARTMENT, reason="等待当事人返乡"
+        ):
+            return False
+        pause = timedelta(hours=self.rng.uniform(12, 96))
+        assert self.state.deadline is not None
+        moved = resume_deadline(self.state.deadline, suspended_at, suspended_at + pause, self.cal)
+        return self.step(pause, Action.RESUME, "值班长", Role.COMMANDER, deadline=moved)
+
+    def _handling_time(self, dept: str, attempt: int) -> timedelta:
+        """Working time a department takes.
+
+        Most cases are fixed within hours (a median of a few working hours, at most 30 % of the
+        limit), scaled by the department's own pace; a lognormal tail makes some run late, more
+        often at the slow departments.
+        """
+        state = self.state
+        assert state.deadline is not None
+        total = self.cal.working_time_between(self.at, state.deadline)
+        typical = min(total * 0.3, timedelta(hours=4))
+        work = typical * self.gen.pace.get(dept, 1.0) * math.exp(self.rng.gauss(0, 0.9))
+        if attempt:
+            work *= 0.5
+        work = max(work, timedelta(minutes=15))
+        return self.cal.add_working_time(self.at, work) - self.at
+
+
+def _state_columns(state: CaseState) -> dict[str, Any]:
+    from dashboard.domain.status import OPEN_STATUSES
+
+    values: dict[str, Any] = {}
+    for name in CaseState.__dataclass_fields__:
+        value = getattr(state, name)
+        values[name] = value.value if hasattr(value, "value") else value
+    values["open"] = state.status in OPEN_STATUSES
+    values["version"] = 1
+    return values
+
+
+def _event(
+    case_id: int,
+    action: str,
+    before: str | None,
+    after: str,
+    at: datetime,
+    actor: str,
+    role: Role,
+    *,
+    note: str = "",
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+    attachments: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "action": action,
+        "from_status": before,
+        "to_status": after,
+        "at": at,
+        "actor": actor,
+        "role": role.value,
+        "note": note,
+        "reason": reason,
+        "details": details or {},
+        "attachments": attachments or {},
+    }
+
+
+def _caller(rng: random.Random, source: Source) -> str:
+    if source is Source.CAMERA:
+        return "视频巡查"
+    if source is Source.EMERGENCY:
+        return "一键报警"
+    return f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"[:7] + "****"
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """Knuth's method for small means, a rounded normal for large ones (we only need realism)."""
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    threshold, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= threshold:
+            return k
+        k += 1
+
+
+def generate_history(
+    ctx: HistoryContext,
+    *,
+    scale: str,
+    seed: int,
+    days: int,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[SeededCase]:
+    """Cases reported during the ``days`` before ``now``, in report order, ids from 1."""
+    gen = HistoryGenerator(ctx, seed, scale)
+    start = now - timedelta(days=days)
+    for case_id, reported_at in enumerate(gen.arrivals(start, now), start=1):
+        yield gen.case(case_id, reported_at, now)
+        if progress is not None:
+            progress(1)

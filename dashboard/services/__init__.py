@@ -1,0 +1,1 @@
+"""Application services: one transaction per use case, composed from the domain and storage."""

@@ -1,0 +1,349 @@
+"""Case use cases: report a case, act on it, read it back with its audit trail.
+
+Each call is one transaction holding the case row, its audit entry, the village light it moves
+and the outbox events for the live layer, so nothing reaches the screens that is not stored and
+nothing stored is lost on the way to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from dashboard.clock import Clock
+from dashboard.domain.deadlines import deadline_for, resume_deadline
+from dashboard.domain.errors import DomainError
+from dashboard.domain.lifecycle import (
+    DEFAULT_POLICY,
+    ActionRequest,
+    CaseState,
+    LifecyclePolicy,
+    Transition,
+    apply_action,
+    new_case,
+)
+from dashboard.domain.regions import Location
+from dashboard.domain.roles import Role
+from dashboard.domain.status import Action, Source
+from dashboard.domain.village_status import VillageRule
+from dashboard.reference import ReferenceData
+from dashboard.services.villages import refresh_villages
+from dashboard.storage.case_rows import to_state, write_state
+from dashboard.storage.db import Database
+from dashboard.storage.models import Case, CaseEvent, OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_DESCRIPTION = 2000
+MAX_FUTURE_SKEW = timedelta(minutes=5)  # phones' clocks drift; more than this is an error
+
+
+class InvalidReport(DomainError):
+    """A case report that cannot be accepted as given (``field`` names the offending input)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(code, message)
+        self.field = field
+
+
+class CaseNotFound(DomainError):
+    pass
+
+
+class ConcurrentChange(DomainError):
+    """Someone else changed the case between our read and our write; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    category_code: str
+    description: str
+    lon: float
+    lat: float
+    source: Source
+    actor: str
+    role: Role
+    reporter: str = ""
+    emergency: bool = False
+    occurred_at: datetime | None = None
+    address: str = ""
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """What the API answers about a case after a change."""
+
+    id: int
+    status: str
+    village_code: str
+    grid_code: str
+    town_code: str
+    category_code: str
+    deadline: datetime | None
+    emergency: bool
+    created: bool = True  # False when an Idempotency-Key returned the first answer
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+Locator = Callable[[float, float], Location | None]
+
+
+class CaseService:
+    def __init__(
+        self,
+        db: Database,
+        reference: ReferenceData,
+        locate: Locator,
+        clock: Clock,
+        village_rule: VillageRule,
+        policy: LifecyclePolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.db = db
+        self.reference = reference
+        self.locate = locate
+        self.clock = clock
+        self.village_rule = village_rule
+        self.policy = policy
+
+    # --- report ---------------------------------------------------------------------------
+
+    def report(self, report: CaseReport) -> CaseRecord:
+        now = self.clock.now()
+        location = self._validate(report, now)
+        if report.idempotency_key:
+            earlier = self._by_idempotency_key(report.idempotency_key)
+            if earlier is not None:
+                return earlier
+        try:
+            with self.db.transaction() as session:
+                row = self._insert(session, report, location, now)
+                record = _record(row)
+        except IntegrityError:
+            # Two retries raced on the same Idempotency-Key: the other one won; answer with it.
+            if report.idempotency_key:
+                earlier = self._by_idempotency_key(report.idempotency_key)
+                if earlier is not None:
+                    return earlier
+            raise
+        logger.info(
+            "case %s reported in village %s (%s)", record.id, record.village_code, report.source
+        )
+        return record
+
+    def _validate(self, report: CaseReport, now: datetime) -> Location:
+        self.reference.categories.get(report.category_code)  # UnknownCategory names the code
+        text = report.description.strip()
+        if not text:
+            raise InvalidReport("description_required", "describe what was found", "description")
+        if len(text) > MAX_DESCRIPTION:
+            raise InvalidReport(
+                "description_too_long",
+                f"the description has over {MAX_DESCRIPTION} characters",
+                "description",
+            )
+        if not (-180 <= report.lon <= 180 and -90 <= report.lat <= 90):
+            raise InvalidReport("bad_coordinates", "lon/lat are not WGS-84 degrees", "lat")
+        if report.occurred_at is not None:
+            if report.occurred_at.tzinfo is None:
+                raise InvalidReport("naive_time", "occurred_at needs a time zone", "occurred_at")
+            if report.occurred_at > now + MAX_FUTURE_SKEW:
+                raise InvalidReport("future_time", "occurred_at is in the future", "occurred_at")
+        location = self.locate(report.lon, report.lat)
+        if location is None:
+            raise InvalidReport(
+                "outside_region",
+                f"point lon={report.lon:.6f}, lat={report.lat:.6f} is outside every village "
+                "of the region",
+                "lat",
+            )
+        return location
+
+    def _insert(self, session: Session, report: CaseReport, where: Location, now: datetime) -> Case:
+        emergency = report.emergency or report.source is Source.EMERGENCY
+        state = new_case(report.source, now, emergency=emergency)
+        row = Case(
+            reported_category=report.category_code,
+            description=report.description.strip(),
+            lon=report.lon,
+            lat=report.lat,
+            address=report.address,
+            grid_code=where.grid_code,
+            village_code=where.village_code,
+            town_code=where.town_code,
+            county_code=where.county_code,
+            reporter=report.reporter or report.actor,
+            idempotency_key=report.idempotency_key,
+            occurred_at=report.occurred_at,
+        )
+        write_state(row, state)
+        row.category_code = None
+        session.add(row)
+        session.flush()  # assigns the id
+        session.add(
+            CaseEvent(
+                case_id=row.id,
+                action="report",
+                from_status=None,
+                to_status=row.status,
+                at=now,
+                actor=report.actor,
+                role=report.role.value,
+                note="",
+                reason=None,
+                details={"category": report.category_code, "source": report.source.value},
+                attachments={},
+            )
+        )
+        session.add(OutboxEvent(topic="case", payload=case_payload(row, "report"), created_at=now))
+        refresh_villages(session, self.village_rule, now, [row.village_code])
+        return row
+
+    def _by_idempotency_key(self, key: str) -> CaseRecord | None:
+        with self.db.read() as session:
+            row = session.scalar(select(Case).where(Case.idempotency_key == key))
+            return None if row is None else replace(_record(row), created=False)
+
+    # --- act ------------------------------------------------------------------------------
+
+    def act(self, case_id: int, request: ActionRequest) -> CaseRecord:
+        now = self.clock.now()
+        try:
+            with self.db.transaction() as session:
+                row = session.get(Case, case_id)
+                if row is None:
+                    raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+                state = to_state(row)
+                complete = self._complete(state, row.reported_category, request, now)
+                transition = apply_action(state, complete, now, self.policy)
+                self._store(session, row, transition, now)
+                record = _record(row)
+        except StaleDataError as err:
+            raise ConcurrentChange(
+                "concurrent_change", f"case {case_id} was changed by someone else; reload and retry"
+            ) from err
+        logger.info(
+            "case %s: %s → %s by %s", case_id, transition.before, transition.after, request.actor
+        )
+        return record
+
+    def _complete(
+        self, state: CaseState, reported_category: str, request: ActionRequest, now: datetime
+    ) -> ActionRequest:
+        """Fill in what the rules derive (deadlines, default department) and check references."""
+        cal = self.reference.calendar
+        if request.action is Action.REGISTER:
+            code = request.category_code or state.category_code or reported_category
+            sub = self.reference.categories.get(code)  # UnknownCategory
+            return replace(
+                request,
+                category_code=sub.code,
+                deadline=request.deadline or deadline_for(now, sub.limit, cal),
+                department_code=request.department_code or sub.default_department,
+            )
+        if request.action is Action.RESUME and state.deadline and state.suspended_at:
+            return replace(
+                request, deadline=resume_deadline(state.deadline, state.suspended_at, now, cal)
+            )
+        if request.department_code and self.reference.department(request.department_code) is None:
+            raise InvalidReport(
+                "unknown_department",
+                f"there is no department {request.department_code!r}",
+                "department",
+            )
+        if request.category_code:
+            self.reference.categories.get(request.category_code)
+        return request
+
+    def _store(self, session: Session, row: Case, transition: Transition, now: datetime) -> None:
+        write_state(row, transition.state)
+        session.add(
+            CaseEvent(
+                case_id=row.id,
+                action=transition.action.value,
+                from_status=transition.before.value,
+                to_status=transition.after.value,
+                at=now,
+                actor=transition.actor,
+                role=transition.role.value,
+                note=transition.note,
+                reason=transition.reason,
+                details=dict(transition.details),
+                attachments={"ids": list(transition.attachments)} if transition.attachments else {},
+            )
+        )
+        session.add(
+            OutboxEvent(
+                topic="case", payload=case_payload(row, transition.action.value), created_at=now
+            )
+        )
+        refresh_villages(session, self.village_rule, now, [row.village_code])
+
+    # --- read -----------------------------------------------------------------------------
+
+    def get(self, case_id: int) -> CaseRecord:
+        with self.db.read() as session:
+            row = session.get(Case, case_id)
+            if row is None:
+                raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+            events = session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+            ).all()
+            return replace(_record(row), created=False, history=[_event(e) for e in events])
+
+
+def _record(row: Case) -> CaseRecord:
+    return CaseRecord(
+        id=row.id,
+        status=row.status,
+        village_code=row.village_code,
+        grid_code=row.grid_code,
+        town_code=row.town_code,
+        category_code=row.category_code or row.reported_category,
+        deadline=row.deadline,
+        emergency=row.emergency,
+    )
+
+
+def _event(e: CaseEvent) -> dict[str, Any]:
+    return {
+        "action": e.action,
+        "from": e.from_status,
+        "to": e.to_status,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "role": e.role,
+        "note": e.note,
+        "reason": e.reason,
+        "details": e.details,
+        "attachments": e.attachments.get("ids", []),
+    }
+
+
+def case_payload(row: Case, action: str) -> dict[str, Any]:
+    """The live event for the wall: enough to draw the case without another query."""
+    return {
+        "id": row.id,
+        "action": action,
+        "status": row.status,
+        "source": row.source,
+        "emergency": row.emergency,
+        "category": row.category_code or row.reported_category,
+        "village": row.village_code,
+        "grid": row.grid_code,
+        "town": row.town_code,
+        "lon": row.lon,
+        "lat": row.lat,
+        "reported_at": row.reported_at.isoformat(),
+        "deadline": row.deadline.isoformat() if row.deadline else None,
+        "department": row.department_code,
+        "open": row.open,
+    }

@@ -1,0 +1,142 @@
+"""Village status: aggregate the counts with GROUP BY, apply the pure rule, store what changed.
+
+``refresh_villages`` runs inside the caller's transaction, so a case change and the village
+light it causes are committed (and published through the outbox) together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy.orm import Session
+
+from dashboard.config import VillageRuleConfig
+from dashboard.domain.status import CaseStatus
+from dashboard.domain.village_status import (
+    INITIAL,
+    RedReason,
+    VillageCounts,
+    VillageLight,
+    VillageRule,
+    VillageState,
+    changed,
+    recompute_all,
+)
+from dashboard.storage.models import Case, OutboxEvent, Village
+
+_VOIDED = CaseStatus.VOIDED.value
+_SUSPENDED = CaseStatus.SUSPENDED.value
+
+
+def rule_from_config(cfg: VillageRuleConfig) -> VillageRule:
+    return VillageRule(
+        window=timedelta(hours=cfg.window_hours),
+        min_cases=cfg.min_cases,
+        enter_ratio=cfg.enter_ratio,
+        leave_ratio=cfg.leave_ratio,
+        call_after=timedelta(hours=cfg.call_after_hours),
+        red_on_open_emergency=cfg.red_on_open_emergency,
+        red_on_overdue=cfg.red_on_overdue,
+    )
+
+
+@dataclass(frozen=True)
+class VillageChange:
+    code: str
+    before: VillageState
+    after: VillageState
+
+
+def _state(row: Village) -> VillageState:
+    if row.status != VillageLight.RED.value:
+        return VillageState(VillageLight.OK, None, frozenset(), row.open_ratio)
+    reasons = frozenset(RedReason(r) for r in row.red_reasons.split(",") if r)
+    if not reasons or row.red_since is None:  # a row written by hand: treat as fresh
+        return INITIAL
+    return VillageState(VillageLight.RED, row.red_since, reasons, row.open_ratio)
+
+
+def count_villages(
+    session: Session, rule: VillageRule, now: datetime, codes: Collection[str] | None = None
+) -> dict[str, VillageCounts]:
+    """Counts per village in three grouped queries (window, open emergencies, open overdue)."""
+    scope = [Case.village_code.in_(codes)] if codes is not None else []
+    window = session.execute(
+        select(Case.village_code, func.count(), func.sum(cast(Case.open, Integer)))
+        .where(
+            Case.reported_at >= rule.window_start(now),
+            Case.reported_at <= now,
+            Case.status != _VOIDED,
+            *scope,
+        )
+        .group_by(Case.village_code)
+    ).all()
+    emergencies = dict(
+        session.execute(
+            select(Case.village_code, func.count())
+            .where(Case.open.is_(True), Case.emergency.is_(True), *scope)
+            .group_by(Case.village_code)
+        ).all()
+    )
+    overdue = dict(
+        session.execute(
+            select(Case.village_code, func.count())
+            .where(
+                and_(Case.open.is_(True), Case.deadline < now, Case.status != _SUSPENDED), *scope
+            )
+            .group_by(Case.village_code)
+        ).all()
+    )
+    counts: dict[str, VillageCounts] = {}
+    for code in set(emergencies) | set(overdue) | {row[0] for row in window}:
+        counts[code] = VillageCounts(0, 0, int(emergencies.get(code, 0)), int(overdue.get(code, 0)))
+    for code, total, open_ in window:
+        c = counts[code]
+        counts[code] = VillageCounts(
+            int(total), int(open_ or 0), c.open_emergencies, c.open_overdue
+        )
+    return counts
+
+
+def refresh_villages(
+    session: Session, rule: VillageRule, now: datetime, codes: Collection[str] | None = None
+) -> list[VillageChange]:
+    """Recompute the villages in ``codes`` (all when None); store and announce the changes."""
+    query = select(Village)
+    if codes is not None:
+        query = query.where(Village.code.in_(codes))
+    rows = {row.code: row for row in session.scalars(query)}
+    previous = {code: _state(row) for code, row in rows.items()}
+    counts = count_villages(session, rule, now, codes)
+    counts = {code: c for code, c in counts.items() if code in rows}
+    after = recompute_all(previous, counts, now, rule)
+    changes: list[VillageChange] = []
+    for code, state in after.items():
+        row = rows[code]
+        before = previous[code]
+        if state == before and row.open_ratio == state.open_ratio:
+            continue
+        row.open_ratio = state.open_ratio
+        if not changed(before, state):
+            continue
+        row.status = state.status.value
+        row.red_since = state.red_since
+        row.red_reasons = ",".join(sorted(r.value for r in state.reasons))
+        row.status_changed_at = now
+        changes.append(VillageChange(code, before, state))
+        session.add(OutboxEvent(topic="village", payload=village_payload(row), created_at=now))
+    return changes
+
+
+def village_payload(row: Village) -> dict[str, object]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "status": row.status,
+        "red_since": row.red_since.isoformat() if row.red_since else None,
+        "reasons": [r for r in row.red_reasons.split(",") if r],
+        "open_ratio": row.open_ratio,
+    }

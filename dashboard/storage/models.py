@@ -1,0 +1,291 @@
+"""SQLAlchemy 2 models. Times are stored as timezone-aware UTC (``UtcDateTime``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones: it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Names of constraints and indexes are fixed so Alembic migrations are the same on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Code = Annotated[str, mapped_column(String(20))]
+Name = Annotated[str, mapped_column(String(100))]
+When = Annotated[datetime, mapped_column(UtcDateTime())]
+MaybeWhen = Annotated[datetime | None, mapped_column(UtcDateTime(), nullable=True)]
+Geometry = Annotated[str, mapped_column(Text)]  # GeoJSON geometry, WGS-84
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
+
+
+class County(Base):
+    __tablename__ = "counties"
+    code: Mapped[Code] = mapped_column(primary_key=True)
+    name: Mapped[Name]
+    geometry: Mapped[Geometry]
+
+
+class Town(Base):
+    __tablename__ = "towns"
+    code: Mapped[Code] = mapped_column(primary_key=True)
+    name: Mapped[Name]
+    county_code: Mapped[Code] = mapped_column(ForeignKey("counties.code"), index=True)
+    geometry: Mapped[Geometry]
+    lon: Mapped[float]
+    lat: Mapped[float]
+
+
+class Village(Base):
+    __tablename__ = "villages"
+    code: Mapped[Code] = mapped_column(primary_key=True)
+    name: Mapped[Name]
+    town_code: Mapped[Code] = mapped_column(ForeignKey("towns.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    geometry: Mapped[Geometry]
+    lon: Mapped[float]
+    lat: Mapped[float]
+    contact_name: Mapped[Name]
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    # The village rule's state (dashboard.domain.village_status), kept so hysteresis and
+    # red_since survive restarts.
+    status: Mapped[str] = mapped_column(String(10), default="ok", index=True)
+    red_since: Mapped[MaybeWhen]
+    red_reasons: Mapped[str] = mapped_column(String(60), default="")
+    open_ratio: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status_changed_at: Mapped[MaybeWhen]
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    code: Mapped[Code] = mapped_column(primary_key=True)
+    village_code: Mapped[Code] = mapped_column(ForeignKey("villages.code"), index=True)
+    households: Mapped[int]
+    geometry: Mapped[Geometry]
+    lon: Mapped[float]
+    lat: Mapped[float]
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[Code] = mapped_column(primary_key=True)
+    name_zh: Mapped[Name]
+    name_en: Mapped[Name]
+    kind: Mapped[str] = mapped_column(String(30), default="")
+
+
+class GridWorker(Base):
+    __tablename__ = "grid_workers"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[Name]
+    phone: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(30))
+    grid_code: Mapped[Code] = mapped_column(ForeignKey("grids.code"), index=True)
+    village_code: Mapped[Code] = mapped_column(ForeignKey("villages.code"), index=True)
+    home_lon: Mapped[float]
+    home_lat: Mapped[float]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[Name]
+    lon: Mapped[float]
+    lat: Mapped[float]
+    village_code: Mapped[Code] = mapped_column(ForeignKey("villages.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # Stream URLs may carry credentials: they are resolved on the server only (by the video
+    # issue's capture service) and never leave it. "synthetic:" = the built-in test pattern.
+    stream_url: Mapped[str] = mapped_column(String(500), default="synthetic:")
+    substream_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    category_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    reported_category: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    address: Mapped[str] = mapped_column(String(200), default="")
+    grid_code: Mapped[Code] = mapped_column(ForeignKey("grids.code"))
+    village_code: Mapped[Code] = mapped_column(ForeignKey("villages.code"))
+    town_code: Mapped[Code]
+    county_code: Mapped[Code]
+    department_code: Mapped[str | None] = mapped_column(
+        String(20), ForeignKey("departments.code"), nullable=True
+    )
+    reporter: Mapped[str] = mapped_column(String(100), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    occurred_at: Mapped[MaybeWhen]
+    reported_at: Mapped[When]
+    accepted_at: Mapped[MaybeWhen]
+    verified_at: Mapped[MaybeWhen]
+    registered_at: Mapped[MaybeWhen]
+    dispatched_at: Mapped[MaybeWhen]
+    handled_at: Mapped[MaybeWhen]
+    checked_at: Mapped[MaybeWhen]
+    closed_at: Mapped[MaybeWhen]
+    voided_at: Mapped[MaybeWhen]
+    evaluated_at: Mapped[MaybeWhen]
+    deadline: Mapped[MaybeWhen]
+    suspended_at: Mapped[MaybeWhen]
+    resume_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    returned_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    suspend_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    report_rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[When]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
+    __table_args__ = (
+        # The wall and the village rule: recent cases per village, open ones.
+        Index("ix_cases_village_reported", "village_code", "reported_at"),
+        Index("ix_cases_open_deadline", "open", "deadline"),
+        Index("ix_cases_reported_at", "reported_at"),
+        Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_department_open", "department_code", "open"),
+        Index("ix_cases_status", "status"),
+        Index("ix_cases_town_reported", "town_code", "reported_at"),
+    )
+
+
+class CaseEvent(Base):
+    """The audit trail (处处留痕): one row per transition, never updated or deleted."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[When]
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attachments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the content
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    uploaded_at: Mapped[When]
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
+class OutboxEvent(Base):
+    """Events written in the same transaction as the change; a relay publishes them in id order."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    topic: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[When]
+    published_at: Mapped[MaybeWhen]
+
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    area_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    department_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[MaybeWhen]
+    created_at: Mapped[When]
+
+
+class ApiToken(Base):
+    """A device or integration token. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    area_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[When]
+    expires_at: Mapped[MaybeWhen]
+    revoked_at: Mapped[MaybeWhen]
+    last_used_at: Mapped[MaybeWhen]
+
+
+class SchemaInfo(Base):
+    """Facts about the stored data set (which demo region was seeded, with which seed)."""
+
+    __tablename__ = "schema_info"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,4 @@
+"""Component ids, in one place so layouts and callbacks cannot drift apart."""
+
+STATUS_PAGE = "status-page"
+LANG_LINK = "lang-link"

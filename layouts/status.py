@@ -1,0 +1,187 @@
+"""The status page (root page until the live wall arrives): a pure function of data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dash import html
+
+from dashboard.i18n import Lang, t
+from dashboard.read_models import StatusSummary
+from layouts import ids
+
+_COUNTS = ["counties", "towns", "villages", "grids", "workers", "cameras", "departments"]
+
+
+def _local(when: datetime | None, tz: ZoneInfo, fmt: str = "%m-%d %H:%M") -> str:
+    return when.astimezone(tz).strftime(fmt) if when else "—"
+
+
+def _kpi(label: str, value: str, tone: str = "") -> html.Div:
+    return html.Div(
+        [html.Div(value, className=f"kpi-value {tone}"), html.Div(label, className="kpi-label")],
+        className="kpi",
+    )
+
+
+def _health(health: dict[str, Any], lang: Lang) -> html.Div:
+    items = []
+    for key in ("database", "bus"):
+        part = health.get(key, {})
+        ok = bool(part.get("ok"))
+        items.append(
+            html.Span(
+                f"{t('status.' + key, lang)}: {t('status.ok' if ok else 'status.down', lang)}"
+                f" ({part.get('backend', '?')})",
+                className="health ok" if ok else "health down",
+            )
+        )
+    return html.Div(items, className="health-row")
+
+
+def _table(headers: list[str], rows: list[list[str]], lang: Lang) -> html.Table:
+    body = [html.Tr([html.Td(cell) for cell in row]) for row in rows] or [
+        html.Tr([html.Td(t("empty.none", lang), colSpan=len(headers), className="empty")])
+    ]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in headers])), html.Tbody(body)])
+
+
+def status_page(
+    summary: StatusSummary,
+    health: dict[str, Any],
+    rates: dict[str, float | None],
+    lang: Lang,
+    tz: ZoneInfo,
+    now: datetime,
+) -> html.Div:
+    """Everything the page shows comes in as arguments; user text is passed as plain strings,
+    which Dash renders as text, never as HTML."""
+    other = "en" if lang == "zh" else "zh"
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.2f}%"
+
+    counts = [_kpi(t(f"unit.{k}", lang), f"{summary.counts.get(k, 0):,}") for k in _COUNTS]
+    kpis = [
+        _kpi(t("kpi.reported_today", lang), f"{summary.reported_today:,}"),
+        _kpi(t("kpi.closed_today", lang), f"{summary.closed_today:,}"),
+        _kpi(t("kpi.open", lang), f"{summary.open_cases:,}"),
+        _kpi(
+            t("kpi.overdue", lang),
+            f"{summary.overdue_now:,}",
+            "warn" if summary.overdue_now else "",
+        ),
+        _kpi(
+            t("kpi.red_villages", lang),
+            f"{len(summary.red_villages)}",
+            "alarm" if summary.red_villages else "",
+        ),
+        _kpi(
+            f"{t('kpi.closure_rate', lang)} · {t('kpi.period_30d', lang)}",
+            pct(rates.get("closure_rate")),
+        ),
+        _kpi(
+            f"{t('kpi.on_time_rate', lang)} · {t('kpi.period_30d', lang)}",
+            pct(rates.get("on_time_closure_rate")),
+        ),
+    ]
+    by_status = sorted(summary.cases_by_status.items(), key=lambda kv: -kv[1])
+    status_rows = [[t(f"case.{s}", lang), f"{n:,}"] for s, n in by_status]
+    red_rows = [
+        [
+            v.name,
+            v.town,
+            _local(v.red_since, tz),
+            "—" if v.open_ratio is None else f"{v.open_ratio:.0%}",
+            v.contact_name,
+            v.contact_phone,
+        ]
+        for v in summary.red_villages
+    ]
+    latest_rows = [
+        [
+            f"{c.id:06d}",
+            _local(c.reported_at, tz),
+            c.category_code,
+            c.village,
+            t(f"case.{c.status}", lang),
+            t(f"source.{c.source}", lang),
+        ]
+        for c in summary.latest
+    ]
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.H1(t("app.title", lang)),
+                    html.Div(_local(now, tz, "%Y-%m-%d %H:%M"), className="clock"),
+                    html.A(
+                        t("lang.switch", lang),
+                        href=f"/?lang={other}",
+                        id=ids.LANG_LINK,
+                        className="lang",
+                    ),
+                ]
+            ),
+            _health(health, lang),
+            html.Section(counts, className="kpi-row small"),
+            html.Section(kpis, className="kpi-row"),
+            html.Div(
+                [
+                    html.Section(
+                        [
+                            html.H2(t("table.cases_by_status", lang)),
+                            _table(
+                                [t("col.status", lang), t("col.count", lang)], status_rows, lang
+                            ),
+                        ]
+                    ),
+                    html.Section(
+                        [
+                            html.H2(t("table.red_villages", lang)),
+                            _table(
+                                [
+                                    t(k, lang)
+                                    for k in (
+                                        "col.village",
+                                        "col.town",
+                                        "col.red_since",
+                                        "col.open_ratio",
+                                        "col.contact",
+                                        "col.phone",
+                                    )
+                                ],
+                                red_rows,
+                                lang,
+                            ),
+                        ]
+                    ),
+                    html.Section(
+                        [
+                            html.H2(t("table.latest_cases", lang)),
+                            _table(
+                                [
+                                    t(k, lang)
+                                    for k in (
+                                        "col.case",
+                                        "col.time",
+                                        "col.category",
+                                        "col.village",
+                                        "col.status",
+                                        "col.source",
+                                    )
+                                ],
+                                latest_rows,
+                                lang,
+                            ),
+                        ]
+                    ),
+                ],
+                className="panels",
+            ),
+        ],
+        id=ids.STATUS_PAGE,
+        className="page",
+    )
