@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from dash import Dash, html
-from flask import request
+import dash
+from dash import html
 
 from dashboard.i18n import normalise_lang
 from dashboard.read_models import status_summary
@@ -17,18 +17,24 @@ if TYPE_CHECKING:
     from dashboard.app import Services
 
 
-def register_status_page(app: Dash, services: Services) -> None:
+def register_status_page(services: Services) -> None:
     tz = services.reference.calendar.tz
+    subs = services.reference.categories.subs
+    names = {
+        "zh": {s.code: s.name_zh for s in subs},
+        "en": {s.code: s.name_en for s in subs},
+    }
 
-    def layout() -> html.Div:
+    def layout(lang: str | None = None, **_query: str) -> html.Div:
+        """Dash pages pass the query string as keyword arguments (``/?lang=en``)."""
         now = services.clock.now()
-        lang = normalise_lang(
-            request.args.get("lang") if request else None, services.config.ui.language
-        )
+        language = normalise_lang(lang, services.config.ui.language)
         day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         with services.db.read() as session:
             summary = status_summary(session, now, day_start)
             rates = closure_rates(session, now - timedelta(days=30), now)
-        return status_page(summary, services.health(), rates, lang, tz, now)
+        return status_page(
+            summary, services.health(), rates, names[language], language, tz, now
+        )
 
-    app.layout = layout
+    dash.register_page("status", path="/", layout=layout, title=services.config.ui.title)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from dash import Dash
+from dash import Dash, html, page_container
 from flask import Flask
 
 from dashboard.clock import Clock, SystemClock
@@ -80,8 +80,11 @@ def create_app(services: Services) -> Flask:
         assets_folder=str(_assets()),
         update_title=None,
         serve_locally=True,  # the command room has no internet
+        use_pages=True,
+        pages_folder="",  # pages are registered explicitly below, never discovered
     )
-    register_status_page(app, services)
+    register_status_page(services)
+    app.layout = html.Div(page_container, className="app")
     return server
 
 

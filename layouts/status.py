@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,7 @@ def status_page(
     summary: StatusSummary,
     health: dict[str, Any],
     rates: dict[str, float | None],
+    category_names: Mapping[str, str],
     lang: Lang,
     tz: ZoneInfo,
     now: datetime,
@@ -104,7 +106,7 @@ def status_page(
         [
             f"{c.id:06d}",
             _local(c.reported_at, tz),
-            c.category_code,
+            category_names.get(c.category_code, c.category_code),
             c.village,
             t(f"case.{c.status}", lang),
             t(f"source.{c.source}", lang),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import shapely
+import shapely  # type: ignore[import-untyped]
 
 from dashboard.domain.geo import haversine_m
 from dashboard.domain.regions import Region, Town, Village
@@ -140,4 +140,3 @@ def _points_along(road: _Road, rng: random.Random) -> list[tuple[float, float]]:
         lat = lat1 + (lat2 - lat1) * along + ny * side
         points.append((lon, lat))
     return points
-

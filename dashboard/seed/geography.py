@@ -39,7 +39,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
-import shapely
+import shapely  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from dashboard.domain.regions import (
@@ -147,8 +147,10 @@ def generate_region(
 ) -> Region:
     """Generate the town (枫桥镇), county (诸暨市) or city (绍兴市) region.
 
-    ``progress(n)`` is called with the number of villages finished since the previous call (the
-    total is the number of villages in the region), e.g. ``tqdm.update``.
+    The town scale holds the town's county (for its outline) and that one town; the county
+    scale all the county's towns; the city all six counties. ``progress(n)`` is called with the
+    number of villages finished since the previous call (they add up to the number of villages
+    in the region), e.g. ``tqdm.update``. ``source`` saves re-reading the data files.
     """
     src = source or load_shaoxing()
     villages_of: dict[str, list[SourceVillage]] = {}
@@ -252,7 +254,8 @@ def _inner_points(cells: Geoms) -> XY:
     points = shapely.centroid(cells)
     outside = ~shapely.contains(cells, points)
     points[outside] = shapely.point_on_surface(cells[outside])
-    return shapely.get_coordinates(points)
+    coords: XY = shapely.get_coordinates(points)
+    return coords
 
 
 def _voronoi(parents: Geoms, seeds: XY, owner: NDArray[np.int64]) -> tuple[Geoms, Geoms]:
@@ -404,11 +407,12 @@ def _capacity_groups(
         if step % 10 == 9 or weights is None:
             for g in np.flatnonzero(got > 0):
                 seeds[g] = np.average(centres[groups == g], axis=0, weights=areas[groups == g])
-    return groups.astype(np.int64)
+    result: NDArray[np.int64] = groups.astype(np.int64)
+    return result
 
 
 def _connect_groups(cells: Geoms, groups: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Move atoms cut off from their group's largest piece to the neighbour group they touch most."""
+    """Move atoms cut off from their group's largest piece to the neighbour they touch most."""
     tree = shapely.STRtree(cells)
     left, right = tree.query(cells, predicate="intersects")
     neighbours: list[list[int]] = [[] for _ in cells]
@@ -489,7 +493,10 @@ def _partition_town(town: Town, sources: Sequence[SourceVillage], seed: int) -> 
 
 
 def _allocate_grids(villages: Sequence[SourceVillage], budget: int, seed: int) -> dict[str, int]:
-    """Spread ``budget`` grids over the villages by weight, at least one each (largest remainder)."""
+    """Spread ``budget`` grids over the villages by weight, at least one each.
+
+    Largest-remainder rounding, so the total is exactly the budget.
+    """
     if not villages:
         return {}
     weights = np.array(

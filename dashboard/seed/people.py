@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-import shapely
+import shapely  # type: ignore[import-untyped]
 
 from dashboard.domain.regions import Grid, Region, Village
 from dashboard.domain.roles import WorkerRole

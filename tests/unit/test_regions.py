@@ -8,17 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
+import shapely  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain.errors import DomainError, InvalidData
 from dashboard.domain.geo import gcj02_to_wgs84, haversine_m, wgs84_to_gcj02
 from dashboard.domain.regions import (
+    County,
     Grid,
     OutsideRegion,
     Region,
     RegionIndex,
+    Town,
     UnknownRegionCode,
     Village,
     grid_numbering,
@@ -65,7 +67,8 @@ def test_codes_have_their_lengths_and_start_with_the_parent_code(town: Region) -
         assert len(v.code) == 12 and v.code.startswith(v.town_code)
     for g in town.grids:
         assert len(g.code) == 15 and g.code.isdigit() and g.code.startswith(g.village_code)
-    codes = [u.code for u in (*town.counties, *town.towns, *town.villages, *town.grids)]
+    units: list[County | Town | Village | Grid] = [*town.counties, *town.towns, *town.villages]
+    codes = [u.code for u in [*units, *town.grids]]
     assert len(codes) == len(set(codes))
 
 
@@ -107,7 +110,8 @@ def test_households_are_80_to_120(town: Region) -> None:
 
 
 def test_every_polygon_is_a_valid_single_polygon(town: Region) -> None:
-    polygons = np.array([u.polygon for u in (*town.towns, *town.villages, *town.grids)])
+    units: list[Town | Village | Grid] = [*town.towns, *town.villages, *town.grids]
+    polygons = np.array([u.polygon for u in units])
     assert shapely.is_valid(polygons).all()
     assert set(shapely.get_type_id(polygons).tolist()) == {3}  # Polygon
 
@@ -138,7 +142,8 @@ def test_every_grid_is_in_exactly_one_village(town: Region) -> None:
 
 
 def test_centroids_lie_inside_their_unit(town: Region) -> None:
-    for unit in (*town.towns, *town.villages, *town.grids):
+    units: list[Town | Village | Grid] = [*town.towns, *town.villages, *town.grids]
+    for unit in units:
         assert unit.polygon.contains(shapely.Point(unit.centroid)), unit.code
 
 

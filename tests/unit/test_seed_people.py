@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 import pytest
-import shapely
+import shapely  # type: ignore[import-untyped]
 
 from dashboard.domain.regions import Region
 from dashboard.domain.roles import WorkerRole
@@ -119,9 +119,7 @@ def test_each_camera_is_inside_its_village(town: Region, cameras: list[CameraSee
         assert town.village(c.village_code).polygon.covers(shapely.Point(c.lon, c.lat)), c.id
 
 
-def test_camera_ids_are_unique_and_names_say_where(
-    town: Region, cameras: list[CameraSeed]
-) -> None:
+def test_camera_ids_are_unique_and_names_say_where(town: Region, cameras: list[CameraSeed]) -> None:
     assert len({c.id for c in cameras}) == len(cameras)
     for c in cameras:
         assert re.fullmatch(rf"CAM-{c.village_code}-\d{{2,}}", c.id)

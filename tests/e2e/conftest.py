@@ -1,0 +1,119 @@
+"""Browser tests: the app started as a user starts it (``python run.py``), headless Chromium.
+
+Chromium and its driver come from Debian (``make test`` installs them); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningApp:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    config: Path
+    log_file: IO[bytes]
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the app exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the app did not become healthy:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log_file.close()
+
+
+def start_app(tmp: Path, *args: str, extra_config: str = "") -> RunningApp:
+    port = free_port()
+    config = tmp / "config.toml"
+    config.write_text(
+        f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n'
+        f'[database]\nurl = "sqlite:///{tmp}/var/demo.db"\n'
+        "[demo]\nhistory_days = 2\n" + extra_config,
+        encoding="utf-8",
+    )
+    log = tmp / "app.log"
+    log_file = log.open("wb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "--config", str(config), *args],
+        cwd=ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    app = RunningApp(f"http://127.0.0.1:{port}", process, log, config, log_file)
+    app.wait_healthy()
+    return app
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    app = start_app(tmp_path_factory.mktemp("demo"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[webdriver.Chrome]:
+    chromium = shutil.which("chromium")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.fail("chromium and chromium-driver are missing; `make test` installs them")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1920,1080",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
