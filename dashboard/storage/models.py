@@ -289,3 +289,65 @@ class SchemaInfo(Base):
     __tablename__ = "schema_info"
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class PositionFix(Base):
+    """A grid worker's position fix (patrol tracks and replay read these in time order)."""
+
+    __tablename__ = "position_fixes"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    worker_id: Mapped[str] = mapped_column(String(40), ForeignKey("grid_workers.id"))
+    at: Mapped[When]
+    lon: Mapped[float]
+    lat: Mapped[float]
+    accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    received_at: Mapped[When]
+
+    __table_args__ = (Index("ix_position_fixes_worker_at", "worker_id", "at"),)
+
+
+class WorkerPosition(Base):
+    """The newest fix per worker: what the wall draws (one row per worker, upserted)."""
+
+    __tablename__ = "worker_positions"
+    worker_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("grid_workers.id"), primary_key=True
+    )
+    at: Mapped[When]
+    lon: Mapped[float]
+    lat: Mapped[float]
+    accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grid_code: Mapped[str | None] = mapped_column(String(20), nullable=True)  # where the fix is
+
+
+class AuditEntry(Base):
+    """Append-only audit log: sign-ins, role changes, case actions, camera views (issue 6)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[When]
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))  # e.g. sign_in, sign_in_failed, camera_view
+    target: Mapped[str] = mapped_column(String(100), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor_at", "actor", "at"))
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries only the random id; expiry and sign-out live here."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie value
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[When]
+    expires_at: Mapped[When]
+    last_seen_at: Mapped[When]
+    revoked_at: Mapped[MaybeWhen]
+    csrf_token: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,118 @@
+"""Who may see and do what: the permission matrix of the command room, and area scoping.
+
+Pure data and rules; the web layer (dashboard.security) asks ``can(role, permission)`` and
+``can_act(role, action)`` on every page, callback, websocket event and API endpoint, and
+``Scope.allows(...)`` before it shows or changes anything tied to a place or a department.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from dashboard.domain.roles import Role
+from dashboard.domain.status import Action
+
+
+class Permission(StrEnum):
+    VIEW_WALL = "view_wall"  # the big screen and its live stream
+    VIEW_CASES = "view_cases"  # case list and case workspace (scoped)
+    REPORT_CASE = "report_case"  # POST a new case
+    SUBMIT_POSITIONS = "submit_positions"  # POST worker position fixes
+    VIEW_POSITIONS = "view_positions"  # worker positions on the map
+    VIEW_CAMERAS = "view_cameras"  # tiles, snapshots, full-size view (scoped)
+    SUPERVISE = "supervise"  # supervision orders and the call list
+    VIEW_TRENDS = "view_trends"  # leadership trends and evaluation
+    VIEW_REFERENCE = "view_reference"  # categories, villages, departments
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+    ACKNOWLEDGE_ALARM = "acknowledge_alarm"  # acknowledge an emergency by name
+
+
+_P = Permission
+_ALL = frozenset(Permission)
+_READ_WALL = frozenset({_P.VIEW_WALL, _P.VIEW_POSITIONS, _P.VIEW_CAMERAS, _P.VIEW_REFERENCE})
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.ADMIN: _ALL,
+        Role.COMMANDER: _ALL - {_P.MANAGE_USERS, _P.VIEW_AUDIT},
+        Role.DISPATCHER: _READ_WALL | {_P.VIEW_CASES, _P.REPORT_CASE, _P.ACKNOWLEDGE_ALARM},
+        Role.SUPERVISOR: _READ_WALL
+        | {_P.VIEW_CASES, _P.SUPERVISE, _P.VIEW_TRENDS, _P.ACKNOWLEDGE_ALARM},
+        Role.DEPARTMENT: frozenset({_P.VIEW_CASES, _P.VIEW_REFERENCE}),
+        Role.LEADER: _READ_WALL | {_P.VIEW_CASES, _P.VIEW_TRENDS},
+        Role.WALL: _READ_WALL,
+        Role.GRID_WORKER: frozenset(
+            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES}
+        ),
+        Role.INTEGRATION: frozenset(
+            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES}
+        ),
+    }
+)
+
+_DESK = frozenset({Role.DISPATCHER, Role.COMMANDER, Role.ADMIN})  # 受理员/派遣员 and above
+_SHIFT_LEAD = frozenset({Role.COMMANDER, Role.ADMIN})  # 值班长: approvals, closing
+_FIELD = frozenset({Role.GRID_WORKER, Role.COMMANDER, Role.ADMIN})  # on-site steps
+_DEPT = frozenset({Role.DEPARTMENT, Role.COMMANDER, Role.ADMIN})
+
+ACTION_ROLES: Mapping[Action, frozenset[Role]] = MappingProxyType(
+    {
+        Action.ACCEPT: _DESK,
+        Action.REQUEST_VERIFY: _DESK,
+        Action.VERIFY: _FIELD,
+        Action.VOID: _SHIFT_LEAD,  # invalid or duplicate: needs approval
+        Action.REGISTER: _DESK,
+        Action.DISPATCH: _DESK,
+        Action.START: _DEPT,
+        Action.RETURN: _DEPT,
+        Action.EXTEND: _SHIFT_LEAD,  # an approved new deadline
+        Action.SUSPEND: _SHIFT_LEAD,
+        Action.RESUME: _SHIFT_LEAD,
+        Action.HANDLED: _DEPT,
+        Action.CHECK_PASS: _FIELD,
+        Action.CHECK_FAIL: _FIELD,
+        Action.SELF_HANDLE: _FIELD,
+        Action.CLOSE: _SHIFT_LEAD,
+        # Two-way evaluation: the department rates the report, the reporter (through the
+        # hotline integration or the shift lead) rates the handling.
+        Action.EVALUATE: frozenset({Role.DEPARTMENT, Role.INTEGRATION, Role.COMMANDER, Role.ADMIN}),
+    }
+)
+
+
+def can(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def can_act(role: Role, action: Action) -> bool:
+    return role in ACTION_ROLES[action]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the region and which department a principal is limited to.
+
+    ``area_code`` is a county (6), town (9) or village (12 digits) code, or None for the whole
+    deployment; a place is inside when its code starts with it (codes nest by prefix).
+    ``department_code`` limits a department user to the cases dispatched to that department.
+    """
+
+    area_code: str | None = None
+    department_code: str | None = None
+
+    def allows_place(self, code: str | None) -> bool:
+        if self.area_code is None:
+            return True
+        return code is not None and code.startswith(self.area_code)
+
+    def allows_case(self, village_code: str, department_code: str | None) -> bool:
+        if not self.allows_place(village_code):
+            return False
+        return self.department_code is None or self.department_code == department_code
+
+
+UNLIMITED = Scope()

@@ -1,0 +1,25 @@
+"""The principal behind a request: a signed-in user, a device/integration token, or nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from dashboard.domain.permissions import UNLIMITED, Permission, Scope, can, can_act
+from dashboard.domain.roles import Role
+from dashboard.domain.status import Action
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+    kind: Literal["user", "token"]
+    id: int
+    scope: Scope = UNLIMITED
+
+    def can(self, permission: Permission) -> bool:
+        return can(self.role, permission)
+
+    def can_act(self, action: Action) -> bool:
+        return can_act(self.role, action)

@@ -1,0 +1,58 @@
+"""Bearer tokens: look a presented token up by its SHA-256; refuse revoked and expired ones."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from dashboard.accounts import hash_token
+from dashboard.domain.permissions import Scope
+from dashboard.domain.roles import Role
+from dashboard.security.principal import Principal
+from dashboard.storage.db import Database
+from dashboard.storage.models import ApiToken
+
+LAST_USED_EVERY = timedelta(minutes=1)  # write last_used_at at most this often per token
+
+
+class TokenRefused(Exception):
+    """The token is unknown, revoked or expired (the message says which, without the token)."""
+
+
+class TokenAuthenticator:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._touched: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str, now: datetime) -> Principal:
+        digest = hash_token(token)
+        with self._db.read() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if row is None:
+            raise TokenRefused("unknown token")
+        if row.revoked_at is not None:
+            raise TokenRefused("token revoked")
+        if row.expires_at is not None and row.expires_at <= now:
+            raise TokenRefused("token expired")
+        self._touch(row.id, now)
+        return Principal(
+            name=row.name,
+            role=Role(row.role),
+            kind="token",
+            id=row.id,
+            scope=Scope(area_code=row.area_code),
+        )
+
+    def _touch(self, token_id: int, now: datetime) -> None:
+        with self._lock:
+            last = self._touched.get(token_id)
+            if last is not None and now - last < LAST_USED_EVERY:
+                return
+            self._touched[token_id] = now
+        with self._db.transaction() as session:
+            session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )

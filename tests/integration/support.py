@@ -1,0 +1,187 @@
+"""Builders shared by the integration tests: a case report, an action, a case walked to a status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboard.clock import FixedClock
+from dashboard.domain.lifecycle import ActionRequest
+from dashboard.domain.roles import Role
+from dashboard.domain.status import Action, Source
+from dashboard.domain.village_status import VillageRule
+from dashboard.reference import ReferenceData
+from dashboard.services.cases import CaseRecord, CaseReport, CaseService
+from dashboard.services.regions import RegionLocator
+from dashboard.storage.db import Database
+from dashboard.storage.models import Case, CaseEvent, Grid, OutboxEvent, Village
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Monday 23 November 2026, 09:00 in Shaoxing: a working day inside the morning work period.
+TOWN_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+TOWN_SEED = 7
+
+
+@dataclass(frozen=True)
+class SeededTown:
+    """A migrated database holding the seeded town (no case history), and what reads it."""
+
+    db: Database
+    reference: ReferenceData
+    rule: VillageRule
+    locator: RegionLocator
+
+
+@dataclass
+class Town:
+    """One test's view of the seeded town: its clock and a CaseService over the database."""
+
+    db: Database
+    reference: ReferenceData
+    rule: VillageRule
+    locator: RegionLocator
+    clock: FixedClock
+    cases: CaseService
+
+    @property
+    def backend(self) -> str:
+        return self.db.dialect
+
+    def grid(self, index: int = 0) -> Grid:
+        """The ``index``-th grid (by code); its centroid lies inside it (the seed makes sure)."""
+        with self.db.read() as session:
+            return session.scalars(select(Grid).order_by(Grid.code).offset(index).limit(1)).one()
+
+    def village(self, code: str) -> Village:
+        with self.db.read() as session:
+            row = session.get(Village, code)
+            assert row is not None, f"no village {code}"
+            return row
+
+    def case(self, case_id: int) -> Case:
+        with self.db.read() as session:
+            row = session.get(Case, case_id)
+            assert row is not None, f"no case {case_id}"
+            return row
+
+    def counts(self) -> dict[str, int]:
+        """Rows in the tables a case change writes to."""
+        with self.db.read() as session:
+            return {
+                model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+                for model in (Case, CaseEvent, OutboxEvent)
+            }
+
+    def outbox(self, topic: str | None = None) -> list[OutboxEvent]:
+        with self.db.read() as session:
+            query = select(OutboxEvent).order_by(OutboxEvent.id)
+            if topic is not None:
+                query = query.where(OutboxEvent.topic == topic)
+            return list(session.scalars(query))
+
+    def events(self, case_id: int | None = None) -> list[CaseEvent]:
+        with self.db.read() as session:
+            query = select(CaseEvent).order_by(CaseEvent.id)
+            if case_id is not None:
+                query = query.where(CaseEvent.case_id == case_id)
+            return list(session.scalars(query))
+
+
+# BUG (for the lead): every CaseService.act() fails with
+#   AttributeError: 'Case' object has no attribute 'evaluation'
+# dashboard/storage/case_rows.py maps CaseState to the cases row field by field by *name*, but
+# the domain field ``CaseState.evaluation`` (the reporter's satisfaction, 1-5) is stored in the
+# column ``cases.satisfaction`` (models.py, migration 0001, seed/history.py). ``to_state`` reads
+# ``row.evaluation`` and raises on every loaded case; ``write_state`` sets a plain, unmapped
+# attribute ``row.evaluation``, so a satisfaction rating would never reach the database either.
+# Tests that act on a case carry this marker; it only absorbs that AttributeError, so any other
+# failure still fails. Once fixed, the marked tests XPASS (strict) — delete the marker then.
+ACT_BROKEN = pytest.mark.xfail(
+    raises=AttributeError,
+    strict=True,
+    reason="BUG: case_rows maps CaseState.evaluation to a non-existent Case.evaluation column "
+    "(the column is cases.satisfaction), so every CaseService.act() raises AttributeError",
+)
+
+# Who does what in the command room (the role is recorded with every step).
+ACTORS: dict[Action, tuple[str, Role]] = {
+    Action.ACCEPT: ("op-li", Role.DISPATCHER),
+    Action.VOID: ("op-li", Role.DISPATCHER),
+    Action.REGISTER: ("shift-wang", Role.COMMANDER),
+    Action.DISPATCH: ("op-li", Role.DISPATCHER),
+    Action.START: ("dept-zhao", Role.DEPARTMENT),
+    Action.RETURN: ("dept-zhao", Role.DEPARTMENT),
+    Action.EXTEND: ("shift-wang", Role.COMMANDER),
+    Action.SUSPEND: ("shift-wang", Role.COMMANDER),
+    Action.RESUME: ("shift-wang", Role.COMMANDER),
+    Action.HANDLED: ("dept-zhao", Role.DEPARTMENT),
+    Action.CHECK_PASS: ("gw-0001", Role.GRID_WORKER),
+    Action.CHECK_FAIL: ("gw-0001", Role.GRID_WORKER),
+    Action.SELF_HANDLE: ("gw-0001", Role.GRID_WORKER),
+    Action.CLOSE: ("shift-wang", Role.COMMANDER),
+    Action.EVALUATE: ("sup-chen", Role.SUPERVISOR),
+}
+# What each action needs besides actor and role, when the test does not say otherwise.
+_NEEDS: dict[Action, dict[str, Any]] = {
+    Action.VOID: {"reason": "duplicate of an earlier report"},
+    Action.SUSPEND: {"reason": "the owner is away until tomorrow"},
+    Action.HANDLED: {"attachments": ("photo-result",)},
+    Action.SELF_HANDLE: {"attachments": ("photo-on-the-spot",)},
+    Action.CHECK_FAIL: {"reason": "rubbish still on the verge"},
+    Action.RETURN: {"reason": "not our responsibility"},
+    Action.EVALUATE: {"satisfaction": 5},
+}
+# Reported → closed through the department (the ordinary loop).
+TO_CLOSED = (
+    Action.ACCEPT,
+    Action.REGISTER,
+    Action.DISPATCH,
+    Action.START,
+    Action.HANDLED,
+    Action.CHECK_PASS,
+    Action.CLOSE,
+)
+
+
+def make_report(town: Town, grid_index: int = 0, **overrides: Any) -> CaseReport:
+    """A grid worker's report at the centroid of the ``grid_index``-th grid."""
+    grid = town.grid(grid_index)
+    values: dict[str, Any] = {
+        "category_code": "01002",  # 邻里纠纷-like dispute, 5 working days, default: justice
+        "description": "两户因排水沟堵塞发生争执",
+        "lon": grid.lon,
+        "lat": grid.lat,
+        "source": Source.GRID_WORKER,
+        "actor": "gw-0001",
+        "role": Role.GRID_WORKER,
+    }
+    values.update(overrides)
+    return CaseReport(**values)
+
+
+def request(action: Action, **overrides: Any) -> ActionRequest:
+    actor, role = ACTORS[action]
+    values: dict[str, Any] = {"actor": actor, "role": role, **_NEEDS.get(action, {})}
+    values.update(overrides)
+    return ActionRequest(action, **values)
+
+
+def act(
+    town: Town, case_id: int, action: Action, at: datetime | None = None, **overrides: Any
+) -> CaseRecord:
+    """Move the clock to ``at`` (if given), then apply ``action`` through the service."""
+    if at is not None:
+        town.clock.set(at)
+    return town.cases.act(case_id, request(action, **overrides))
+
+
+def walk(town: Town, case_id: int, actions: tuple[Action, ...]) -> CaseRecord:
+    record = town.cases.get(case_id)
+    for action in actions:
+        record = act(town, case_id, action)
+    return record
