@@ -73,7 +73,7 @@ def _sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def _postgres_db(postgres_url: str) -> Iterator[Database]:
+def _postgresql_db(postgres_url: str) -> Iterator[Database]:
     db = Database.from_url(postgres_url)
     upgrade(db.engine)
     yield db

@@ -8,7 +8,7 @@ nothing stored is lost on the way to them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
+from dashboard.services.photos import Photo, attach_photos
 from dashboard.services.villages import refresh_villages
 from dashboard.storage.case_rows import to_state, write_state
 from dashboard.storage.db import Database
@@ -116,7 +117,8 @@ class CaseService:
 
     # --- report ---------------------------------------------------------------------------
 
-    def report(self, report: CaseReport) -> CaseRecord:
+    def report(self, report: CaseReport, photos: Sequence[Photo] = ()) -> CaseRecord:
+        """Store a new case; ``photos`` (from PhotoStore.inspect) join the same transaction."""
         now = self.clock.now()
         location = self._validate(report, now)
         if report.idempotency_key:
@@ -126,6 +128,7 @@ class CaseService:
         try:
             with self.db.transaction() as session:
                 row = self._insert(session, report, location, now)
+                attach_photos(session, row.id, photos, report.actor, now)
                 record = _record(row)
         except IntegrityError:
             # Two retries raced on the same Idempotency-Key: the other one won; answer with it.
@@ -238,11 +241,20 @@ class CaseService:
     def _complete(
         self, state: CaseState, reported_category: str, request: ActionRequest, now: datetime
     ) -> ActionRequest:
-        """Fill in what the rules derive (deadlines, default department) and check references."""
+        """Check references (department, category), then fill in what the rules derive:
+        the deadline at register and resume, the category's default department."""
+        if request.department_code and self.reference.department(request.department_code) is None:
+            raise InvalidReport(
+                "unknown_department",
+                f"there is no department {request.department_code!r}",
+                "department",
+            )
+        if request.category_code:
+            self.reference.categories.get(request.category_code)  # UnknownCategory
         cal = self.reference.calendar
         if request.action is Action.REGISTER:
             code = request.category_code or state.category_code or reported_category
-            sub = self.reference.categories.get(code)  # UnknownCategory
+            sub = self.reference.categories.get(code)
             return replace(
                 request,
                 category_code=sub.code,
@@ -253,14 +265,6 @@ class CaseService:
             return replace(
                 request, deadline=resume_deadline(state.deadline, state.suspended_at, now, cal)
             )
-        if request.department_code and self.reference.department(request.department_code) is None:
-            raise InvalidReport(
-                "unknown_department",
-                f"there is no department {request.department_code!r}",
-                "department",
-            )
-        if request.category_code:
-            self.reference.categories.get(request.category_code)
         return request
 
     def _store(self, session: Session, row: Case, transition: Transition, now: datetime) -> None:

@@ -105,7 +105,11 @@ def refresh_villages(
     session: Session, rule: VillageRule, now: datetime, codes: Collection[str] | None = None
 ) -> list[VillageChange]:
     """Recompute the villages in ``codes`` (all when None); store and announce the changes."""
-    query = select(Village)
+    # Lock the village rows before counting, so two transactions reporting into the same
+    # village cannot both count without the other's case (PostgreSQL; SQLite writes are
+    # serialised anyway). FOR NO KEY UPDATE: the cases' foreign keys already hold KEY SHARE
+    # locks on these rows, which a plain FOR UPDATE would deadlock against.
+    query = select(Village).with_for_update(key_share=True)
     if codes is not None:
         query = query.where(Village.code.in_(codes))
     rows = {row.code: row for row in session.scalars(query)}

@@ -9,14 +9,11 @@ puts every village light back to ok, so no test can see another's cases or villa
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, update
 
 from dashboard.clock import FixedClock
 from dashboard.config import AppConfig
@@ -28,22 +25,13 @@ from dashboard.services.villages import rule_from_config
 from dashboard.storage.db import Database
 from dashboard.storage.migrate import upgrade
 from dashboard.storage.models import Attachment, Case, CaseEvent, OutboxEvent, Village
-from tests.integration.support import TOWN_NOW, TOWN_SEED, SeededTown, Town
-
-
-@contextmanager
-def fresh_postgres_database(server_url: str, label: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server of ``server_url``; dropped on exit."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"gcc_{label}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.integration.support import (
+    TOWN_NOW,
+    TOWN_SEED,
+    SeededTown,
+    Town,
+    fresh_postgres_database,
+)
 
 
 def _seed_town(db: Database) -> SeededTown:
@@ -88,12 +76,21 @@ def _reset(db: Database) -> None:
         )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def town(request: pytest.FixtureRequest) -> Iterator[Town]:
-    """The seeded town on each backend, no cases, every village ok, the clock at TOWN_NOW."""
-    seeded: SeededTown = request.getfixturevalue(f"_town_{request.param}")
+def _town(seeded: SeededTown) -> Iterator[Town]:
     _reset(seeded.db)
     clock = FixedClock(TOWN_NOW)
     service = CaseService(seeded.db, seeded.reference, seeded.locator, clock, seeded.rule)
     yield Town(seeded.db, seeded.reference, seeded.rule, seeded.locator, clock, service)
     _reset(seeded.db)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def town(request: pytest.FixtureRequest) -> Iterator[Town]:
+    """The seeded town on each backend, no cases, every village ok, the clock at TOWN_NOW."""
+    yield from _town(request.getfixturevalue(f"_town_{request.param}"))
+
+
+@pytest.fixture
+def pg_town(_town_postgresql: SeededTown) -> Iterator[Town]:
+    """The town on PostgreSQL alone, for races that SQLite's single writer cannot have."""
+    yield from _town(_town_postgresql)

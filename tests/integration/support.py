@@ -1,14 +1,19 @@
-"""Builders shared by the integration tests: a case report, an action, a case walked to a status."""
+"""Shared by the integration tests: the seeded town's handles (``SeededTown``, ``Town``), a fresh
+PostgreSQL database, and builders for a case report, an action and a case walked through steps."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from dashboard.clock import FixedClock
 from dashboard.domain.lifecycle import ActionRequest
@@ -19,7 +24,11 @@ from dashboard.reference import ReferenceData
 from dashboard.services.cases import CaseRecord, CaseReport, CaseService
 from dashboard.services.regions import RegionLocator
 from dashboard.storage.db import Database
+from dashboard.storage.migrate import MIGRATIONS
 from dashboard.storage.models import Case, CaseEvent, Grid, OutboxEvent, Village
+
+# The newest revision of the migration scripts (0001 when these tests were written).
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 23 November 2026, 09:00 in Shaoxing: a working day inside the morning work period.
@@ -92,26 +101,27 @@ class Town:
             return list(session.scalars(query))
 
 
-# BUG (for the lead): every CaseService.act() fails with
-#   AttributeError: 'Case' object has no attribute 'evaluation'
-# dashboard/storage/case_rows.py maps CaseState to the cases row field by field by *name*, but
-# the domain field ``CaseState.evaluation`` (the reporter's satisfaction, 1-5) is stored in the
-# column ``cases.satisfaction`` (models.py, migration 0001, seed/history.py). ``to_state`` reads
-# ``row.evaluation`` and raises on every loaded case; ``write_state`` sets a plain, unmapped
-# attribute ``row.evaluation``, so a satisfaction rating would never reach the database either.
-# Tests that act on a case carry this marker; it only absorbs that AttributeError, so any other
-# failure still fails. Once fixed, the marked tests XPASS (strict) — delete the marker then.
-ACT_BROKEN = pytest.mark.xfail(
-    raises=AttributeError,
-    strict=True,
-    reason="BUG: case_rows maps CaseState.evaluation to a non-existent Case.evaluation column "
-    "(the column is cases.satisfaction), so every CaseService.act() raises AttributeError",
-)
+@contextmanager
+def fresh_postgres_database(server_url: str, label: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``server_url``; dropped on exit."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"gcc_{label}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
 
 # Who does what in the command room (the role is recorded with every step).
 ACTORS: dict[Action, tuple[str, Role]] = {
     Action.ACCEPT: ("op-li", Role.DISPATCHER),
     Action.VOID: ("op-li", Role.DISPATCHER),
+    Action.REQUEST_VERIFY: ("op-li", Role.DISPATCHER),
+    Action.VERIFY: ("gw-0001", Role.GRID_WORKER),
     Action.REGISTER: ("shift-wang", Role.COMMANDER),
     Action.DISPATCH: ("op-li", Role.DISPATCHER),
     Action.START: ("dept-zhao", Role.DEPARTMENT),
