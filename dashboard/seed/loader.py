@@ -217,7 +217,7 @@ def _write_region(session: Session, region: Region, progress: Progress) -> None:
         }
         for g in region.grids
     ):
-        session.execute(insert(Grid), chunk)
+        session.execute(insert(Grid.__table__), chunk)
         advance(len(chunk))
 
 
@@ -236,7 +236,7 @@ def _write_people(session: Session, workers: list[WorkerSeed], cameras: list[Cam
         }
         for w in workers
     ):
-        session.execute(insert(GridWorker), chunk)
+        session.execute(insert(GridWorker.__table__), chunk)
     session.execute(
         insert(Camera),
         [
@@ -272,8 +272,8 @@ def _write_history(
         with db.transaction() as session:
             for row in (c.row for c in chunk):
                 row["updated_at"] = row.get("updated_at") or row["reported_at"]
-            session.execute(insert(Case), [c.row for c in chunk])
-            session.execute(insert(CaseEvent), [e for c in chunk for e in c.events])
+            session.execute(insert(Case.__table__), [c.row for c in chunk])
+            session.execute(insert(CaseEvent.__table__), [e for c in chunk for e in c.events])
         count += len(chunk)
         advance(len(chunk))
     if db.dialect == "postgresql" and count:
