@@ -12,12 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from dashboard.storage.db import Database
 from dashboard.storage.migrate import upgrade
 from dashboard.storage.models import Base
+
+# Hypothesis times each example; on a loaded 2-core machine that makes correct tests flaky.
+# Correctness is what the properties check; speed belongs in bench/.
+settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("project")
 
 PG_ADMIN_URL = os.environ.get(
     "GCC_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
