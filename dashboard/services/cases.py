@@ -233,7 +233,7 @@ class CaseService:
             raise ConcurrentChange(
                 "concurrent_change", f"case {case_id} was changed by someone else; reload and retry"
             ) from err
-        logger.info(
+        logger.debug(
             "case %s: %s → %s by %s", case_id, transition.before, transition.after, request.actor
         )
         return record
