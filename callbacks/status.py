@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING
 import dash
 from dash import html
 
+from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang
 from dashboard.read_models import status_summary
+from dashboard.security.pages import page_guard
 from dashboard.services.metrics import closure_rates
 from layouts.status import status_page
 
 if TYPE_CHECKING:
     from dashboard.app import Services
+    from dashboard.security.principal import Principal
 
 
 def register_status_page(services: Services) -> None:
@@ -25,16 +28,17 @@ def register_status_page(services: Services) -> None:
         "en": {s.code: s.name_en for s in subs},
     }
 
-    def layout(lang: str | None = None, **_query: str) -> html.Div:
-        """Dash pages pass the query string as keyword arguments (``/?lang=en``)."""
+    @page_guard(Permission.VIEW_WALL)
+    def layout(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
+        """Dash pages pass the query string as keyword arguments (``/?lang=en``); the guard
+        passes the signed-in principal first and shows a notice instead to anyone else."""
         now = services.clock.now()
         language = normalise_lang(lang, services.config.ui.language)
         day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         with services.db.read() as session:
-            summary = status_summary(session, now, day_start)
-            rates = closure_rates(session, now - timedelta(days=30), now)
-        return status_page(
-            summary, services.health(), rates, names[language], language, tz, now
-        )
+            area = principal.scope.area_code  # a town's staff see their town only
+            summary = status_summary(session, now, day_start, area)
+            rates = closure_rates(session, now - timedelta(days=30), now, area)
+        return status_page(summary, services.health(), rates, names[language], language, tz, now)
 
     dash.register_page("status", path="/", layout=layout, title=services.config.ui.title)

@@ -7,12 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from dashboard.domain.roles import Role
-from dashboard.storage.models import ApiToken, User
+from dashboard.security.audit import Actor, record
+from dashboard.storage.models import ApiToken, User, WebSession
 
 TOKEN_PREFIX = "gcc_"
 
@@ -59,12 +60,14 @@ def create_token(
     return IssuedToken(name=name, role=role, token=token)
 
 
-def revoke_tokens(session: Session, name: str, now: datetime) -> int:
+def revoke_tokens(session: Session, name: str, now: datetime, actor: Actor | None = None) -> int:
     rows = session.scalars(
         select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
     ).all()
     for row in rows:
         row.revoked_at = now
+    if rows and actor is not None:
+        record(session, actor, "token_revoked", now, f"token:{name}", count=len(rows))
     return len(rows)
 
 
@@ -85,6 +88,7 @@ def create_user(
         raise AccountError(f"user {username!r} exists already")
     if role is Role.DEPARTMENT and not department_code:
         raise AccountError("a department user needs --department")
+    check_password(password)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -95,4 +99,73 @@ def create_user(
         created_at=now,
     )
     session.add(user)
+    return user
+
+
+MIN_PASSWORD = 8
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError(f"there is no user {username!r}")
+    return user
+
+
+def set_role(session: Session, username: str, role: Role, now: datetime, actor: Actor) -> User:
+    """Change a user's role; the change and its audit entry commit together. Open sessions pick
+    up the new role on their next request (the role is read from the user row every time)."""
+    user = find_user(session, username)
+    if role is Role.DEPARTMENT and not user.department_code:
+        raise AccountError("a department user needs a department (create the user with one)")
+    before = user.role
+    user.role = role.value
+    record(session, actor, "role_changed", now, f"user:{username}", before=before, after=role.value)
+    return user
+
+
+def set_active(session: Session, username: str, active: bool, now: datetime, actor: Actor) -> User:
+    """Lock (``active=False``: every session ends now) or unlock (also clears a lock-out)."""
+    user = find_user(session, username)
+    user.active = active
+    if active:
+        user.failed_logins = 0
+        user.locked_until = None
+    else:
+        end_sessions(session, user.id, now)
+    record(session, actor, "user_unlocked" if active else "user_locked", now, f"user:{username}")
+    return user
+
+
+def set_password(
+    session: Session, username: str, password: str, now: datetime, actor: Actor
+) -> User:
+    check_password(password)
+    user = find_user(session, username)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(session, user.id, now)
+    record(session, actor, "password_changed", now, f"user:{username}")
+    return user
+
+
+def end_sessions(session: Session, user_id: int, now: datetime) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def ensure_user(session: Session, username: str, role: Role, now: datetime) -> User:
+    """The user named ``username``, created with a random password (never shown) if missing:
+    the demo's automatic sign-in user, who cannot sign in with a password."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = create_user(session, username, role, secrets.token_urlsafe(32), now)
+        session.flush()
     return user

@@ -22,6 +22,7 @@ from dashboard.services.regions import RegionLocator
 from dashboard.services.villages import rule_from_config
 from dashboard.storage.db import Database
 from streams.bus import EventBus, InMemoryBus
+from streams.relay import OutboxRelay, wake_on_outbox_commit
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +64,27 @@ def build_services(config: AppConfig, clock: Clock | None = None) -> Services:
     reference = load_reference(config, clock.now())
     locator = RegionLocator(db)
     cases = CaseService(db, reference, locator, clock, rule_from_config(config.rules.village))
-    return Services(config, clock, db, make_bus(config), reference, locator, cases)
+    services = Services(config, clock, db, make_bus(config), reference, locator, cases)
+    # The outbox relay (started by `serve`): woken by every commit that adds outbox rows.
+    relay = OutboxRelay(db, services.bus, clock)
+    wake_on_outbox_commit(db.sessions, relay.notify)
+    services.extras["relay"] = relay
+    return services
 
 
 def create_app(services: Services) -> Flask:
     from callbacks.status import register_status_page
+    from dashboard.http.api import register_api
     from dashboard.http.health import bp as health_bp
+    from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
+    from dashboard.security.setup import install_headers, install_security
 
     server = Flask("dashboard")
+    server.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024  # photos; larger bodies get 413
     server.extensions["gcc"] = services
+    install_security(server, services)  # principal, CSRF, sign-in pages, audit, rate limits
     server.register_blueprint(health_bp)
+    register_api(server, services)
     app = Dash(
         "dashboard",
         server=server,
@@ -82,9 +94,19 @@ def create_app(services: Services) -> Flask:
         serve_locally=True,  # the command room has no internet
         use_pages=True,
         pages_folder="",  # pages are registered explicitly below, never discovered
+        csrf_token_name=CSRF_COOKIE,  # dash-renderer echoes this cookie in every request ...
+        csrf_header_name=CSRF_HEADER,  # ... in this header (dashboard.security.web checks it)
     )
+    install_headers(server, app)  # CSP with the hashes of Dash's inline scripts
     register_status_page(services)
+    from callbacks.wall import register_wall_page, wall_snapshot_for  # the wall (/wall)
+
+    register_wall_page(services)
+    services.extras["wall_snapshot"] = wall_snapshot_for(services)  # the live snapshot's data
     app.layout = html.Div(page_container, className="app")
+    from streams.socket import init_socketio  # the live wall's websocket (namespace /live)
+
+    services.extras["socketio"] = init_socketio(server, services)
     return server
 
 

@@ -9,7 +9,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dashboard.config import AppConfig, ConfigError, explain, load_config
+from pydantic import ValidationError
+
+from dashboard.config import AppConfig, ConfigError, SimulatorConfig, explain, load_config
 from dashboard.domain.roles import Role
 
 logger = logging.getLogger("dashboard")
@@ -41,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--force", action="store_true", help="replace an existing data set")
     cc = sub.add_parser("check-config", help="validate the configuration file and exit")
     cc.add_argument("--explain", action="store_true", help="list every key with its meaning")
+    _add_simulate(sub)
     tok = sub.add_parser("token", help="API tokens for devices and integrations")
     tok_sub = tok.add_subparsers(dest="token_command", required=True)
     tc = tok_sub.add_parser("create", help="create a token; it is printed once, on the last line")
@@ -61,7 +64,82 @@ def _parser() -> argparse.ArgumentParser:
     uc.add_argument("--area", help="area code the user is limited to (town or county)")
     uc.add_argument("--department", help="department code (for the department role)")
     uc.add_argument("--display-name", default="")
+    usr_sub.add_parser("list", help="list users (never their password)")
+    for verb, text in (
+        ("lock", "lock a user out: every session ends now"),
+        ("unlock", "let a user sign in again (also clears a lock-out after failed sign-ins)"),
+        ("password", "set a new password (GCC_USER_PASSWORD or a prompt); sessions end"),
+    ):
+        usr_sub.add_parser(verb, help=text).add_argument("name")
+    sr = usr_sub.add_parser("set-role", help="change a user's role (recorded in the audit log)")
+    sr.add_argument("name")
+    sr.add_argument("--role", required=True, choices=ROLES)
     return p
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = sub.add_parser(
+        "simulate", help="run the simulator against a server through its public API"
+    )
+    sim.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8050")
+    sim.add_argument(
+        "--token",
+        default=os.environ.get("GCC_SIMULATOR_TOKEN"),
+        help="API token of a commander (or admin): `run.py token create sim --role commander`; "
+        "default: $GCC_SIMULATOR_TOKEN",
+    )
+    sim.add_argument("--rate", type=_positive, help="override simulator.rate_multiplier")
+    sim.add_argument("--speed", type=_positive, help="override simulator.handling_speed")
+    sim.add_argument(
+        "--scale", choices=SCALES, help="the server's demo scale (default: demo.scale)"
+    )
+    sim.add_argument("--seed", type=int, help="the server's demo seed (default: demo.seed)")
+    sim.add_argument("--duration", type=_positive, metavar="SECONDS", help="stop after this long")
+    sim.add_argument(
+        "--burst", type=_count, metavar="N", help="send N reports as fast as possible, then stop"
+    )
+    sim.add_argument("--threads", type=_count, default=1, help="parallel requests of a --burst")
+
+
+def _simulate(args: argparse.Namespace, config: AppConfig) -> int:
+    from dashboard.simulator.launch import RemoteRun, run_remote
+
+    if not args.token:
+        print("error: pass --token or set GCC_SIMULATOR_TOKEN", file=sys.stderr)
+        return 2
+    overrides = {"rate_multiplier": args.rate, "handling_speed": args.speed}
+    try:
+        simulator = SimulatorConfig.model_validate(
+            config.simulator.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+        )
+    except ValidationError as err:
+        reasons = "; ".join(f"simulator.{e['loc'][0]}: {e['msg']}" for e in err.errors())
+        print(f"error: {reasons}", file=sys.stderr)
+        return 2
+    run = RemoteRun(
+        url=args.url,
+        token=args.token,
+        scale=args.scale or config.demo.scale,
+        seed=config.demo.seed if args.seed is None else args.seed,
+        duration_s=args.duration,
+        burst=args.burst,
+        threads=args.threads,
+    )
+    return run_remote(run, config.model_copy(update={"simulator": simulator}))
 
 
 def _config(args: argparse.Namespace) -> AppConfig:
@@ -103,6 +181,8 @@ def main(argv: Sequence[str]) -> int:
     if command == "check-config":
         print("\n".join(explain()) if args.explain else "configuration OK")
         return 0
+    if command == "simulate":  # a client of a remote server: no local database
+        return _simulate(args, config)
 
     from dashboard import commands  # heavy imports only once the config is known to be good
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import secrets
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from dashboard.accounts import AccountError, create_token, create_user, revoke_t
 from dashboard.app import Services, build_services, create_app
 from dashboard.config import AppConfig
 from dashboard.domain.roles import Role
+from dashboard.security.audit import Actor, record
 from dashboard.services.villages import rule_from_config
 from dashboard.storage import migrate
 
@@ -74,7 +77,7 @@ def _seed(services: Services, args: argparse.Namespace) -> int:
             progress=_progress_bar,
         )
     except SeedError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 1
     services.locator.reload()
     print(" ".join(f"{k}={v:,}" for k, v in report.counts.items()))
@@ -82,17 +85,27 @@ def _seed(services: Services, args: argparse.Namespace) -> int:
 
 
 def _token(services: Services, args: argparse.Namespace) -> int:
+    try:
+        return _token_command(services, args)
+    except AccountError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _token_command(services: Services, args: argparse.Namespace) -> int:
     now = services.clock.now()
+    if args.token_command == "create" and args.expires_days is not None and args.expires_days < 1:
+        raise AccountError("--expires-days must be at least 1 (leave it out for no expiry)")
     with services.db.transaction() as session:
         if args.token_command == "create":
-            expires = timedelta(days=args.expires_days) if args.expires_days else None
+            expires = timedelta(days=args.expires_days) if args.expires_days is not None else None
             issued = create_token(
                 session, args.name, Role(args.role), now, area_code=args.area, expires_in=expires
             )
             print(f"token for {issued.name} ({issued.role}); it is shown once, store it now:")
             print(issued.token)
         elif args.token_command == "revoke":
-            n = revoke_tokens(session, args.name, now)
+            n = revoke_tokens(session, args.name, now, _cli_actor())
             print(f"revoked {n} token(s) named {args.name}")
         else:
             from sqlalchemy import select
@@ -105,7 +118,19 @@ def _token(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor() -> Actor:
+    import getpass
+
+    return Actor(f"cli:{getpass.getuser()}", "admin")
+
+
 def _user(services: Services, args: argparse.Namespace, password: Callable[[], str]) -> int:
+    if args.user_command != "create":
+        return _user_admin(services, args, password)
+    if args.department and services.reference.department(args.department) is None:
+        known = ", ".join(d.code for d in services.reference.departments)
+        print(f"error: unknown department {args.department!r} (known: {known})", file=sys.stderr)
+        return 1
     pw = password()
     try:
         with services.db.transaction() as session:
@@ -119,9 +144,41 @@ def _user(services: Services, args: argparse.Namespace, password: Callable[[], s
                 department_code=args.department,
                 display_name=args.display_name,
             )
+            target = f"user:{user.username}"
+            now = services.clock.now()
+            record(session, _cli_actor(), "user_created", now, target, role=user.role)
             print(f"created user {user.username} ({user.role})")
     except AccountError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _user_admin(services: Services, args: argparse.Namespace, password: Callable[[], str]) -> int:
+    """user list | lock | unlock | set-role | password: each change leaves an audit entry."""
+    from sqlalchemy import select
+
+    from dashboard.accounts import set_active, set_password, set_role
+    from dashboard.storage.models import User
+
+    now, actor = services.clock.now(), _cli_actor()
+    try:
+        with services.db.transaction() as session:
+            if args.user_command == "list":
+                for u in session.scalars(select(User).order_by(User.username)):
+                    state = "active" if u.active else "locked"
+                    print(f"{u.username}\t{u.role}\t{u.area_code or '-'}\t{state}")
+            elif args.user_command in ("lock", "unlock"):
+                set_active(session, args.name, args.user_command == "unlock", now, actor)
+                print(f"{args.user_command}ed user {args.name}")
+            elif args.user_command == "set-role":
+                user = set_role(session, args.name, Role(args.role), now, actor)
+                print(f"user {user.username} is now {user.role}")
+            else:
+                set_password(session, args.name, password(), now, actor)
+                print(f"password of {args.name} changed; their sessions have ended")
+    except AccountError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 
@@ -153,13 +210,43 @@ def _demo(services: Services) -> int:
         args = argparse.Namespace(scale=None, seed=None, days=None, force=False)
         if _seed(services, args) != 0:
             return 1
-    return _serve(services, demo=True)
+    simulator = None
+    if services.config.demo.simulator:  # off with --no-simulator
+        from dashboard.simulator.launch import start_in_process
+
+        simulator = start_in_process(services)
+    try:
+        return _serve(services, demo=True)
+    finally:
+        if simulator is not None:
+            simulator.stop()
 
 
 def _serve(services: Services, *, demo: bool) -> int:
     server = create_app(services)
     server.secret_key = _secret_key(services, demo)
+    demo_user = services.config.demo.auto_login_user
+    if demo and services.config.demo.enabled and demo_user:
+        from dashboard.security.setup import enable_demo_sign_in
+
+        enable_demo_sign_in(server, services, demo_user)  # demo only: never for `serve`
+        print(f"演示模式：浏览器自动登录为 {demo_user} (demo: browsers sign in as {demo_user})")
     cfg = services.config.server
     print(f"指挥中心已启动 command center on http://{cfg.host}:{cfg.port}/")
-    server.run(host=cfg.host, port=cfg.port, threaded=True, use_reloader=False)
+    from streams.socket import stop_live
+
+    # Everything built so far lives as long as the process: move it out of the garbage
+    # collector's view, so full collections stay short under load (measured on big position
+    # batches: 40-50 ms of GC per 5,000 fixes before, ~3 ms after).
+    gc.collect()
+    gc.freeze()
+    relay = services.extras["relay"]
+    relay.start()  # publishes the outbox while the server runs
+    try:
+        services.extras["socketio"].run(
+            server, host=cfg.host, port=cfg.port, use_reloader=False, allow_unsafe_werkzeug=True
+        )
+    finally:
+        relay.stop()
+        stop_live(services)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -106,6 +107,74 @@ class DemoConfig(_Strict):
     )
 
 
+class SimulatorConfig(_Strict):
+    """The built-in simulator of the demo (``dashboard.simulator``; ``run.py simulate``)."""
+
+    rate_multiplier: Annotated[float, Field(gt=0, le=1000)] = Field(
+        4.0,
+        description="Case arrivals × this on top of the scale's realistic daily rhythm (the town "
+        "gets 600 a day, one every ~2.4 min on average): 4 gives a new case every ~35 s on "
+        "average and every ~15 s at the daytime peaks.",
+    )
+    min_per_hour: Annotated[float, Field(ge=0)] = Field(
+        60.0,
+        description="At least this many reports an hour, so a demo shown at night moves too "
+        "(0: the pure daily rhythm, nights nearly quiet).",
+    )
+    handling_speed: Annotated[float, Field(gt=0, le=1000)] = Field(
+        1.0,
+        description="Delays of the desk, the departments and the grid workers are divided by "
+        "this (1: real time, departments at office hours).",
+    )
+    tick_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        2.0, description="Seconds between two steps; position fixes go out in one batch a step."
+    )
+    seed: int | None = Field(None, description="Random seed of the simulation; null: demo.seed.")
+    shift_start: time = Field(time(8, 0), description="Patrol shift start (local time).")
+    shift_end: time = Field(time(18, 0), description="Patrol shift end (local time).")
+    lunch_start: time = Field(time(12, 0), description="Lunch break start: no patrol fixes.")
+    lunch_end: time = Field(time(13, 30), description="Lunch break end.")
+    night_duty_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.1, description="Share of workers also on duty outside the shift (night patrols)."
+    )
+    silent_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.03, description="Share of workers whose phone goes silent now and then (20-60 min)."
+    )
+    wander_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.03, description="Share of workers who now and then walk out of their grid for a while."
+    )
+    patrol_workers: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Walk at most this many workers (the first by id); null: all of them."
+    )
+    first_emergency_minutes: Annotated[float, Field(ge=0)] = Field(
+        2.0,
+        description="A one-click emergency this many minutes after the start, so the alarm "
+        "can be seen.",
+    )
+    emergency_every_hours: Annotated[float, Field(gt=0)] = Field(
+        4.0, description="Mean time between the later one-click emergencies."
+    )
+    first_burst_minutes: Annotated[float, Field(ge=0)] = Field(
+        4.0,
+        description="A burst of reports concentrated in one village (it turns red) this many "
+        "minutes after the start.",
+    )
+    burst_every_minutes: Annotated[float, Field(gt=0)] = Field(
+        90.0, description="Mean time between the later bursts."
+    )
+    burst_max_cases: Annotated[int, Field(ge=1, le=500)] = Field(
+        40, description="Most reports one burst sends while waiting for its village to turn red."
+    )
+
+    @model_validator(mode="after")
+    def _shift_order(self) -> SimulatorConfig:
+        if not self.shift_start <= self.lunch_start <= self.lunch_end <= self.shift_end:
+            raise ValueError(
+                "need shift_start <= lunch_start <= lunch_end <= shift_end (a day shift)"
+            )
+        return self
+
+
 class VillageRuleConfig(_Strict):
     window_hours: Annotated[float, Field(gt=0, le=24 * 31)] = Field(
         24, description="Rolling window of the open ratio."
@@ -178,14 +247,52 @@ class UiConfig(_Strict):
     )
 
 
+class SecurityConfig(_Strict):
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = Field(
+        12, description="A web sign-in ends this many hours after it began, whatever the activity."
+    )
+    idle_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        60, description="A web sign-in ends after this many minutes without a request."
+    )
+    lockout_threshold: Annotated[int, Field(ge=1, le=100)] = Field(
+        5, description="Failed sign-ins in a row that lock the account."
+    )
+    lockout_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        15, description="How long a locked account refuses every sign-in."
+    )
+    token_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        20, description="Sustained requests per second allowed per API token (token bucket)."
+    )
+    token_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        40, description="Requests an API token may send at once before the rate applies (429)."
+    )
+    max_photo_mb: Annotated[float, Field(gt=0, le=100)] = Field(
+        10, description="Largest photo upload accepted, in MiB."
+    )
+    max_photo_megapixels: Annotated[float, Field(gt=0, le=200)] = Field(
+        40, description="Largest photo accepted, in millions of pixels (decompression bombs)."
+    )
+    trusted_proxies: Annotated[int, Field(ge=0, le=5)] = Field(
+        0,
+        description="Reverse proxies in front of the server whose X-Forwarded-For/-Proto are "
+        "trusted (client IP in the audit log, https detection). 0: none.",
+    )
+
+
 class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
     bus: BusConfig = Field(default_factory=BusConfig, description="Event bus.")
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Embedded demo.")
+    simulator: SimulatorConfig = Field(
+        default_factory=SimulatorConfig, description="The demo's simulator."
+    )
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Business rules.")
     data: DataConfig = Field(default_factory=DataConfig, description="Reference data files.")
     ui: UiConfig = Field(default_factory=UiConfig, description="Pages.")
+    security: SecurityConfig = Field(
+        default_factory=SecurityConfig, description="Sign-in, sessions, tokens, uploads."
+    )
 
     def data_dir(self) -> Path:
         p = Path(self.server.data_dir)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from dashboard.storage.models import (
@@ -55,14 +56,28 @@ class StatusSummary:
     info: dict[str, str] = field(default_factory=dict)
 
 
-def _count(session: Session, model: type) -> int:
-    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+def _count(session: Session, model: Any, area: str | None) -> int:
+    """Units of ``model`` in the area: those below it and the ones it lies in (its parents)."""
+    query = select(func.count()).select_from(model)
+    if area is not None:
+        code = model.village_code if hasattr(model, "village_code") else model.code
+        if hasattr(model, "village_code") or model is Village or model is Grid:
+            query = query.where(code.startswith(area))
+        else:  # counties and towns: below the area, or the one containing it
+            query = query.where(code.startswith(area) | literal(area).startswith(code))
+    return int(session.scalar(query) or 0)
 
 
-def status_summary(session: Session, now: datetime, day_start: datetime) -> StatusSummary:
-    """What the status page shows; ``day_start`` is the start of today in local time."""
+def status_summary(
+    session: Session, now: datetime, day_start: datetime, area: str | None = None
+) -> StatusSummary:
+    """What the status page shows; ``day_start`` is the start of today in local time.
+
+    ``area`` (a county, town or village code) limits everything to that part of the region.
+    """
+    in_area = [Case.village_code.startswith(area)] if area else []
     counts = {
-        name: _count(session, model)
+        name: _count(session, model, None if model is Department else area)
         for name, model in {
             "counties": County,
             "towns": Town,
@@ -73,17 +88,23 @@ def status_summary(session: Session, now: datetime, day_start: datetime) -> Stat
             "departments": Department,
         }.items()
     }
-    by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
-    reported_today = session.scalar(select(func.count()).where(Case.reported_at >= day_start)) or 0
-    closed_today = session.scalar(select(func.count()).where(Case.closed_at >= day_start)) or 0
-    open_cases = session.scalar(select(func.count()).where(Case.open.is_(True))) or 0
-    overdue = (
-        session.scalar(select(func.count()).where(Case.open.is_(True), Case.deadline < now)) or 0
+
+    def count(*where: Any) -> int:
+        return int(session.scalar(select(func.count()).where(*where, *in_area)) or 0)
+
+    by_status = dict(
+        session.execute(
+            select(Case.status, func.count()).where(*in_area).group_by(Case.status)
+        ).all()
     )
+    reported_today = count(Case.reported_at >= day_start)
+    closed_today = count(Case.closed_at >= day_start)
+    open_cases = count(Case.open.is_(True))
+    overdue = count(Case.open.is_(True), Case.deadline < now)
     red_rows = session.execute(
         select(Village, Town.name)
         .join(Town, Town.code == Village.town_code)
-        .where(Village.status == "red")
+        .where(Village.status == "red", *([Village.code.startswith(area)] if area else []))
         .order_by(Village.red_since)
         .limit(20)
     ).all()
@@ -101,6 +122,7 @@ def status_summary(session: Session, now: datetime, day_start: datetime) -> Stat
             Case.source,
         )
         .join(Village, Village.code == Case.village_code)
+        .where(*in_area)
         .order_by(Case.reported_at.desc(), Case.id.desc())
         .limit(12)
     ).all()

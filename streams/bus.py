@@ -3,6 +3,11 @@
 Publishers hand over ``Event``s (topic + JSON payload + the outbox id as sequence number);
 subscribers get them in publish order. The outbox relay is the only publisher of domain events,
 so the database stays the source of truth and a bus outage loses nothing.
+
+Sequenced events (``seq > 0``, from the relay) also carry ``prev``: the ``seq`` the relay
+published just before, deployment-wide. A subscriber whose last seen ``seq`` differs from
+``prev`` missed events (a Redis subscriber that reconnected) and must resynchronise its screens.
+Ephemeral events (positions, camera status) have ``seq = 0`` and ``prev = None``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,17 +32,23 @@ class Event:
     topic: str
     payload: dict[str, Any]
     seq: int = 0
+    prev: int | None = None  # the seq published just before this one (sequenced events only)
 
     def to_json(self) -> str:
         return json.dumps(
-            {"topic": self.topic, "payload": self.payload, "seq": self.seq}, ensure_ascii=False
+            {"topic": self.topic, "payload": self.payload, "seq": self.seq, "prev": self.prev},
+            ensure_ascii=False,
         )
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Event:
         data = json.loads(raw)
+        prev = data.get("prev")
         return cls(
-            topic=str(data["topic"]), payload=dict(data["payload"]), seq=int(data.get("seq", 0))
+            topic=str(data["topic"]),
+            payload=dict(data["payload"]),
+            seq=int(data.get("seq", 0)),
+            prev=None if prev is None else int(prev),
         )
 
 
@@ -48,6 +59,12 @@ class EventBus(ABC):
     @abstractmethod
     def publish(self, event: Event) -> None:
         """Deliver to every subscriber, or raise BusError."""
+
+    def publish_many(self, events: Sequence[Event]) -> None:
+        """Deliver ``events`` in order, or raise BusError (then any prefix may have gone out:
+        the caller publishes them again and subscribers drop repeats by ``seq``)."""
+        for event in events:
+            self.publish(event)
 
     @abstractmethod
     def subscribe(self, handler: Handler) -> Callable[[], None]:

@@ -1,24 +1,60 @@
 """The live protocol between the server and every screen (Socket.IO, websocket transport only).
 
+Connecting (namespace ``/live``): send ``auth={"token": "<bearer token>"}`` (a wall or device
+token), or connect from a signed-in page (the session cookie; see streams.socket). Refused with
+``connect_error`` ``"unauthorized"`` without a principal and ``"forbidden"`` without
+``Permission.VIEW_WALL``. A screen whose principal is limited to an area only receives what lies
+inside it, as dashboard.security.scoping decides: a delta whose payload's ``village`` code starts
+with the area code (an event without a place goes only to unlimited screens), the positions of
+the area's workers, the cameras of its villages.
+
 Server → screen events (namespace ``/live``):
 
 ``snapshot``  ``{"seq": int, "at": iso, "data": {...}}`` — sent on connect and whenever the
-              screen reports a gap; ``seq`` is the sequence number of the newest delta it includes.
-``delta``     ``{"seq": int, "topic": str, "payload": {...}, "at": iso}`` — one domain event, in
-              order. ``seq`` is the outbox id (strictly increasing, gap-free per deployment); a
-              screen that sees ``seq`` other than ``last + 1`` emits ``resync`` and gets a snapshot.
+              screen reports a gap; ``seq`` is the sequence number of the newest delta it includes
+              (for an area-limited screen: the newest one of its area's stream). ``data`` comes
+              from the wall's snapshot provider; without one it is the built-in minimal snapshot
+              ``{"kind": "minimal", "open_cases": int, "open_by_status": {status: int},
+              "open_emergencies": [case_id, ...]}``.
+``delta``     ``{"seq": int, "prev": int, "topic": str, "payload": {...}, "at": iso}`` — one
+              domain event, in order. ``seq`` is the outbox id; ``prev`` is the ``seq`` of the
+              delta this screen's stream carried just before (or of the snapshot). A screen applies
+              a delta when ``prev`` equals the ``seq`` it holds; any other ``prev`` means it missed
+              something: it emits ``resync`` and gets a snapshot. (Refined from "seq == last + 1":
+              outbox ids have gaps — PostgreSQL sequences skip rolled-back ids, area-limited
+              screens skip other areas' events — so only ``prev`` is exact. For an unlimited
+              screen on the SQLite demo, ``seq == prev + 1`` holds as well.) After a snapshot a
+              screen gets each delta once, in publish order (= id order, except that on
+              PostgreSQL a transaction that commits after a later id's may come after it).
 ``positions`` ``{"at": iso, "fixes": [[worker_id, lon, lat, iso_time], ...]}`` — batched, at most
-              one message per second per screen; positions are ephemeral (no seq): the next
-              batch or snapshot supersedes them.
+              one message per second per screen, the newest fix per worker; positions are
+              ephemeral (no seq): the next batch or snapshot supersedes them.
 ``alarm``     ``{"case_id": int, ...case payload}`` — a one-click emergency: full-width alarm with
-              sound until acknowledged (also present in snapshots while unacknowledged).
-``camera``    ``{"id": str, "status": "online"|"offline"|"reconnecting", "fps": float, "age": float}``
+              sound until acknowledged (also present in snapshots while unacknowledged). Sent right
+              after the ``delta`` of a ``case`` event with ``emergency: true`` and action
+              ``report``.
+``camera``    ``{"id": str, "status": "online"|"offline"|"reconnecting", "fps": float,
+              "age": float}``
 
-Screen → server events: ``resync`` (send me a snapshot), ``ack_alarm`` ``{"case_id": int}``.
+Screen → server events: ``resync`` (send me a snapshot; several within a second are merged into
+one), ``ack_alarm`` ``{"case_id": int}`` — needs ``Permission.ACKNOWLEDGE_ALARM``; its Socket.IO
+acknowledgement answers ``{"ok": true}`` or ``{"ok": false, "error": code}`` with code one of
+``forbidden``, ``bad_request``, ``rate_limited``, ``case_not_found``, ``not_an_emergency``.
 
 Topics of ``delta`` (the outbox ``topic`` column): ``case`` (payload:
 dashboard.services.cases.case_payload), ``village`` (dashboard.services.villages.village_payload),
-``alarm_ack`` ``{"case_id", "by", "at"}``.
+``alarm_ack`` ``{"case_id", "by", "at"}`` (the live layer's own acknowledgements also carry the
+case's ``village`` and ``town``).
+
+Bus topics that are not deltas (published directly on the bus, ``seq = 0``):
+``positions`` ``{"fixes": [[worker_id, lon, lat, iso_time], ...]}`` (an optional fifth element,
+the grid or village code of the fix, overrides the worker's home village for area screens; the
+object form ``{"worker_id", "lon", "lat", "at", "grid"}`` is accepted too), and ``camera`` (the
+``camera`` payload above, plus the camera's ``village``: without it only unlimited screens get it).
+
+Other processes may also emit straight to the screens through Redis with
+``SocketIO(message_queue=redis_url, channel=streams.socket.socketio_channel(config))``, to the
+namespace ``/live`` (every screen) or a room: ``"all"`` (unlimited screens) or ``"area:<code>"``.
 """
 
 from __future__ import annotations
@@ -36,5 +72,7 @@ EV_ACK_ALARM = "ack_alarm"
 TOPIC_CASE = "case"
 TOPIC_VILLAGE = "village"
 TOPIC_ALARM_ACK = "alarm_ack"
+TOPIC_POSITIONS = "positions"  # bus only (not in the outbox)
+TOPIC_CAMERA = "camera"  # bus only (not in the outbox)
 
 POSITIONS_INTERVAL_S = 1.0  # at most one positions batch per screen per second

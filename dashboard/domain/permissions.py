@@ -43,7 +43,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.SUPERVISOR: _READ_WALL
         | {_P.VIEW_CASES, _P.SUPERVISE, _P.VIEW_TRENDS, _P.ACKNOWLEDGE_ALARM},
         Role.DEPARTMENT: frozenset({_P.VIEW_CASES, _P.VIEW_REFERENCE}),
-        Role.LEADER: _READ_WALL | {_P.VIEW_CASES, _P.VIEW_TRENDS},
+        # Leadership is read-only: the wall and the trends, not the case desk.
+        Role.LEADER: _READ_WALL | {_P.VIEW_TRENDS},
         Role.WALL: _READ_WALL,
         Role.GRID_WORKER: frozenset(
             {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES}
@@ -84,12 +85,28 @@ ACTION_ROLES: Mapping[Action, frozenset[Role]] = MappingProxyType(
 )
 
 
+# Roles that only read: they never change a case, a user or a setting.
+READ_ONLY_ROLES = frozenset({Role.LEADER, Role.WALL})
+# Roles whose staff act on cases somewhere in the lifecycle (a union of ACTION_ROLES).
+ACTING_ROLES = frozenset().union(*ACTION_ROLES.values())
+
+
 def can(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
 
 
 def can_act(role: Role, action: Action) -> bool:
     return role in ACTION_ROLES[action]
+
+
+def roles_with(permission: Permission) -> frozenset[Role]:
+    """Every role holding ``permission`` (tests and the docs table read this)."""
+    return frozenset(role for role, perms in ROLE_PERMISSIONS.items() if permission in perms)
+
+
+def actions_of(role: Role) -> frozenset[Action]:
+    """Every lifecycle action ``role`` may take."""
+    return frozenset(action for action, roles in ACTION_ROLES.items() if role in roles)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Literal
 from dashboard.domain.permissions import UNLIMITED, Permission, Scope, can, can_act
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
+from dashboard.security.audit import Actor
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,15 @@ class Principal:
     kind: Literal["user", "token"]
     id: int
     scope: Scope = UNLIMITED
+    display_name: str = ""
 
     def can(self, permission: Permission) -> bool:
         return can(self.role, permission)
 
     def can_act(self, action: Action) -> bool:
         return can_act(self.role, action)
+
+    def actor(self, ip: str = "") -> Actor:
+        """How the audit log names this principal (tokens are prefixed so they never collide)."""
+        name = self.name if self.kind == "user" else f"token:{self.name}"
+        return Actor(name, self.role.value, ip)

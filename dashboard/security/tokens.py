@@ -18,7 +18,16 @@ LAST_USED_EVERY = timedelta(minutes=1)  # write last_used_at at most this often 
 
 
 class TokenRefused(Exception):
-    """The token is unknown, revoked or expired (the message says which, without the token)."""
+    """The token is unknown, revoked or expired (the message says which, without the token).
+
+    ``name`` and ``role`` are set when the token is known (revoked or expired), so the refusal
+    can be audited under the token's name; never the token itself.
+    """
+
+    def __init__(self, message: str, name: str | None = None, role: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.role = role
 
 
 class TokenAuthenticator:
@@ -28,15 +37,18 @@ class TokenAuthenticator:
         self._lock = threading.Lock()
 
     def authenticate(self, token: str, now: datetime) -> Principal:
-        digest = hash_token(token)
+        return self.authenticate_digest(hash_token(token), now)
+
+    def authenticate_digest(self, digest: str, now: datetime) -> Principal:
+        """As ``authenticate``, for a caller that already hashed the token (the rate limiter)."""
         with self._db.read() as session:
             row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if row is None:
             raise TokenRefused("unknown token")
         if row.revoked_at is not None:
-            raise TokenRefused("token revoked")
+            raise TokenRefused("token revoked", row.name, row.role)
         if row.expires_at is not None and row.expires_at <= now:
-            raise TokenRefused("token expired")
+            raise TokenRefused("token expired", row.name, row.role)
         self._touch(row.id, now)
         return Principal(
             name=row.name,
@@ -44,6 +56,7 @@ class TokenAuthenticator:
             kind="token",
             id=row.id,
             scope=Scope(area_code=row.area_code),
+            display_name=row.name,
         )
 
     def _touch(self, token_id: int, now: datetime) -> None:

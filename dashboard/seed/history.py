@@ -10,7 +10,6 @@ the cases still open at the end are today's open cases.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,41 +27,30 @@ from dashboard.domain.regions import Grid, Region
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
 from dashboard.seed.people import WorkerSeed
-
-# Reports per day for each scale (DOMAIN.md: Yangxunqiao ~1,000/day for 87 grids is the busy
-# end; Shaoxing ~9,000/day for the city). The town demo uses a calmer 600/day.
-REPORTS_PER_DAY = {"town": 600, "county": 2_500, "city": 9_000}
-# Hour-of-day weights of reports (local time): quiet nights, peaks at 10:00 and 15:00.
-HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 15, 13, 8, 9, 13, 15, 13, 10, 7, 5, 4, 3, 2, 1)
-SOURCE_WEIGHTS = {
-    Source.GRID_WORKER: 70.0,
-    Source.HOTLINE: 12.0,
-    Source.PUBLIC: 8.0,
-    Source.CAMERA: 5.0,
-    Source.POLICE: 4.7,
-    Source.EMERGENCY: 0.3,
-}
-SELF_HANDLE_SHARE = 0.50  # of grid-worker reports, fixed on the spot
-VOID_SHARE = 0.08  # of public and hotline reports: invalid or duplicate
-
-DESCRIPTIONS = (
-    "{place}发现{what}，请尽快处理。",
-    "巡查中发现{place}{what}，已拍照取证。",
-    "群众反映{place}{what}，影响周边居民。",
-    "{place}存在{what}问题，现场情况见照片。",
-    "{place}{what}，已劝导，需相关部门处置。",
+from dashboard.seed.rhythm import (
+    HOUR_WEIGHTS,
+    REPORTS_PER_DAY,
+    SELF_HANDLE_SHARE,
+    SOURCE_WEIGHTS,
+    VOID_SHARE,
+    caller,
+    category_cum_weights,
+    describe,
+    handling_time,
+    hour_arrivals,
 )
-PLACES = (
-    "村口",
-    "主干道旁",
-    "河道边",
-    "菜市场附近",
-    "文化礼堂前",
-    "老年活动中心旁",
-    "小区东门",
-    "桥头",
-    "工业园区",
-)
+from dashboard.storage.case_rows import state_columns
+
+# The shared rhythm (dashboard.seed.rhythm) is re-exported for existing importers.
+__all__ = [
+    "HOUR_WEIGHTS",
+    "REPORTS_PER_DAY",
+    "SOURCE_WEIGHTS",
+    "HistoryContext",
+    "HistoryGenerator",
+    "SeededCase",
+    "generate_history",
+]
 
 
 @dataclass
@@ -116,12 +104,7 @@ class HistoryGenerator:
         subs = ctx.categories.subs
         # A Zipf-like category mix: the first 小类 of each 大类 are the everyday ones.
         self.subs = subs
-        self.sub_cum = list(
-            itertools.accumulate(
-                1.0 / (1 + int(s.code[2:]) * 0.7) * (3 if s.major_code in ("05", "10") else 1)
-                for s in subs
-            )
-        )
+        self.sub_cum = category_cum_weights(subs)
         self.dept_codes = [d.code for d in ctx.departments]
         # Each department has its own pace: a factor on the share of the time limit it uses.
         self.pace = {code: self.rng.uniform(0.5, 2.2) for code in self.dept_codes}
@@ -132,14 +115,9 @@ class HistoryGenerator:
     def arrivals(self, start: datetime, end: datetime) -> Iterator[datetime]:
         """Report times in [start, end) following the daily rhythm (a non-homogeneous Poisson)."""
         tz = self.ctx.calendar.tz
-        total = sum(HOUR_WEIGHTS)
         hour = start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
         while hour < end:
-            expected = self.per_day * HOUR_WEIGHTS[hour.hour] / total
-            if hour.weekday() >= 5:
-                expected *= 0.7
-            for _ in range(_poisson(self.rng, expected)):
-                at = hour + timedelta(seconds=self.rng.uniform(0, 3600))
+            for at in hour_arrivals(self.rng, self.per_day, hour):
                 if start <= at < end:
                     yield at
             hour += timedelta(hours=1)
@@ -153,11 +131,9 @@ class HistoryGenerator:
         lon, lat = self.points.inside(grid)
         sub = rng.choices(self.subs, cum_weights=self.sub_cum)[0]
         worker = rng.choice(self.workers_by_grid.get(grid.code) or list(self.ctx.workers))
-        reporter = worker.id if source is Source.GRID_WORKER else _caller(rng, source)
+        reporter = worker.id if source is Source.GRID_WORKER else caller(rng, source)
         village = self.ctx.region.village(grid.village_code)
-        desc = rng.choice(DESCRIPTIONS).format(
-            place=self.village_names[village.code] + rng.choice(PLACES), what=sub.name_zh
-        )
+        desc = describe(rng, self.village_names[village.code], sub)
         state = new_case(source, reported_at, emergency=source is Source.EMERGENCY)
         seeded = SeededCase(
             row={
@@ -380,33 +356,14 @@ class _Walk:
         return self.step(pause, Action.RESUME, "值班长", Role.COMMANDER, deadline=moved)
 
     def _handling_time(self, dept: str, attempt: int) -> timedelta:
-        """Working time a department takes.
-
-        Most cases are fixed within hours (a median of a few working hours, at most 30 % of the
-        limit), scaled by the department's own pace; a lognormal tail makes some run late, more
-        often at the slow departments.
-        """
-        state = self.state
-        assert state.deadline is not None
-        total = self.cal.working_time_between(self.at, state.deadline)
-        typical = min(total * 0.3, timedelta(hours=4))
-        work = typical * self.gen.pace.get(dept, 1.0) * math.exp(self.rng.gauss(0, 0.9))
-        if attempt:
-            work *= 0.5
-        work = max(work, timedelta(minutes=15))
-        return self.cal.add_working_time(self.at, work) - self.at
+        """Working time a department takes (see ``rhythm.handling_time``), at its own pace."""
+        assert self.state.deadline is not None
+        pace = self.gen.pace.get(dept, 1.0)
+        return handling_time(self.rng, self.cal, self.at, self.state.deadline, pace, attempt)
 
 
 def _state_columns(state: CaseState) -> dict[str, Any]:
-    from dashboard.domain.status import OPEN_STATUSES
-
-    values: dict[str, Any] = {}
-    for name in CaseState.__dataclass_fields__:
-        value = getattr(state, name)
-        values[name] = value.value if hasattr(value, "value") else value
-    values["open"] = state.status in OPEN_STATUSES
-    values["version"] = 1
-    return values
+    return {**state_columns(state), "version": 1}
 
 
 def _event(
@@ -436,26 +393,6 @@ def _event(
         "details": details or {},
         "attachments": attachments or {},
     }
-
-
-def _caller(rng: random.Random, source: Source) -> str:
-    if source is Source.CAMERA:
-        return "视频巡查"
-    if source is Source.EMERGENCY:
-        return "一键报警"
-    return f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"[:7] + "****"
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    """Knuth's method for small means, a rounded normal for large ones (we only need realism)."""
-    if lam > 30:
-        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
-    threshold, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= threshold:
-            return k
-        k += 1
 
 
 def generate_history(

@@ -37,9 +37,11 @@ from dashboard.storage.models import (
     Grid,
     GridWorker,
     OutboxEvent,
+    PositionFix,
     SchemaInfo,
     Town,
     Village,
+    WorkerPosition,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,8 +83,11 @@ def is_seeded(db: Database) -> bool:
 
 def clear(db: Database) -> None:
     with db.transaction() as session:
+        # The audit log is append-only and outlives data sets; positions refer to workers.
         for model in (
             OutboxEvent,
+            PositionFix,
+            WorkerPosition,
             Attachment,
             CaseEvent,
             Case,

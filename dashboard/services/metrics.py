@@ -42,12 +42,15 @@ _COLUMNS = (
 )
 
 
-def case_facts(session: Session, period: Period, now: datetime) -> Iterator[CaseFacts]:
+def case_facts(
+    session: Session, period: Period, now: datetime, area: str | None = None
+) -> Iterator[CaseFacts]:
     """Every case that can count in ``period`` evaluated at ``now`` (a superset is harmless)."""
     cutoff = min(now, period.end)
     in_period = lambda col: and_(col >= period.start, col < period.end)  # noqa: E731
     query = select(*_COLUMNS).where(
         Case.status != CaseStatus.VOIDED.value,
+        *([Case.village_code.startswith(area)] if area else []),
         or_(
             in_period(Case.closed_at),
             in_period(Case.registered_at),
@@ -79,13 +82,17 @@ def case_facts(session: Session, period: Period, now: datetime) -> Iterator[Case
         )
 
 
-def period_counts(session: Session, start: datetime, end: datetime, now: datetime) -> ClosureCounts:
+def period_counts(
+    session: Session, start: datetime, end: datetime, now: datetime, area: str | None = None
+) -> ClosureCounts:
     period = Period(start, end)
-    return closure_counts(case_facts(session, period, now), period, now)
+    return closure_counts(case_facts(session, period, now, area), period, now)
 
 
-def closure_rates(session: Session, start: datetime, now: datetime) -> dict[str, float | None]:
-    counts = period_counts(session, start, now, now)
+def closure_rates(
+    session: Session, start: datetime, now: datetime, area: str | None = None
+) -> dict[str, float | None]:
+    counts = period_counts(session, start, now, now, area)
     return {
         "closure_rate": closure_rate(counts),
         "on_time_closure_rate": on_time_closure_rate(counts),

@@ -1,0 +1,79 @@
+"""The wall page (``/wall``): thin glue between the request, the snapshot and the pure layout.
+
+``wall_snapshot_for(services)`` is also what the live server sends as a ``snapshot`` event's
+``data`` (create_app puts it in ``services.extras["wall_snapshot"]``), so the first paint and the
+live stream can never disagree about what the wall shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import dash
+from dash import html
+from sqlalchemy import select
+
+from dashboard.domain.permissions import Permission
+from dashboard.i18n import normalise_lang, t
+from dashboard.read_models_wall import wall_snapshot
+from dashboard.security.pages import page_guard
+from dashboard.security.principal import Principal
+from dashboard.storage.models import SchemaInfo
+from layouts.wall import WallView, wall_page
+
+if TYPE_CHECKING:
+    from dashboard.app import Services
+
+SnapshotFn = Callable[[Principal], dict[str, Any]]
+
+
+def wall_snapshot_for(services: Services) -> SnapshotFn:
+    """The snapshot of the wall as ``principal`` may see it (scoped by ``principal.scope``)."""
+    tz = services.reference.calendar.tz
+
+    def snapshot(principal: Principal) -> dict[str, Any]:
+        with services.db.read() as session:
+            return wall_snapshot(session, principal.scope, services.clock.now(), tz)
+
+    return snapshot
+
+
+def _region_name(services: Services) -> str:
+    with services.db.read() as session:
+        return session.scalar(select(SchemaInfo.value).where(SchemaInfo.key == "region")) or ""
+
+
+def register_wall_page(services: Services) -> None:
+    """Register ``/wall`` for principals that may view the wall (its data is their scope)."""
+    tz = services.reference.calendar.tz
+    subs = services.reference.categories.subs
+    depts = services.reference.departments
+    categories = {"zh": {s.code: s.name_zh for s in subs}, "en": {s.code: s.name_en for s in subs}}
+    departments = {
+        "zh": {d.code: d.name_zh for d in depts},
+        "en": {d.code: d.name_en for d in depts},
+    }
+    snapshot = wall_snapshot_for(services)
+
+    def layout(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
+        language = normalise_lang(lang, services.config.ui.language)
+        view = WallView(
+            lang=language,
+            tz=tz,
+            now=services.clock.now(),
+            title=services.config.ui.title if language == "zh" else t("app.title", language),
+            region=_region_name(services),
+            categories=categories[language],
+            departments=departments[language],
+            tile_url=services.config.ui.tile_url,
+            can_ack=principal.can(Permission.ACKNOWLEDGE_ALARM),
+        )
+        return wall_page(snapshot(principal), view)
+
+    dash.register_page(
+        "wall",
+        path="/wall",
+        layout=page_guard(Permission.VIEW_WALL)(layout),
+        title=services.config.ui.title,
+    )

@@ -1,0 +1,175 @@
+"""The intake API (``/api/v1``): blueprint registration, shared per-app state, JSON errors.
+
+``register_api(server, services)`` mounts the case, reference and position blueprints under one
+parent blueprint and turns every error raised in them into ``{"error", "message", "field"}``
+with the right status: ApiError as raised, the domain's errors by class (``ERROR_STATUS``),
+werkzeug's HTTP errors by their code, anything unexpected into a logged 500 without its trace.
+The pages' catch-all route (Dash's ``/<path:path>``) would answer an unknown ``/api/v1/…`` path
+with the HTML shell, so the API has its own catch-all (``_no_route``): 404, or 405 with ``Allow``
+when another method of the path exists — both in JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, cast
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from dashboard.app import Services
+from dashboard.domain.errors import DomainError, UnknownCategory
+from dashboard.domain.lifecycle import IllegalTransition
+from dashboard.http.errors import ApiError
+from dashboard.security.principal import Principal
+from dashboard.security.web import require_principal
+from dashboard.services.cases import CaseNotFound, ConcurrentChange, InvalidReport
+from dashboard.services.photos import DuplicatePhoto, InvalidPhoto, PhotoStore, PhotoTooLarge
+from dashboard.services.positions import (
+    InvalidFix,
+    PositionService,
+    UnknownWorkers,
+    WorkersOutsideScope,
+)
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+_MIB = 1024 * 1024
+
+# Domain errors → (HTTP status, the field they concern when the error does not say).
+ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
+    (UnknownCategory, 422, "category"),
+    (InvalidReport, 422, None),
+    (InvalidFix, 422, None),
+    (UnknownWorkers, 422, "fixes"),
+    (InvalidPhoto, 422, "photos"),
+    (PhotoTooLarge, 413, "photos"),
+    (DuplicatePhoto, 409, "photos"),
+    (IllegalTransition, 409, None),
+    (ConcurrentChange, 409, None),
+    (CaseNotFound, 404, None),
+    (WorkersOutsideScope, 403, "fixes"),
+)
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """What the API views share per app (the Services of the composition root plus their own)."""
+
+    services: Services
+    photos: PhotoStore
+    positions: PositionService
+
+
+def register_api(server: Flask, services: Services) -> None:
+    from dashboard.http import api_cases, api_positions, api_reference
+
+    security = services.config.security
+    server.extensions["gcc_api"] = ApiContext(
+        services=services,
+        photos=PhotoStore(
+            services.config.data_dir() / "photos",
+            max_bytes=int(security.max_photo_mb * _MIB),
+            max_pixels=int(security.max_photo_megapixels * 1_000_000),
+        ),
+        positions=PositionService(services.db, services.bus, services.locator),
+    )
+    # A fresh parent per app: the children are module-level and may join several apps (tests).
+    api = Blueprint("api", __name__, url_prefix=PREFIX)
+    for child in (api_cases.bp, api_reference.bp, api_positions.bp):
+        api.register_blueprint(child)
+    api.register_error_handler(ApiError, _api_error)
+    api.register_error_handler(DomainError, _domain_error)
+    api.register_error_handler(IntegrityError, _integrity_error)
+    api.register_error_handler(OperationalError, _database_busy)
+    api.register_error_handler(HTTPException, _http_error)
+    api.register_error_handler(Exception, _unexpected)
+    api.add_url_rule("/<path:_rest>", "no_route", _no_route, methods=_METHODS)
+    server.register_blueprint(api)
+
+
+def context() -> ApiContext:
+    return cast(ApiContext, current_app.extensions["gcc_api"])
+
+
+def principal() -> Principal:
+    """The caller of a view guarded by ``require`` (so never None here)."""
+    return require_principal()
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return body
+
+
+# --- error handlers ---------------------------------------------------------------------------
+
+
+def _api_error(err: ApiError) -> ResponseReturnValue:
+    return err.response()
+
+
+def _domain_error(err: DomainError) -> ResponseReturnValue:
+    status, field = 422, None
+    for kind, kind_status, kind_field in ERROR_STATUS:
+        if isinstance(err, kind):
+            status, field = kind_status, kind_field
+            break
+    field = getattr(err, "field", None) or field
+    return jsonify(error_body(err.code, err.message, field)), status
+
+
+def _integrity_error(err: IntegrityError) -> ResponseReturnValue:
+    # A race the checks before the write could not see (two requests writing the same row).
+    logger.warning("api write refused by the database: %s", type(err.orig).__name__)
+    body = error_body("conflict", "a concurrent request changed the same data; retry")
+    return jsonify(body), 409
+
+
+def _database_busy(err: OperationalError) -> ResponseReturnValue:
+    # SQLite's single writer timed out ("database is locked") or PostgreSQL went away: nothing
+    # was written, the client may retry (with its Idempotency-Key) in a moment.
+    logger.warning(
+        "api request %s %s: database unavailable: %s", request.method, request.path, err.orig
+    )
+    body = error_body("database_busy", "the database is busy or unreachable; retry shortly")
+    return jsonify(body), 503, {"Retry-After": "1"}
+
+
+def _http_error(err: HTTPException) -> ResponseReturnValue:
+    code = (err.name or "error").lower().replace(" ", "_")
+    status = err.code or 500
+    response = jsonify(error_body(code, err.description or err.name))
+    if isinstance(err, MethodNotAllowed) and err.valid_methods:
+        response.headers["Allow"] = ", ".join(err.valid_methods)
+    return response, status
+
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _no_route(_rest: str) -> ResponseReturnValue:
+    """No API view has this path and method: 405 if another method has one, else 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in _METHODS:
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
+    raise NotFound(f"there is no {PREFIX} endpoint {request.path}")
+
+
+def _unexpected(err: Exception) -> ResponseReturnValue:
+    logger.exception("api request %s %s failed", request.method, request.path)
+    return jsonify(error_body("internal_error", "the server could not handle the request")), 500

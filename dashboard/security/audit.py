@@ -1,0 +1,181 @@
+"""The audit log (留痕): an append-only record of sign-ins, role changes, case actions and camera
+views, readable by admins.
+
+Append-only is enforced three times over: this module has no update or delete; an ORM guard
+(``install_append_only_guard``) refuses any ORM flush or bulk statement that would change or remove
+a row; and on PostgreSQL a trigger (migration 0002) refuses UPDATE and DELETE from any client.
+
+Case actions are written by a flush hook (``install_case_action_trail``): whenever a ``CaseEvent``
+row is flushed, an audit row is inserted in the same transaction, so a case step and its audit
+entry commit or roll back together without the case service knowing about this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Delete, Update, event, insert, select
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from dashboard.storage.db import Database
+from dashboard.storage.models import AuditEntry, CaseEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE = 500
+
+
+class AppendOnlyViolation(Exception):
+    """Something tried to change or delete an audit row."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as the audit log names them (a user name, a token name, ``cli:root``)."""
+
+    name: str
+    role: str
+    ip: str = ""
+
+
+def entry(actor: Actor, action: str, at: datetime, target: str = "", **details: Any) -> AuditEntry:
+    return AuditEntry(
+        at=at,
+        actor=actor.name[:100],
+        role=actor.role[:20],
+        action=action[:40],
+        target=target[:100],
+        ip=actor.ip[:45],
+        details=details,
+    )
+
+
+def record(
+    session: Session, actor: Actor, action: str, at: datetime, target: str = "", **details: Any
+) -> None:
+    """Add an audit row to the caller's transaction (it commits with the change it describes)."""
+    session.add(entry(actor, action, at, target, **details))
+
+
+def write(
+    db: Database, actor: Actor, action: str, at: datetime, target: str = "", **details: Any
+) -> None:
+    """Write one audit row in a transaction of its own (sign-in attempts, refused tokens)."""
+    with db.transaction() as session:
+        record(session, actor, action, at, target, **details)
+
+
+def record_camera_view(
+    session: Session, actor: Actor, camera_id: str, at: datetime, *, kind: str = "view"
+) -> None:
+    """A camera was viewed (``kind`` = view, snapshot, fullscreen, playback): who, which, when."""
+    record(session, actor, f"camera_{kind}", at, f"camera:{camera_id}")
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None  # exact, or a prefix ending in '*' ("case.*")
+    target: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None  # paging: rows older than this id
+    limit: int = 100
+
+
+def read(db: Database, query: AuditQuery) -> list[AuditEntry]:
+    """Newest first; page with ``before_id`` = the last id of the previous page."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if query.actor:
+        stmt = stmt.where(AuditEntry.actor == query.actor)
+    if query.action:
+        if query.action.endswith("*"):
+            stmt = stmt.where(AuditEntry.action.startswith(query.action[:-1], autoescape=True))
+        else:
+            stmt = stmt.where(AuditEntry.action == query.action)
+    if query.target:
+        stmt = stmt.where(AuditEntry.target == query.target)
+    if query.since:
+        stmt = stmt.where(AuditEntry.at >= query.since)
+    if query.until:
+        stmt = stmt.where(AuditEntry.at < query.until)
+    if query.before_id is not None:
+        stmt = stmt.where(AuditEntry.id < query.before_id)
+    stmt = stmt.limit(max(1, min(query.limit, MAX_PAGE)))
+    with db.read() as session:
+        return list(session.scalars(stmt))
+
+
+def as_json(row: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "role": row.role,
+        "action": row.action,
+        "target": row.target,
+        "ip": row.ip,
+        "details": row.details or {},
+    }
+
+
+# --- guards and hooks (installed once per process by dashboard.security.web.init_security) ---
+
+_installed: set[str] = set()
+
+
+def _refuse_changes(
+    session: Session, _ctx: UOWTransaction, _instances: Iterable[Any] | None
+) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyViolation("audit_log is append-only: rows are never changed or deleted")
+
+
+def _refuse_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    statement = state.statement
+    table = statement.table if isinstance(statement, Update | Delete) else None
+    if table is not None and getattr(table, "name", None) == AuditEntry.__tablename__:
+        raise AppendOnlyViolation("audit_log is append-only: no UPDATE or DELETE")
+
+
+def install_append_only_guard() -> None:
+    """Refuse, in every ORM session of this process, changes and deletions of audit rows."""
+    if "guard" in _installed:
+        return
+    event.listen(Session, "before_flush", _refuse_changes)
+    event.listen(Session, "do_orm_execute", _refuse_bulk)
+    _installed.add("guard")
+
+
+def install_case_action_trail(ip: Callable[[], str] = lambda: "") -> None:
+    """Mirror every flushed ``CaseEvent`` into the audit log, in the same transaction."""
+    if "cases" in _installed:
+        return
+
+    def _mirror(session: Session, _ctx: UOWTransaction) -> None:
+        rows = [
+            {
+                "at": ev.at,
+                "actor": ev.actor[:100],
+                "role": ev.role[:20],
+                "action": f"case.{ev.action}"[:40],
+                "target": f"case:{ev.case_id}",
+                "ip": ip()[:45],
+                "details": {"from": ev.from_status, "to": ev.to_status},
+            }
+            for ev in session.new
+            if isinstance(ev, CaseEvent)
+        ]
+        if rows:
+            # Core, not ORM: we are inside a flush, on the flush's own connection.
+            session.connection().execute(insert(AuditEntry.__table__), rows)
+
+    event.listen(Session, "after_flush", _mirror)
+    _installed.add("cases")

@@ -1,0 +1,106 @@
+"""Area and department scoping: a town's staff see their town; a department sees its cases.
+
+For queries: ``scope_filter(select(Case), principal)``. For one row: ``case_visible``. For the
+live stream: ``event_visible`` per event, or Socket.IO rooms (``room_for`` a screen, and
+``rooms_for_place`` to emit a place's event to every screen allowed to see it). For cameras:
+``can_view_camera``. Codes nest by prefix (province 2, city 4, county 6, town 9, village 12
+digits), so "inside the area" is "the code starts with the area code".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+
+from dashboard.domain.permissions import Permission
+from dashboard.domain.status import Action
+from dashboard.security.principal import Principal
+from dashboard.storage.models import Case
+
+S = TypeVar("S", bound=Select[Any])
+
+AREA_LENGTHS = (2, 4, 6, 9, 12)
+ALL_AREAS = "area:*"
+
+
+def scope_filter(query: S, principal: Principal) -> S:
+    """Restrict a query over ``Case`` to what ``principal`` may see."""
+    scope = principal.scope
+    if scope.area_code:
+        query = query.where(Case.village_code.startswith(scope.area_code, autoescape=True))
+    if scope.department_code:
+        query = query.where(
+            Case.department_code == scope.department_code, Case.dispatched_at.is_not(None)
+        )
+    return query
+
+
+def case_visible(principal: Principal, case: Case) -> bool:
+    if not principal.can(Permission.VIEW_CASES):
+        return False
+    scope = principal.scope
+    if scope.department_code and case.dispatched_at is None:
+        return False
+    return scope.allows_case(case.village_code, case.department_code)
+
+
+def may_act_on_case(principal: Principal, action: Action, case: Case) -> bool:
+    """The role may take ``action`` and the case is inside the principal's area/department."""
+    if not principal.can_act(action):
+        return False
+    scope = principal.scope
+    if scope.department_code and case.dispatched_at is None:
+        return False
+    return scope.allows_case(case.village_code, case.department_code)
+
+
+def can_view_camera(principal: Principal, camera_village_code: str) -> bool:
+    """Cameras by role (VIEW_CAMERAS) and area (the camera's village inside the scope)."""
+    return principal.can(Permission.VIEW_CAMERAS) and principal.scope.allows_place(
+        camera_village_code
+    )
+
+
+# --- the live stream ----------------------------------------------------------------------
+
+_PLACE_KEYS = ("village", "village_code", "code")
+
+
+def event_visible(principal: Principal, topic: str, payload: Mapping[str, Any]) -> bool:
+    """May this screen receive this delta? Case and village events are checked by place (and a
+    department screen only gets its department's cases); an event without a place goes only to
+    screens that see the whole deployment."""
+    if not principal.can(Permission.VIEW_WALL):
+        return False
+    scope = principal.scope
+    if scope.department_code is not None and payload.get("department") != scope.department_code:
+        return False
+    if scope.area_code is None:
+        return True
+    place = next((payload[k] for k in _PLACE_KEYS if isinstance(payload.get(k), str)), None)
+    return place is not None and scope.allows_place(place)
+
+
+def filter_fixes(
+    principal: Principal, fixes: Iterable[Sequence[Any]], worker_village: Mapping[str, str]
+) -> list[Sequence[Any]]:
+    """Position fixes ``[worker_id, lon, lat, at]`` of workers inside the principal's area."""
+    if not principal.can(Permission.VIEW_POSITIONS):
+        return []
+    scope = principal.scope
+    if scope.area_code is None:
+        return list(fixes)
+    return [f for f in fixes if scope.allows_place(worker_village.get(str(f[0])))]
+
+
+def room_for(principal: Principal) -> str:
+    """The one Socket.IO room a screen joins: its area, or every area."""
+    area = principal.scope.area_code
+    return ALL_AREAS if area is None else f"area:{area}"
+
+
+def rooms_for_place(code: str) -> list[str]:
+    """Every room that may see an event at ``code``: each enclosing area, and the unscoped room."""
+    return [ALL_AREAS, *(f"area:{code[:n]}" for n in AREA_LENGTHS if n <= len(code))]

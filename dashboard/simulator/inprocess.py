@@ -1,0 +1,121 @@
+"""The simulator's client inside the server process: the app's own services, no HTTP.
+
+Cases go through ``CaseService`` exactly as the API's would (same validation, same state
+machine, same transaction with the audit trail, the village light and the outbox event), and
+position fixes through ``PositionService`` (stored, then published to the wall as one batch).
+Permissions are the API's business; here every simulated person acts with their own role.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from dashboard.domain.errors import DomainError
+from dashboard.domain.lifecycle import ActionRequest
+from dashboard.domain.permissions import UNLIMITED
+from dashboard.domain.status import CaseStatus
+from dashboard.services.cases import CaseRecord, CaseReport
+from dashboard.services.positions import Fix as PositionFix
+from dashboard.services.positions import PositionService
+from dashboard.simulator.client import (
+    Act,
+    CaseRef,
+    Fix,
+    Refused,
+    Report,
+    SimClient,
+    Unavailable,
+    VillageInfo,
+)
+from dashboard.simulator.photos import photo_id
+from dashboard.storage.db import StorageError
+from dashboard.storage.models import Village
+
+if TYPE_CHECKING:
+    from dashboard.app import Services
+
+logger = logging.getLogger(__name__)
+
+
+class InProcessClient(SimClient):
+    def __init__(self, services: Services, photo_salt: str = "") -> None:
+        self.services = services
+        self.positions = PositionService(services.db, services.bus, services.locator)
+        self._salt = photo_salt
+
+    def report(self, report: Report) -> CaseRef:
+        request = CaseReport(
+            category_code=report.category,
+            description=report.description,
+            lon=report.lon,
+            lat=report.lat,
+            source=report.source,
+            actor=report.actor,
+            role=report.role,
+            reporter=report.reporter,
+            emergency=report.emergency,
+            occurred_at=report.occurred_at,
+            idempotency_key=report.idempotency_key,
+        )
+        with _translated():
+            return _ref(self.services.cases.report(request))
+
+    def act(self, case_id: int, act: Act) -> CaseRef:
+        request = ActionRequest(
+            action=act.action,
+            actor=act.actor,
+            role=act.role,
+            note=act.note,
+            reason=act.reason,
+            category_code=act.category,
+            department_code=act.department,
+            deadline=act.deadline,
+            attachments=tuple(photo_id(case_id, n, self._salt) for n in range(act.photos)),
+            satisfaction=act.satisfaction,
+        )
+        with _translated():
+            return _ref(self.services.cases.act(case_id, request))
+
+    def send_fixes(self, fixes: Sequence[Fix]) -> int:
+        if not fixes:
+            return 0
+        batch = [PositionFix(f.worker, f.lon, f.lat, f.at, f.accuracy) for f in fixes]
+        with _translated():
+            result = self.positions.submit(batch, self.services.clock.now(), UNLIMITED)
+        return result.stored
+
+    def villages(self) -> list[VillageInfo]:
+        with _translated(), self.services.db.read() as session:
+            rows = session.execute(
+                select(Village.code, Village.status, Village.open_ratio).order_by(Village.code)
+            ).all()
+        return [VillageInfo(code, status, ratio) for code, status, ratio in rows]
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn the services' exceptions into the simulator's three (see ``client``)."""
+    try:
+        yield
+    except DomainError as err:
+        raise Refused(err.code, err.message) from err
+    except IntegrityError as err:  # e.g. a fix of a worker the database does not know
+        raise Refused("integrity", type(err.orig).__name__) from err
+    except (SQLAlchemyError, StorageError) as err:
+        raise Unavailable("database", type(err).__name__) from err
+
+
+def _ref(record: CaseRecord) -> CaseRef:
+    return CaseRef(
+        id=record.id,
+        status=CaseStatus(record.status),
+        village=record.village_code,
+        grid=record.grid_code,
+        deadline=record.deadline,
+    )

@@ -1,0 +1,237 @@
+"""The wall (大屏): a fixed 1920×1080 design for the command room, a pure function of data.
+
+The page is rendered complete from the snapshot (dashboard.read_models_wall) so the first paint
+already shows the figures; from then on assets/wall.js keeps it live from the Socket.IO stream.
+What the script needs besides the snapshot (labels in the page's language, names, the time zone)
+travels in the ``data-config`` attribute of the root element, as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dash import html
+
+from dashboard.domain.status import CaseStatus, Source
+from dashboard.i18n import TABLE, Lang, t
+from layouts import wall_ids as ids
+from layouts.wall_feed import alarm_banner, feed_list, local_time, red_list
+from layouts.wall_panels import (
+    bar_rows,
+    category_items,
+    department_table,
+    kpi_tiles,
+    source_items,
+    trend_chart,
+)
+
+STALE_AFTER_S = 45  # the server pings every 25 s; two silent intervals mean a dead stream
+_JS_PREFIXES = ("wall.", "kpi.", "empty.")
+
+
+@dataclass(frozen=True)
+class WallView:
+    """What the page needs besides the snapshot: language, zone, names, permissions."""
+
+    lang: Lang
+    tz: ZoneInfo
+    now: datetime
+    title: str
+    region: str = ""
+    categories: Mapping[str, str] = field(default_factory=dict)  # 小类 code → name
+    departments: Mapping[str, str] = field(default_factory=dict)  # code → name
+    tile_url: str = ""
+    can_ack: bool = False
+
+
+def js_config(view: WallView) -> dict[str, Any]:
+    """The labels and names wall.js draws with (all in the page's language)."""
+    labels = {k: t(k, view.lang) for k in TABLE if k.startswith(_JS_PREFIXES)}
+    labels.update({f"source.{s.value}": t(f"source.{s.value}", view.lang) for s in Source})
+    labels.update({f"case.{s.value}": t(f"case.{s.value}", view.lang) for s in CaseStatus})
+    return {
+        "lang": view.lang,
+        "tz": view.tz.key,
+        "labels": labels,
+        "categories": dict(view.categories),
+        "departments": dict(view.departments),
+        "tileUrl": view.tile_url,
+        "canAck": view.can_ack,
+        "staleAfterS": STALE_AFTER_S,
+        "sources": [s.value for s in Source],
+    }
+
+
+def _header(view: WallView) -> html.Header:
+    other = "en" if view.lang == "zh" else "zh"
+    local = view.now.astimezone(view.tz)
+    weekday = "星期" + "一二三四五六日"[local.weekday()] if view.lang == "zh" else f"{local:%a}"
+    date = f"{local:%Y-%m-%d} {weekday}"
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.Div(className="emblem"),
+                    html.Div(
+                        [
+                            html.H1(view.title),
+                            html.Div(view.region, className="wall-region"),
+                        ],
+                        className="wall-titles",
+                    ),
+                ],
+                className="wall-brand",
+            ),
+            html.Div(
+                [
+                    html.Span(className="conn-dot"),
+                    html.Span(t("wall.connecting", view.lang), id=ids.CONNECTION),
+                    html.Span("", id=ids.UPDATED, className="updated"),
+                ],
+                className="wall-live connecting",
+            ),
+            html.Div(
+                [
+                    html.Div(date, id=ids.DATE, className="wall-date"),
+                    html.Div(f"{local:%H:%M:%S}", id=ids.CLOCK, className="wall-clock"),
+                ],
+                className="wall-time",
+            ),
+            html.A(
+                t("lang.switch", view.lang),
+                href=f"/wall?lang={other}",
+                id=ids.LANG,
+                className="wall-lang",
+            ),
+        ],
+        className="wall-header",
+    )
+
+
+def _panel(title: str, body: Any, panel_id: str, note: str = "", extra: str = "") -> html.Section:
+    head = [html.H2(title)]
+    if note:
+        head.append(html.Span(note, className="panel-note"))
+    return html.Section(
+        [html.Div(head, className="panel-head"), html.Div(body, className="panel-body")],
+        id=panel_id,
+        className=f"panel {extra}".strip(),
+    )
+
+
+def _legend(lang: Lang) -> html.Div:
+    keys = ("ok", "red", "worker", "case", "emergency")
+    return html.Div(
+        [html.Span([html.I(className=f"sw {k}"), t(f"wall.legend_{k}", lang)]) for k in keys],
+        className="map-legend",
+    )
+
+
+def _trend_legend(lang: Lang) -> html.Span:
+    return html.Span(
+        [
+            html.Span([html.I(className="sw reported"), t("wall.trend_reported", lang)]),
+            html.Span([html.I(className="sw closed"), t("wall.trend_closed", lang)]),
+            html.Span(t("wall.last_24h", lang)),
+        ],
+        className="panel-note trend-legend",
+    )
+
+
+def wall_page(data: Mapping[str, Any], view: WallView) -> html.Div:
+    lang, tz, now = view.lang, view.tz, view.now
+    villages = {v["code"]: v["name"] for v in data.get("villages", [])}
+    red_count = sum(1 for v in data.get("villages", []) if v.get("status") == "red")
+    left = html.Aside(
+        [
+            html.Section(kpi_tiles(data.get("kpis", {}), lang), id=ids.KPIS, className="kpis"),
+            _panel(
+                t("wall.sources", lang),
+                bar_rows(source_items(data.get("sources", {}), lang), t("empty.none", lang)),
+                ids.SOURCES,
+                t("wall.last_24h", lang),
+                "bars sources",
+            ),
+            _panel(
+                t("wall.categories", lang),
+                bar_rows(
+                    category_items(data.get("categories", []), view.categories),
+                    t("empty.none", lang),
+                ),
+                ids.CATEGORIES,
+                t("wall.last_24h", lang),
+                "bars categories",
+            ),
+        ],
+        className="wall-left",
+    )
+    centre = html.Div(
+        [
+            html.Section(
+                [
+                    html.Div([html.H2(t("wall.map", lang)), _legend(lang)], className="map-head"),
+                    html.Div(id=ids.MAP, className="map"),
+                    html.Div(
+                        red_list(data.get("villages", []), lang, now),
+                        id=ids.RED_LIST,
+                        className="red-list" if red_count else "red-list hidden",
+                    ),
+                    html.Div("", id=ids.MAP_NOTE, className="map-note hidden"),
+                ],
+                className="panel map-panel",
+            ),
+            html.Section(
+                [
+                    html.Div(
+                        [html.H2(t("wall.trend", lang)), _trend_legend(lang)],
+                        className="panel-head",
+                    ),
+                    html.Div(
+                        trend_chart(data["trend"], tz, lang), className="panel-body", id=ids.TREND
+                    ),
+                ],
+                className="panel trend",
+            ),
+        ],
+        className="wall-centre",
+    )
+    right = html.Aside(
+        [
+            _panel(
+                t("wall.feed", lang),
+                feed_list(data.get("feed", []), villages, view.categories, lang, tz, now),
+                ids.FEED,
+                extra="feed-panel",
+            ),
+            _panel(
+                t("wall.departments", lang),
+                department_table(data.get("departments", []), view.departments, lang),
+                ids.DEPARTMENTS,
+                extra="departments",
+            ),
+        ],
+        className="wall-right",
+    )
+    alarms = data.get("alarms", [])
+    return html.Div(
+        [
+            _header(view),
+            html.Main([left, centre, right], className="wall-body"),
+            alarm_banner(alarms, villages, view.categories, lang, tz, now, view.can_ack),
+            html.Div(t("wall.sound_hint", lang), id=ids.SOUND_HINT, className="sound-hint hidden"),
+            html.Audio(id=ids.AUDIO, src="/assets/alarm.wav", loop=True, preload="auto"),
+        ],
+        id=ids.WALL,
+        className=f"wall lang-{lang}",
+        lang="zh-CN" if lang == "zh" else "en",
+        **{
+            "data-config": json.dumps(js_config(view), ensure_ascii=False),
+            "data-snapshot": json.dumps(data, ensure_ascii=False),
+            "data-updated": local_time(data.get("now"), tz, now, with_seconds=True),
+        },
+    )

@@ -1,0 +1,349 @@
+"""The wall's layout as pure functions of a snapshot (no browser, no database)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from dash import html
+from dash.development.base_component import Component
+
+from dashboard.domain.status import Source
+from dashboard.i18n import TABLE
+from layouts import wall_ids
+from layouts.wall import WallView, js_config, wall_page
+from layouts.wall_feed import alarm_banner, feed_item, local_time, red_for, red_list
+from layouts.wall_panels import (
+    KPI_TILES,
+    axis,
+    bar_rows,
+    format_kpi,
+    kpi_tiles,
+    kpi_tone,
+    source_items,
+    trend_chart,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "dashboard" / "assets"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in Shaoxing
+
+
+def _case(case_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": case_id,
+        "status": "reported",
+        "source": "grid_worker",
+        "emergency": False,
+        "category": "05001",
+        "village": "330681109002",
+        "lon": 120.45,
+        "lat": 29.70,
+        "reported_at": (NOW - timedelta(minutes=case_id)).isoformat(),
+        "deadline": None,
+        "department": None,
+        "open": True,
+        **extra,
+    }
+
+
+def snapshot(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "now": NOW.isoformat(),
+        "day_start": "2026-11-22T16:00:00+00:00",
+        "day_end": "2026-11-23T16:00:00+00:00",
+        "next_deadline": None,
+        "kpis": {
+            "reported_today": 1234,
+            "closed_today": 56,
+            "open": 700,
+            "overdue_now": 3,
+            "closure_rate": 93.72,
+            "on_time_rate": 75.82,
+            "red_villages": 2,
+            "on_patrol": 88,
+        },
+        "sources": {"grid_worker": 40, "hotline": 8, "emergency": 1},
+        "categories": [{"code": "05001", "count": 12}, {"code": "99999", "count": 3}],
+        "trend": {
+            "start": "2026-11-22T02:00:00+00:00",
+            "reported": [i % 7 for i in range(24)],
+            "closed": [i % 3 for i in range(24)],
+        },
+        "departments": [
+            {"code": "urban", "open": 30, "overdue": 2, "handled": 11, "on_time_rate": 81.8},
+            {"code": "police", "open": 4, "overdue": 0, "handled": 0, "on_time_rate": None},
+        ],
+        "villages": [
+            {"code": "330681109002", "name": "天竺社区", "status": "red"},
+            {"code": "330681109003", "name": "百树社区", "status": "ok"},
+        ],
+        "feed": [_case(3), _case(2, emergency=True, source="emergency"), _case(1)],
+        "alarms": [],
+        "positions": [],
+        "patrol_window_s": 600,
+    }
+    data.update(overrides)
+    return data
+
+
+def view(lang: str = "zh", can_ack: bool = True) -> WallView:
+    return WallView(
+        lang=lang,  # type: ignore[arg-type]
+        tz=SHANGHAI,
+        now=NOW,
+        title="网格化社会治理综合指挥中心",
+        region="诸暨市枫桥镇",
+        categories={"05001": "暴露垃圾"},
+        departments={"urban": "综合行政执法队", "police": "派出所"},
+        can_ack=can_ack,
+    )
+
+
+def walk(component: Any) -> list[Any]:
+    """The component and everything below it (strings included)."""
+    found = [component]
+    children = getattr(component, "children", None)
+    if isinstance(children, list | tuple):
+        for child in children:
+            found.extend(walk(child))
+    elif children is not None:
+        found.extend(walk(children))
+    return found
+
+
+def by_id(component: Component, wanted: str) -> Any:
+    return next(c for c in walk(component) if getattr(c, "id", None) == wanted)
+
+
+def by_class(component: Component, cls: str) -> list[Any]:
+    return [c for c in walk(component) if cls in (getattr(c, "className", "") or "").split()]
+
+
+def texts(component: Any) -> list[str]:
+    return [c for c in walk(component) if isinstance(c, str)]
+
+
+# --- the page -----------------------------------------------------------------------------
+
+
+def test_page_has_every_panel_and_hands_its_data_to_the_script() -> None:
+    page = wall_page(snapshot(), view())
+    ids = {getattr(c, "id", None) for c in walk(page)}
+    declared = {v for k, v in vars(wall_ids).items() if k.isupper()}
+    assert declared <= ids
+    config = json.loads(getattr(page, "data-config"))
+    assert config["tz"] == "Asia/Shanghai" and config["lang"] == "zh"
+    assert json.loads(getattr(page, "data-snapshot"))["kpis"]["reported_today"] == 1234
+    assert "网格化社会治理综合指挥中心" in texts(page)
+
+
+def test_english_page_switches_back_to_chinese() -> None:
+    page = wall_page(snapshot(), view("en"))
+    link = by_id(page, wall_ids.LANG)
+    assert link.href == "/wall?lang=zh" and link.children == "中文"
+    assert "Cases by source" in texts(page)
+    assert page.className == "wall lang-en"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "text", "tone"),
+    [
+        ("reported_today", 1234, "1,234", "accent"),
+        ("closure_rate", 93.724, "93.7%", ""),
+        ("closure_rate", 100.0, "100%", ""),
+        ("on_time_rate", None, "—", ""),
+        ("overdue_now", 0, "0", ""),
+        ("overdue_now", 3, "3", "warn"),
+        ("red_villages", 0, "0", ""),
+        ("red_villages", 2, "2", "alarm"),
+    ],
+)
+def test_kpi_text_and_tone(key: str, value: float | None, text: str, tone: str) -> None:
+    assert format_kpi(key, value) == text
+    assert kpi_tone(key, value) == tone
+
+
+def test_long_figures_are_set_smaller() -> None:
+    tiles = kpi_tiles({"reported_today": 12345, "closed_today": 9999}, "zh").children
+    assert tiles[0].children[1].className == "kpi-value long"  # "12,345"
+    assert tiles[1].children[1].className == "kpi-value"  # "9,999"
+
+
+def test_kpi_tiles_cover_the_headline_figures_of_the_issue() -> None:
+    tiles = kpi_tiles(snapshot()["kpis"], "zh")
+    keys = [getattr(tile, "data-kpi") for tile in tiles.children]
+    assert keys == [k for k, _, _ in KPI_TILES]
+    assert {"reported_today", "closed_today", "closure_rate", "on_time_rate", "overdue_now"} <= set(
+        keys
+    )
+    assert {"red_villages", "on_patrol"} <= set(keys)
+    red = next(t for t in tiles.children if getattr(t, "data-kpi") == "red_villages")
+    assert red.className == "kpi alarm"
+
+
+@pytest.mark.parametrize(
+    ("top", "step", "intervals"),
+    [(0, 1, 1), (4, 1, 4), (5, 1, 5), (6, 2, 3), (41, 10, 5), (120, 50, 3), (999, 200, 5)],
+)
+def test_trend_axis_is_round(top: int, step: int, intervals: int) -> None:
+    assert axis(top) == (step, intervals)
+    assert step * intervals >= top
+
+
+def test_trend_has_24_hours_labelled_in_local_time() -> None:
+    chart = trend_chart(snapshot()["trend"], SHANGHAI, "zh")
+    cols = by_class(chart, "trend-col")
+    assert len(cols) == 24
+    labels = [c.children[1].children for c in cols]
+    assert labels[0] == "10时"  # 02:00 UTC is 10:00 in Shaoxing
+    assert labels[3] == "13时" and labels[1] == ""
+    assert "current" in cols[-1].className
+    assert getattr(chart, "data-max") == "6"  # the largest hour has 6: three steps of 2
+
+
+def test_every_source_is_listed_even_when_zero() -> None:
+    items = source_items({"hotline": 8}, "zh")
+    assert [key for key, _, _ in items] == [s.value for s in Source]
+    assert dict((k, n) for k, _, n in items)["grid_worker"] == 0
+
+
+def test_bars_are_relative_to_the_largest() -> None:
+    rows = bar_rows([("a", "甲", 10), ("b", "乙", 5)], "暂无")
+    widths = [row.children[1].children.style["width"] for row in rows]
+    assert widths == ["100.0%", "50.0%"]
+    assert bar_rows([], "暂无")[0].children == "暂无"
+
+
+# --- feed and alarm: user text stays text ----------------------------------------------------
+
+
+def test_feed_item_marks_emergencies_and_names_places() -> None:
+    item = feed_item(
+        _case(7, emergency=True, source="emergency"),
+        {"330681109002": "天竺社区"},
+        {"05001": "暴露垃圾"},
+        "zh",
+        SHANGHAI,
+        NOW,
+    )
+    assert item.className == "feed-item emergency"
+    assert {"紧急", "暴露垃圾", "天竺社区", "一键上报", "已上报", "09:23"} <= set(texts(item))
+
+
+def test_local_time_shows_the_date_for_other_days() -> None:
+    assert local_time("2026-11-22T01:00:00+00:00", SHANGHAI, NOW) == "11-22 09:00"
+    assert local_time("2026-11-23T01:00:00+00:00", SHANGHAI, NOW, with_seconds=True) == "09:00:00"
+    assert local_time(None, SHANGHAI, NOW) == "—"
+
+
+def test_red_villages_are_listed_longest_red_first() -> None:
+    villages = [
+        {
+            "code": f"v{i}",
+            "name": f"村{i}",
+            "status": "red",
+            "open_ratio": 0.8 + i / 100,
+            "red_since": f"2026-11-23T00:{59 - i:02d}:00+00:00",
+        }
+        for i in range(8)
+    ]
+    villages.append({"code": "ok", "name": "好村", "status": "ok", "red_since": None})
+    box = red_list(villages, "zh", NOW)
+    names = [row.children[0].children for row in box if getattr(row, "className", "") == "red-row"]
+    assert names == ["村7", "村6", "村5", "村4", "村3", "村2"]  # six rows, the oldest first
+    assert {"87%", "38分钟"} <= set(texts(html.Div(box)))  # red since 00:52 UTC, now 01:30
+    assert box[-1].children == "另有 2 个"
+
+
+@pytest.mark.parametrize(
+    ("since", "lang", "text"),
+    [
+        ("2026-11-23T01:29:30+00:00", "zh", "0分钟"),
+        ("2026-11-22T23:20:00+00:00", "zh", "2小时10分"),
+        ("2026-11-20T00:00:00+00:00", "zh", "3天1小时"),
+        ("2026-11-22T23:20:00+00:00", "en", "2 h 10 min"),
+        (None, "en", "—"),
+    ],
+)
+def test_how_long_a_village_has_been_red(since: str | None, lang: str, text: str) -> None:
+    assert red_for(since, NOW, lang) == text  # type: ignore[arg-type]
+
+
+def test_the_red_list_is_hidden_while_no_village_is_red() -> None:
+    page = wall_page(snapshot(villages=[{"code": "a", "name": "甲", "status": "ok"}]), view())
+    assert "hidden" in by_id(page, wall_ids.RED_LIST).className.split()
+    page = wall_page(snapshot(), view())
+    assert "hidden" not in by_id(page, wall_ids.RED_LIST).className.split()
+
+
+def test_alarm_banner_is_hidden_without_alarms() -> None:
+    banner = alarm_banner([], {}, {}, "zh", SHANGHAI, NOW, can_ack=True)
+    assert "hidden" in banner.className.split()
+
+
+def test_alarm_banner_shows_the_oldest_alarm_with_its_description_as_text() -> None:
+    evil = '<img src=x onerror="alert(1)">起火'
+    alarms = [
+        {"case_id": 9, **_case(9), "description": "newer"},
+        {"case_id": 8, **_case(8), "description": evil},
+    ]
+    banner = alarm_banner(alarms, {"330681109002": "天竺社区"}, {}, "zh", SHANGHAI, NOW, True)
+    assert getattr(banner, "data-case") == "8"
+    assert "hidden" not in banner.className.split()
+    assert evil in texts(banner)  # a plain string child: React renders it as text
+    assert "另有 1 起紧急事件待确认" in texts(banner)
+    assert by_id(banner, wall_ids.ALARM_ACK).children == "确认接警"
+
+
+def test_a_screen_that_may_not_acknowledge_is_sent_to_a_desk() -> None:
+    alarms = [{"case_id": 8, **_case(8), "description": "x"}]
+    banner = alarm_banner(alarms, {}, {}, "zh", SHANGHAI, NOW, can_ack=False)
+    assert "请在受理坐席确认此警报" in texts(banner)
+    assert all(getattr(c, "id", None) != wall_ids.ALARM_ACK for c in walk(banner))
+
+
+# --- the script and the layout agree ---------------------------------------------------------
+
+
+def _wall_js() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(ASSETS.glob("wall*.js")))
+
+
+def test_every_label_the_script_uses_is_in_its_config() -> None:
+    used = set(re.findall(r"""L\[\s*["']([a-z_]+\.[a-z0-9_]+)["']\s*\]""", _wall_js()))
+    assert used, "wall.js reads no labels?"
+    labels = js_config(view())["labels"]
+    assert used <= labels.keys()
+    assert all(k in TABLE for k in used)
+
+
+def test_every_element_the_script_looks_up_is_in_the_layout() -> None:
+    script = _wall_js()
+    used = set(re.findall(r"""getElementById\(\s*["']([a-z-]+)["']""", script))
+    used |= set(re.findall(r"""["'][^"']*#(wall-[a-z-]+)""", script))
+    assert len(used) > 10
+    declared = {v for k, v in vars(wall_ids).items() if k.isupper()}
+    assert used <= declared
+
+
+def test_script_never_writes_html() -> None:
+    """Data goes in with textContent; the one markup string is the static map pin."""
+    script = _wall_js()
+    assert "innerHTML" not in script and "outerHTML" not in script
+    assert "insertAdjacentHTML" not in script and "document.write" not in script
+    assert script.count("html:") == 1 and '\'<span class="ring"></span>' in script
+
+
+def test_vendored_libraries_are_there_with_their_licences() -> None:
+    vendor = ASSETS / "vendor"
+    for name in ("socket.io.min.js", "leaflet.js", "leaflet.css", "README.md"):
+        assert (vendor / name).stat().st_size > 0, name
+    assert list(vendor.glob("LICENSE*"))
+    assert (ASSETS / "alarm.wav").read_bytes()[:4] == b"RIFF"
