@@ -282,7 +282,11 @@ def _feed(session: Session, scope: list[ColumnElement[bool]]) -> list[dict[str, 
 
 
 def acknowledged(session: Session, case_ids: Sequence[int]) -> set[int]:
-    """Which of ``case_ids`` have an ``alarm_ack`` event (the server writes one per ack)."""
+    """Which of ``case_ids`` have an ``alarm_ack`` event (the server writes one per ack).
+
+    The relay keeps published outbox rows for a day (streams.relay.KEEP_PUBLISHED); an ack is
+    younger than its case, and cases older than ALARM_WINDOW (24 h) never alarm, so no ack this
+    needs is pruned while it matters."""
     if not case_ids:
         return set()
     wanted = set(case_ids)
