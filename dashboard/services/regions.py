@@ -6,6 +6,7 @@ import json
 import threading
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard.domain.regions import (
     Grid,
@@ -20,31 +21,37 @@ from dashboard.storage.models import Grid as GridRow
 from dashboard.storage.models import Village as VillageRow
 
 
+def load_units(session: Session) -> tuple[list[Grid], list[Village]]:
+    """The stored grids and villages as domain objects (polygons parsed from their GeoJSON)."""
+    villages = [
+        Village(
+            code=v.code,
+            name=v.name,
+            town_code=v.town_code,
+            polygon=parse_polygon_geojson(json.loads(v.geometry)),
+            centroid=(v.lon, v.lat),
+            kind=village_kind(v.name),
+            contact_name=v.contact_name,
+            contact_phone=v.contact_phone,
+        )
+        for v in session.scalars(select(VillageRow))
+    ]
+    grids = [
+        Grid(
+            code=g.code,
+            village_code=g.village_code,
+            households=g.households,
+            polygon=parse_polygon_geojson(json.loads(g.geometry)),
+            centroid=(g.lon, g.lat),
+        )
+        for g in session.scalars(select(GridRow))
+    ]
+    return grids, villages
+
+
 def load_region_index(db: Database) -> RegionIndex:
     with db.read() as session:
-        villages = [
-            Village(
-                code=v.code,
-                name=v.name,
-                town_code=v.town_code,
-                polygon=parse_polygon_geojson(json.loads(v.geometry)),
-                centroid=(v.lon, v.lat),
-                kind=village_kind(v.name),
-                contact_name=v.contact_name,
-                contact_phone=v.contact_phone,
-            )
-            for v in session.scalars(select(VillageRow))
-        ]
-        grids = [
-            Grid(
-                code=g.code,
-                village_code=g.village_code,
-                households=g.households,
-                polygon=parse_polygon_geojson(json.loads(g.geometry)),
-                centroid=(g.lon, g.lat),
-            )
-            for g in session.scalars(select(GridRow))
-        ]
+        grids, villages = load_units(session)
     return RegionIndex(grids, villages)
 
 

@@ -9,19 +9,17 @@ keeps only the villages the server really has (``GET /api/v1/villages``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from dashboard.domain.regions import Grid, Village, parse_polygon_geojson, village_kind
+from dashboard.domain.regions import Grid, Village
 from dashboard.domain.roles import WorkerRole
 from dashboard.seed.people import WorkerSeed
+from dashboard.services.regions import load_units
 from dashboard.storage.db import Database
-from dashboard.storage.models import Grid as GridRow
 from dashboard.storage.models import GridWorker
-from dashboard.storage.models import Village as VillageRow
 
 
 class WorldError(Exception):
@@ -92,29 +90,7 @@ def make_world(
 def world_from_db(db: Database) -> World:
     """The seeded region and its active workforce, as the server stores them."""
     with db.read() as session:
-        villages = [
-            Village(
-                code=v.code,
-                name=v.name,
-                town_code=v.town_code,
-                polygon=parse_polygon_geojson(json.loads(v.geometry)),
-                centroid=(v.lon, v.lat),
-                kind=village_kind(v.name),
-                contact_name=v.contact_name,
-                contact_phone=v.contact_phone,
-            )
-            for v in session.scalars(select(VillageRow))
-        ]
-        grids = [
-            Grid(
-                code=g.code,
-                village_code=g.village_code,
-                households=g.households,
-                polygon=parse_polygon_geojson(json.loads(g.geometry)),
-                centroid=(g.lon, g.lat),
-            )
-            for g in session.scalars(select(GridRow))
-        ]
+        grids, villages = load_units(session)
         workers = [
             WorkerSeed(
                 id=w.id,
