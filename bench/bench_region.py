@@ -20,6 +20,7 @@ import shapely  # type: ignore[import-untyped]
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import cpu_model
 from dashboard.domain.regions import Region, RegionIndex
 from dashboard.seed.cameras import generate_cameras
 from dashboard.seed.geography import Scale, generate_region
@@ -34,16 +35,6 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     start = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - start
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _points_inside(region: Region, n: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
@@ -124,7 +115,7 @@ def run() -> str:
     lines = [
         "## Region generation and point lookup (`bench/bench_region.py`)",
         "",
-        f"Machine: {os.cpu_count()} cores, {_cpu_model()}; Python {platform.python_version()}, "
+        f"Machine: {os.cpu_count()} cores, {cpu_model()}; Python {platform.python_version()}, "
         f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string}), seed {SEED}.",
         "",
         "| | town (枫桥镇) | county (诸暨市) | city (绍兴市) |",

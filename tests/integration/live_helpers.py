@@ -17,7 +17,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,8 +26,7 @@ from typing import IO, Any
 
 import engineio
 import socketio
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from dashboard.accounts import create_token
 from dashboard.domain.roles import Role
@@ -57,21 +55,6 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, step: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(step)
-
-
-@contextmanager
-def new_postgres_database(server_url: str, label: str) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server of ``server_url``; dropped on exit."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"gcc_{label}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @dataclass

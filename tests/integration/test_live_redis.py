@@ -38,11 +38,11 @@ from tests.integration.live_helpers import (
     free_port,
     grid_points,
     make_deployment,
-    new_postgres_database,
     redis_bus_config,
     start_server,
     wait_until,
 )
+from tests.integration.support import fresh_postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -88,7 +88,7 @@ def cluster(
 ) -> Iterator[Cluster]:
     channel = f"gcc-live-{uuid.uuid4().hex[:8]}"  # other test runs share this Redis server
     tmp = tmp_path_factory.mktemp("live-redis")
-    with new_postgres_database(postgres_url, "live") as database_url:
+    with fresh_postgres_database(postgres_url, "live") as database_url:
         deployment = make_deployment(
             tmp, database_url=database_url, bus=redis_bus_config(redis_url, channel)
         )
