@@ -3,7 +3,9 @@
 Each backend gets a fresh database (a SQLite file in a temporary directory; ``CREATE DATABASE
 bench_…`` on the local PostgreSQL server), migrated, then filled by the production
 ``dashboard.seed.loader.seed`` with a progress callback that notes when each stage starts and
-last advances. Engine events count the SQL statements and the time spent executing them.
+last advances. Engine events count the SQL statements and the time spent executing them;
+/proc gives the CPU time of this process and of the PostgreSQL backends, which other load on a
+shared machine does not inflate as it does the wall clock.
 
 The seeded databases are kept for ``bench_villages`` and dropped by :func:`release_all` (which
 ``python -m bench`` calls, and which also runs at exit). ``BENCH_DAYS`` sets the history length.
