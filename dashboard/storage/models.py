@@ -199,6 +199,9 @@ class Case(Base):
         # The wall and the village rule: recent cases per village, open ones.
         Index("ix_cases_village_reported", "village_code", "reported_at"),
         Index("ix_cases_open_deadline", "open", "deadline"),
+        # The village rule's open-emergency and open-overdue counts, per village: keeps SQLite
+        # off a full scan whether or not ANALYZE has run (docs/benchmarks.md).
+        Index("ix_cases_open_village_deadline", "open", "village_code", "deadline"),
         Index("ix_cases_reported_at", "reported_at"),
         Index("ix_cases_closed_at", "closed_at"),
         Index("ix_cases_department_open", "department_code", "open"),
