@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, CaseStatus, Source
 
@@ -72,6 +73,21 @@ class Act:
     deadline: datetime | None = None
     photos: int = 0  # result photos to take and attach (the client makes and sends them)
     satisfaction: int | None = None
+
+    def request(self, attachments: tuple[str, ...]) -> ActionRequest:
+        """The domain's request for this step, with the ids of the photos already attached."""
+        return ActionRequest(
+            action=self.action,
+            actor=self.actor,
+            role=self.role,
+            note=self.note,
+            reason=self.reason,
+            category_code=self.category,
+            department_code=self.department,
+            deadline=self.deadline,
+            attachments=attachments,
+            satisfaction=self.satisfaction,
+        )
 
 
 @dataclass(frozen=True)

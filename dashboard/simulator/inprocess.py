@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard.domain.errors import DomainError
-from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.permissions import UNLIMITED
 from dashboard.domain.status import CaseStatus
 from dashboard.services.cases import CaseRecord, CaseReport
@@ -67,18 +66,7 @@ class InProcessClient(SimClient):
             return _ref(self.services.cases.report(request))
 
     def act(self, case_id: int, act: Act) -> CaseRef:
-        request = ActionRequest(
-            action=act.action,
-            actor=act.actor,
-            role=act.role,
-            note=act.note,
-            reason=act.reason,
-            category_code=act.category,
-            department_code=act.department,
-            deadline=act.deadline,
-            attachments=tuple(photo_id(case_id, n, self._salt) for n in range(act.photos)),
-            satisfaction=act.satisfaction,
-        )
+        request = act.request(tuple(photo_id(case_id, n, self._salt) for n in range(act.photos)))
         with _translated():
             return _ref(self.services.cases.act(case_id, request))
 

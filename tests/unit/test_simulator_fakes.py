@@ -154,18 +154,7 @@ class DomainClient(SimClient):
     def _complete(self, case: _Case, act: Act, now: datetime) -> ActionRequest:
         """What CaseService derives: the register deadline and department, the resume deadline."""
         photos = tuple(f"photo-{len(self.log)}-{n}" for n in range(act.photos))
-        request = ActionRequest(
-            action=act.action,
-            actor=act.actor,
-            role=act.role,
-            note=act.note,
-            reason=act.reason,
-            category_code=act.category,
-            department_code=act.department,
-            deadline=act.deadline,
-            attachments=photos,
-            satisfaction=act.satisfaction,
-        )
+        request = act.request(photos)
         state, cal = case.state, self.ref.calendar
         if act.action is Action.REGISTER:
             sub = self.ref.categories.get(act.category or case.reported_category)
