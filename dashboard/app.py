@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from dash import Dash, html, page_container
 from flask import Flask
 
 from dashboard.clock import Clock, SystemClock
@@ -73,6 +72,10 @@ def build_services(config: AppConfig, clock: Clock | None = None) -> Services:
 
 
 def create_app(services: Services) -> Flask:
+    # Dash is imported here, not at the top: CLI commands that never serve pages (token,
+    # user, db, seed) build services only and should not pay for it.
+    from dash import Dash, html, page_container
+
     from callbacks.status import register_status_page
     from dashboard.http.api import register_api
     from dashboard.http.health import bp as health_bp
