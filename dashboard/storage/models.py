@@ -354,3 +354,181 @@ class WebSession(Base):
     last_seen_at: Mapped[When]
     revoked_at: Mapped[MaybeWhen]
     csrf_token: Mapped[str] = mapped_column(String(64))
+
+
+# --- Supervision (issue 5): what the watchers raise and what supervisors do about it. ---------
+# Each watcher item is unique on what it is about (case, stage, the deadline it watched; village
+# and its red episode; worker, kind and since), so a watcher that runs twice, or in two processes,
+# or after a restart, inserts nothing twice.
+
+
+class Reminder(Base):
+    """An automatic reminder (催办): a stage's light turned yellow."""
+
+    __tablename__ = "reminders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))  # the case status whose limit is watched
+    deadline: Mapped[When]  # the deadline the light was computed against
+    due_at: Mapped[When]  # the yellow moment (when the reminder was due)
+    raised_at: Mapped[When]
+    department_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    town_code: Mapped[Code]
+    acknowledged_at: Mapped[MaybeWhen]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (
+        Index("uq_reminders_case_stage_deadline", "case_id", "stage", "deadline", unique=True),
+        Index("ix_reminders_raised_at", "raised_at"),
+    )
+
+
+class SupervisionOrder(Base):
+    """A supervision order (督办单): a stage's limit ran out (red)."""
+
+    __tablename__ = "supervision_orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    deadline: Mapped[When]  # the deadline that was missed
+    due_at: Mapped[When]  # = deadline: the moment the light turned red
+    issued_at: Mapped[When]
+    supervisor: Mapped[str] = mapped_column(String(100))  # "system" for automatic orders
+    department_code: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the target
+    town_code: Mapped[Code]
+    opinion: Mapped[str] = mapped_column(Text)  # 督办意见
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open / replied / closed
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replied_at: Mapped[MaybeWhen]
+    replied_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    closed_at: Mapped[MaybeWhen]
+    closed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (
+        Index(
+            "uq_supervision_orders_case_stage_deadline", "case_id", "stage", "deadline", unique=True
+        ),
+        Index("ix_supervision_orders_status_issued", "status", "issued_at"),
+        Index("ix_supervision_orders_department_status", "department_code", "status"),
+    )
+
+
+class CallListEntry(Base):
+    """A red village on the supervisors' call list: one entry per red episode (red_since)."""
+
+    __tablename__ = "call_list"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    village_code: Mapped[Code] = mapped_column(ForeignKey("villages.code"), index=True)
+    red_since: Mapped[When]
+    listed_at: Mapped[When]  # red_since + call_after_hours (when it became due)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open / snoozed / resolved
+    snoozed_until: Mapped[MaybeWhen]
+    resolved_at: Mapped[MaybeWhen]  # the village left red (or a supervisor closed the entry)
+    last_call_at: Mapped[MaybeWhen]
+
+    __table_args__ = (
+        Index("uq_call_list_village_red_since", "village_code", "red_since", unique=True),
+        Index("ix_call_list_status", "status"),
+    )
+
+
+class CallLogEntry(Base):
+    """Who called whom, when, and what came of it; snoozes with their reason. Never updated."""
+
+    __tablename__ = "call_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("call_list.id"), index=True)
+    village_code: Mapped[Code]
+    at: Mapped[When]
+    kind: Mapped[str] = mapped_column(String(10))  # call / snooze / resolve
+    caller: Mapped[str] = mapped_column(String(100))  # the signed-in supervisor
+    callee: Mapped[str] = mapped_column(String(100), default="")  # contact person called
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    outcome: Mapped[str] = mapped_column(String(30), default="")  # reached / no_answer / …
+    note: Mapped[str] = mapped_column(Text, default="")
+    snooze_until: Mapped[MaybeWhen]
+
+
+class PatrolFlag(Base):
+    """A grid worker silent too long, or outside their grid, during a shift."""
+
+    __tablename__ = "patrol_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    worker_id: Mapped[str] = mapped_column(String(40), ForeignKey("grid_workers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # silent / outside_grid
+    since: Mapped[When]  # last fix (silent) or first fix outside (outside_grid)
+    raised_at: Mapped[When]
+    cleared_at: Mapped[MaybeWhen]
+    village_code: Mapped[Code]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("uq_patrol_flags_worker_kind_since", "worker_id", "kind", "since", unique=True),
+        Index("ix_patrol_flags_open", "cleared_at", "kind"),
+    )
+
+
+class DailyRollup(Base):
+    """Nightly roll-up per day × area × category × department, for the trends page."""
+
+    __tablename__ = "daily_rollups"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date, YYYY-MM-DD
+    town_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(10), primary_key=True)  # "" = unknown
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)  # "" = none
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_open: Mapped[int] = mapped_column(Integer, default=0)  # open past deadline at day end
+    open_end: Mapped[int] = mapped_column(Integer, default=0)  # open at day end
+    reworked: Mapped[int] = mapped_column(Integer, default=0)
+    emergencies: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[When]
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduled watchers: one holder per name, renewed before it expires."""
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[When]
+    renewed_at: Mapped[When]
+
+
+class WatcherRun(Base):
+    """One run of a watcher: when, by whom, how long, how much it found (health and benchmarks)."""
+
+    __tablename__ = "watcher_runs"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    job: Mapped[str] = mapped_column(String(40))
+    holder: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[When]
+    finished_at: Mapped[When]
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_watcher_runs_job_started", "job", "started_at"),)
+
+
+# --- The video wall (issue 4) --------------------------------------------------------------------
+
+
+class CameraLayout(Base):
+    """A saved video-wall layout: grid size, which cameras in which order, cycling."""
+
+    __tablename__ = "camera_layouts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60))
+    owner: Mapped[str] = mapped_column(String(60))  # username; shared layouts are seen by all
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    columns: Mapped[int] = mapped_column(Integer)  # 2..8
+    rows: Mapped[int] = mapped_column(Integer)  # 2..8
+    camera_ids: Mapped[list[str]] = mapped_column(JSON)
+    cycle_seconds: Mapped[int] = mapped_column(Integer, default=0)  # 0 = no auto-cycling
+    created_at: Mapped[When]
+    updated_at: Mapped[When]
+
+    __table_args__ = (Index("uq_camera_layouts_owner_name", "owner", "name", unique=True),)

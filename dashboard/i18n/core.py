@@ -1,17 +1,8 @@
-"""The one translation table: every string a user sees goes through ``t(key, lang)``.
-
-Chinese is the default language of the command room; English is the switch. A missing key is a
-programming error, caught by tests/unit/test_i18n.py which checks both languages are complete.
-"""
+"""Core strings: the status page, units, KPIs and the live wall."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
-
-TABLE: dict[str, tuple[str, str]] = {
+ENTRIES: dict[str, tuple[str, str]] = {
     # key: (中文, English)
     "app.title": ("网格化社会治理综合指挥中心", "Grid Governance Command Center"),
     "status.heading": ("系统状态", "System status"),
@@ -154,16 +145,3 @@ TABLE: dict[str, tuple[str, str]] = {
     "wall.sound_hint": ("点击页面任意处以启用警报声音", "Click anywhere to enable alarm sound"),
     "wall.case_no": ("事件编号 {n}", "Case {n}"),
 }
-
-
-def t(key: str, lang: Lang = "zh") -> str:
-    """The text for ``key`` in ``lang``; raises KeyError for an unknown key (a bug, not input)."""
-    zh, en = TABLE[key]
-    return zh if lang == "zh" else en
-
-
-def normalise_lang(value: str | None, default: Lang = "zh") -> Lang:
-    """A language from user input (query string, cookie); anything unknown gives the default."""
-    if value in LANGS:
-        return value  # type: ignore[return-value]
-    return default
