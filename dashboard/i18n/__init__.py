@@ -9,14 +9,14 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Literal
 
-from dashboard.i18n import core
+from dashboard.i18n import core, shell
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 # Each area keeps its strings in its own module (key: (中文, English)); together they are one
 # table, and a key defined twice is refused at import.
-_AREAS: tuple[ModuleType, ...] = (core,)
+_AREAS: tuple[ModuleType, ...] = (core, shell)
 
 
 def _merge(areas: tuple[ModuleType, ...]) -> dict[str, tuple[str, str]]:

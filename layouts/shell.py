@@ -1,0 +1,92 @@
+"""The frame of every desk page (not the wall): title bar, the pages this user may open, the
+language switch, who is signed in and a way to sign out. A pure function of its arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dash import html
+
+from dashboard.domain.permissions import Permission
+from dashboard.domain.roles import Role
+from dashboard.i18n import Lang, t
+from dashboard.security.principal import Principal
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str  # also the `active` name pages pass
+    href: str
+    label_key: str
+    permission: Permission
+    roles: frozenset[Role] | None = None  # further limited to these roles
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("wall", "/wall", "nav.wall", Permission.VIEW_WALL),
+    NavItem("video", "/video", "nav.video", Permission.VIEW_CAMERAS),
+    NavItem("supervision", "/supervision", "nav.supervision", Permission.SUPERVISE),
+    NavItem("cases", "/cases", "nav.cases", Permission.VIEW_CASES),
+    NavItem(
+        "department",
+        "/department",
+        "nav.department",
+        Permission.VIEW_CASES,
+        frozenset({Role.DEPARTMENT, Role.COMMANDER, Role.ADMIN}),
+    ),
+    NavItem("status", "/", "nav.status", Permission.VIEW_WALL),
+    NavItem("audit", "/admin/audit", "nav.audit", Permission.VIEW_AUDIT),
+)
+
+
+def nav_items(principal: Principal) -> list[NavItem]:
+    """The pages ``principal`` may open, in menu order."""
+    return [
+        item
+        for item in NAV
+        if principal.can(item.permission) and (item.roles is None or principal.role in item.roles)
+    ]
+
+
+def page_shell(
+    active: str,
+    lang: Lang,
+    principal: Principal,
+    children: Sequence[Any] | Any,
+    *,
+    query: str = "",
+) -> html.Div:
+    """``active`` names the current page (a NavItem key); ``query`` (without ``lang``, e.g.
+    ``"case=12"``) is kept on the language switch so a filtered view stays filtered."""
+    here = next((item for item in NAV if item.key == active), None)
+    other: Lang = "en" if lang == "zh" else "zh"
+    base = here.href if here else "/"
+    switch = f"{base}?{query + '&' if query else ''}lang={other}"
+    links = [
+        html.A(
+            t(item.label_key, lang),
+            href=f"{item.href}?lang={lang}",
+            className="nav-link active" if item.key == active else "nav-link",
+        )
+        for item in nav_items(principal)
+    ]
+    who = principal.display_name or principal.name
+    bar = html.Header(
+        [
+            html.Div(t("app.title", lang), className="shell-title"),
+            html.Nav(links, className="shell-nav"),
+            html.Div(
+                [
+                    html.Span(f"{who} · {t('role.' + principal.role.value, lang)}"),
+                    html.A(t("lang.switch", lang), href=switch, className="shell-lang"),
+                    html.A(t("nav.sign_out", lang), href="/logout", className="shell-signout"),
+                ],
+                className="shell-user",
+            ),
+        ],
+        className="shell-bar",
+    )
+    body = children if isinstance(children, list | tuple) else [children]
+    return html.Div([bar, html.Main(list(body), className="shell-main")], className="shell")

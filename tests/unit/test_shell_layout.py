@@ -1,0 +1,67 @@
+"""The desk pages' frame: each role sees the pages it may open, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dashboard.domain.permissions import Scope
+from dashboard.domain.roles import Role
+from dashboard.security.principal import Principal
+from layouts.shell import NAV, nav_items, page_shell
+
+
+def _principal(role: Role, name: str = "li") -> Principal:
+    return Principal(name=name, role=role, kind="user", id=1, scope=Scope())
+
+
+def _links(component: Any) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Any) -> None:
+        href = getattr(node, "href", None)
+        if href is not None:
+            found.append((str(node.children), href))
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if hasattr(child, "children"):
+                walk(child)
+
+    walk(component)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.ADMIN, {"wall", "video", "supervision", "cases", "department", "status", "audit"}),
+        (Role.COMMANDER, {"wall", "video", "supervision", "cases", "department", "status"}),
+        (Role.SUPERVISOR, {"wall", "video", "supervision", "cases", "status"}),
+        (Role.DISPATCHER, {"wall", "video", "cases", "status"}),
+        (Role.DEPARTMENT, {"cases", "department"}),
+        (Role.LEADER, {"wall", "video", "status"}),
+        (Role.WALL, {"wall", "video", "status"}),
+    ],
+)
+def test_each_role_sees_only_the_pages_it_may_open(role: Role, expected: set[str]) -> None:
+    assert {item.key for item in nav_items(_principal(role))} == expected
+
+
+def test_menu_order_is_the_declared_order() -> None:
+    keys = [item.key for item in nav_items(_principal(Role.ADMIN))]
+    assert keys == [item.key for item in NAV]
+
+
+def test_language_switch_keeps_the_query_and_links_keep_the_language() -> None:
+    shell = page_shell("cases", "zh", _principal(Role.COMMANDER), [], query="status=open")
+    links = dict((href, text) for text, href in _links(shell))
+    assert "/cases?status=open&lang=en" in links
+    assert links["/cases?status=open&lang=en"] == "English"
+    assert "/supervision?lang=zh" in links
+    assert "/logout" in links
+
+
+def test_the_signed_in_name_is_text_not_markup() -> None:
+    shell = page_shell("wall", "en", _principal(Role.LEADER, name="<b>x</b>"), [])
+    assert "<b>x</b> · Leader" in repr(shell)  # a plain string child: Dash renders it as text
