@@ -225,7 +225,9 @@ class CaseService:
                 if row is None:
                     raise CaseNotFound("case_not_found", f"there is no case {case_id}")
                 state = to_state(row)
-                complete = self._complete(state, row.reported_category, request, now)
+                complete = complete_request(
+                    state, row.reported_category, request, now, self.reference
+                )
                 transition = apply_action(state, complete, now, self.policy)
                 self._store(session, row, transition, now)
                 record = _record(row)
@@ -237,35 +239,6 @@ class CaseService:
             "case %s: %s → %s by %s", case_id, transition.before, transition.after, request.actor
         )
         return record
-
-    def _complete(
-        self, state: CaseState, reported_category: str, request: ActionRequest, now: datetime
-    ) -> ActionRequest:
-        """Check references (department, category), then fill in what the rules derive:
-        the deadline at register and resume, the category's default department."""
-        if request.department_code and self.reference.department(request.department_code) is None:
-            raise InvalidReport(
-                "unknown_department",
-                f"there is no department {request.department_code!r}",
-                "department",
-            )
-        if request.category_code:
-            self.reference.categories.get(request.category_code)  # UnknownCategory
-        cal = self.reference.calendar
-        if request.action is Action.REGISTER:
-            code = request.category_code or state.category_code or reported_category
-            sub = self.reference.categories.get(code)
-            return replace(
-                request,
-                category_code=sub.code,
-                deadline=request.deadline or deadline_for(now, sub.limit, cal),
-                department_code=request.department_code or sub.default_department,
-            )
-        if request.action is Action.RESUME and state.deadline and state.suspended_at:
-            return replace(
-                request, deadline=resume_deadline(state.deadline, state.suspended_at, now, cal)
-            )
-        return request
 
     def _store(self, session: Session, row: Case, transition: Transition, now: datetime) -> None:
         write_state(row, transition.state)
@@ -351,3 +324,38 @@ def case_payload(row: Case, action: str) -> dict[str, Any]:
         "department": row.department_code,
         "open": row.open,
     }
+
+
+def complete_request(
+    state: CaseState,
+    reported_category: str,
+    request: ActionRequest,
+    now: datetime,
+    reference: ReferenceData,
+) -> ActionRequest:
+    """Check references (department, category), then fill in what the rules derive: the deadline
+    at register and resume, the category's default department. (The simulator's test double
+    calls this too, so both derive the same.)"""
+    if request.department_code and reference.department(request.department_code) is None:
+        raise InvalidReport(
+            "unknown_department",
+            f"there is no department {request.department_code!r}",
+            "department",
+        )
+    if request.category_code:
+        reference.categories.get(request.category_code)  # UnknownCategory
+    cal = reference.calendar
+    if request.action is Action.REGISTER:
+        code = request.category_code or state.category_code or reported_category
+        sub = reference.categories.get(code)
+        return replace(
+            request,
+            category_code=sub.code,
+            deadline=request.deadline or deadline_for(now, sub.limit, cal),
+            department_code=request.department_code or sub.default_department,
+        )
+    if request.action is Action.RESUME and state.deadline and state.suspended_at:
+        return replace(
+            request, deadline=resume_deadline(state.deadline, state.suspended_at, now, cal)
+        )
+    return request

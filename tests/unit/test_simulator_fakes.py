@@ -11,7 +11,7 @@ The tests at the bottom check that the stand-in refuses what the system refuses.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,6 @@ import pytest
 
 from dashboard.clock import FixedClock
 from dashboard.config import AppConfig
-from dashboard.domain.deadlines import deadline_for, resume_deadline
 from dashboard.domain.errors import DomainError
 from dashboard.domain.lifecycle import (
     ActionRequest,
@@ -41,6 +40,7 @@ from dashboard.domain.village_status import (
     recompute_all,
 )
 from dashboard.reference import ReferenceData, load_reference
+from dashboard.services.cases import InvalidReport, complete_request
 from dashboard.services.villages import rule_from_config
 from dashboard.simulator.client import (
     Act,
@@ -152,20 +152,14 @@ class DomainClient(SimClient):
         return self._ref(case_id)
 
     def _complete(self, case: _Case, act: Act, now: datetime) -> ActionRequest:
-        """What CaseService derives: the register deadline and department, the resume deadline."""
+        """What CaseService derives (the same function): register deadline and department,
+        the resume deadline; an unknown department is refused."""
         photos = tuple(f"photo-{len(self.log)}-{n}" for n in range(act.photos))
         request = act.request(photos)
-        state, cal = case.state, self.ref.calendar
-        if act.action is Action.REGISTER:
-            sub = self.ref.categories.get(act.category or case.reported_category)
-            deadline = deadline_for(now, sub.limit, cal)
-            return replace(request, deadline=deadline, department_code=sub.default_department)
-        if act.action is Action.RESUME and state.deadline and state.suspended_at:
-            deadline = resume_deadline(state.deadline, state.suspended_at, now, cal)
-            return replace(request, deadline=deadline)
-        if act.department and self.ref.department(act.department) is None:
-            raise Refused("unknown_department", act.department)
-        return request
+        try:
+            return complete_request(case.state, case.reported_category, request, now, self.ref)
+        except InvalidReport as err:
+            raise Refused(err.code, act.department or err.message) from err
 
     def send_fixes(self, fixes: list[Fix]) -> int:  # type: ignore[override]
         self._call()
