@@ -3,14 +3,16 @@
 Every ``bench/bench_NAME.py`` with a ``run() -> str`` is a benchmark: region, seed and villages
 first (villages reuses the databases seed leaves behind), then the others by name. With no names
 every benchmark runs and docs/benchmarks.md is rewritten; with names only those run and the
-report is printed (``--output PATH`` writes it anyway). Each section is printed as soon as it is
-done. ``BENCH_DAYS`` sets the days of seeded history (default 30).
+report is printed (``--output PATH`` writes it anyway; ``--update`` replaces just those sections
+in docs/benchmarks.md and keeps the others). Each section is printed as soon as it is done.
+``BENCH_DAYS`` sets the days of seeded history (default 30).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import time
 import traceback
@@ -42,7 +44,28 @@ def _parser() -> argparse.ArgumentParser:
         "names", nargs="*", metavar="NAME", help=f"{', '.join(MODULES)} (default: all)"
     )
     parser.add_argument("--output", type=Path, default=None, help="write the report here")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="replace only the named sections in docs/benchmarks.md, keep the others",
+    )
     return parser
+
+
+_FOOTER = re.compile(r"^_\((\w+): .*\)_$", re.MULTILINE)
+
+
+def existing_sections(text: str) -> dict[str, str]:
+    """The sections of a written report by benchmark name (each ends with its footer line)."""
+    sections: dict[str, str] = {}
+    body_start = text.find("\n## ")
+    start = 0 if body_start < 0 else body_start + 1
+    for match in _FOOTER.finditer(text):
+        if match.start() < start:
+            continue
+        sections[match.group(1)] = text[start : match.end()].strip() + "\n"
+        start = match.end() + 1
+    return sections
 
 
 def header(machine: str, names: Sequence[str]) -> str:
@@ -98,6 +121,12 @@ def main(argv: Sequence[str]) -> int:
             print(section, flush=True)
     finally:
         release_all()
+    if args.update:
+        output = args.output or DEFAULT_OUTPUT
+        kept = existing_sections(output.read_text(encoding="utf-8")) if output.exists() else {}
+        kept.update(zip(names, sections, strict=True))
+        names = [n for n in MODULES if n in kept] + [n for n in kept if n not in MODULES]
+        sections = [kept[n] for n in names]
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text("\n".join([header(machine, names), *sections]), encoding="utf-8")
