@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     sub.add_parser("demo", help="the embedded demo (default): seeds an empty database, then serves")
     sub.add_parser("serve", help="the server alone: no seeding, no simulator")
+    cap = sub.add_parser("capture", help="the camera capture service (video wall), its own process")
+    cap.add_argument(
+        "--shard", type=_shard, default=(0, 1), metavar="I/N", help="serve shard I of N (0-based)"
+    )
     db = sub.add_parser("db", help="database schema")
     db.add_argument("db_command", choices=["upgrade", "current"])
     seed = sub.add_parser("seed", help="generate a demo region and its history into the database")
@@ -82,6 +86,17 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, total = text.partition("/")
+    try:
+        i, n = int(index), int(total)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 0/2, got {text}") from err
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"need 0 <= I < N, got {text}")
+    return i, n
 
 
 def _count(text: str) -> int:
@@ -142,6 +157,17 @@ def _simulate(args: argparse.Namespace, config: AppConfig) -> int:
     return run_remote(run, config.model_copy(update={"simulator": simulator}))
 
 
+def _capture(args: argparse.Namespace, config: AppConfig) -> int:
+    from streams.capture.service import CaptureStartError, run_capture
+
+    shard, shards = args.shard
+    try:
+        return run_capture(config, shard, shards)
+    except CaptureStartError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
 def _config(args: argparse.Namespace) -> AppConfig:
     config = load_config(args.config)
     server = config.server.model_copy(
@@ -183,6 +209,8 @@ def main(argv: Sequence[str]) -> int:
         return 0
     if command == "simulate":  # a client of a remote server: no local database
         return _simulate(args, config)
+    if command == "capture":  # its own lean process: no web stack (starts faster, less memory)
+        return _capture(args, config)
 
     from dashboard import commands  # heavy imports only once the config is known to be good
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -39,7 +40,7 @@ def dispatch(
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":
-            return _demo(services)
+            return _demo(services, args.config)
         raise SystemExit(f"unknown command {command}")
     finally:
         services.close()
@@ -201,7 +202,7 @@ def _secret_key(services: Services, demo: bool) -> str:
     return Path(path).read_text().strip()
 
 
-def _demo(services: Services) -> int:
+def _demo(services: Services, config_path: str | None = None) -> int:
     from dashboard.seed.loader import is_seeded
 
     if not is_seeded(services.db):
@@ -215,9 +216,15 @@ def _demo(services: Services) -> int:
         from dashboard.simulator.launch import start_in_process
 
         simulator = start_in_process(services)
+    from streams.capture.launch import start_capture_child  # the video wall's camera reader
+
+    capture = start_capture_child(services.config, config_path)  # sets the capture secret
+    services.extras["capture_secret"] = os.environ.get(services.config.video.capture_secret_env)
     try:
         return _serve(services, demo=True)
     finally:
+        if capture is not None:
+            capture.stop()
         if simulator is not None:
             simulator.stop()
 
@@ -242,11 +249,16 @@ def _serve(services: Services, *, demo: bool) -> int:
     gc.freeze()
     relay = services.extras["relay"]
     relay.start()  # publishes the outbox while the server runs
+    from dashboard.scheduler import start_scheduler
+
+    watchers = start_scheduler(services)  # reminders, orders, call list, patrol, roll-ups
     try:
         services.extras["socketio"].run(
             server, host=cfg.host, port=cfg.port, use_reloader=False, allow_unsafe_werkzeug=True
         )
     finally:
+        if watchers is not None:
+            watchers.stop()
         relay.stop()
         stop_live(services)
     return 0

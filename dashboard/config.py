@@ -8,6 +8,7 @@ come from environment variables named in the file (``*_env`` fields).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
@@ -279,6 +280,149 @@ class SecurityConfig(_Strict):
     )
 
 
+class SupervisionConfig(_Strict):
+    """The scheduled watchers (dashboard.scheduler): reminders, orders, call list, patrol."""
+
+    enabled: bool = Field(
+        True, description="Run the watchers in `serve` and the demo (one process acts at a time)."
+    )
+    deadline_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
+        60, description="Seconds between two runs of the deadline watcher (reminders, orders)."
+    )
+    village_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
+        60, description="Seconds between two runs of the village watcher (the call list)."
+    )
+    patrol_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
+        60, description="Seconds between two runs of the patrol watcher (silent, outside grid)."
+    )
+    lease_seconds: Annotated[float, Field(ge=2, le=3600)] = Field(
+        30,
+        description="The acting scheduler's lease; another process takes over this long after "
+        "the holder stopped renewing it.",
+    )
+    rollup_hour: Annotated[int, Field(ge=0, le=23)] = Field(
+        1, description="Local hour of the nightly roll-up of the previous day."
+    )
+    rollup_catchup_days: Annotated[int, Field(ge=0, le=400)] = Field(
+        31, description="At start, roll up missing days up to this many days back."
+    )
+    silent_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        30, description="Minutes of shift time without a position fix before a worker is silent."
+    )
+    outside_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        20, description="Minutes outside their own grid before a worker is flagged."
+    )
+    shift_start: time = Field(time(8, 0), description="Patrol shift start (local time).")
+    shift_end: time = Field(time(18, 0), description="Patrol shift end (local time).")
+    lunch_start: time = Field(time(12, 0), description="Lunch break start: no patrol expected.")
+    lunch_end: time = Field(time(13, 30), description="Lunch break end.")
+
+    @model_validator(mode="after")
+    def _shift_order(self) -> SupervisionConfig:
+        if not self.shift_start <= self.lunch_start <= self.lunch_end <= self.shift_end:
+            raise ValueError(
+                "need shift_start <= lunch_start <= lunch_end <= shift_end (a day shift)"
+            )
+        return self
+
+
+_CLEAR_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:(?!\$\{[A-Za-z0-9_]+\}@)[^/@]+@")
+
+
+class VideoCameraConfig(_Strict):
+    """A camera declared in the file (``[[video.cameras]]``) rather than in the database."""
+
+    id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")] = Field(
+        description="Camera id (what browsers see; letters, digits, - _ .)."
+    )
+    name: str = Field("", description="Display name; empty: the id.")
+    stream_url: str = Field(
+        description="Main stream (rtsp://…, http://…, or synthetic:). Credentials as ${ENV} "
+        "placeholders, e.g. rtsp://${CAM1_USER}:${CAM1_PASS}@10.0.0.8/main."
+    )
+    substream_url: str = Field("", description="Optional sub-stream for wall tiles; empty: none.")
+
+    @field_validator("stream_url", "substream_url")
+    @classmethod
+    def _no_clear_password(cls, url: str) -> str:
+        if _CLEAR_PASSWORD.match(url):
+            raise ValueError("contains a password; write it as a ${ENV_NAME} placeholder")
+        return url
+
+
+class VideoConfig(_Strict):
+    """The capture service (``run.py capture``) and how web processes reach it."""
+
+    capture_host: str = Field("127.0.0.1", description="Address the capture service binds to.")
+    capture_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        8061, description="TCP port of the capture service (internal API, not for browsers)."
+    )
+    capture_urls: list[str] = Field(
+        default_factory=list,
+        description="Base URL of every capture shard, in shard order (`run.py capture --shard "
+        "I/N` serves the I-th); empty: one shard at capture_host:capture_port.",
+    )
+    capture_secret_env: str = Field(
+        "GCC_CAPTURE_SECRET",
+        description="Environment variable holding the shared secret of the capture API "
+        "(X-Capture-Secret); the demo generates one for its child process.",
+    )
+    idle_stop_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        10, description="A camera's reader stops this long after the last request naming it."
+    )
+    watchdog_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        4,
+        description="No new frame for this long (or 3 keyframe intervals if longer): the "
+        "camera is offline and its reader is replaced.",
+    )
+    backoff_seconds: list[Annotated[float, Field(ge=0, le=3600)]] = Field(
+        default_factory=lambda: [1.0, 5.0, 10.0, 60.0],
+        min_length=1,
+        description="Waits before the 1st, 2nd, 3rd … reconnect attempt (the last one repeats).",
+    )
+    tile_width: Annotated[int, Field(ge=64, le=1920)] = Field(
+        320, description="Width of a wall tile JPEG."
+    )
+    tile_height: Annotated[int, Field(ge=36, le=1080)] = Field(
+        180, description="Height of a wall tile JPEG."
+    )
+    tile_quality: Annotated[int, Field(ge=10, le=100)] = Field(
+        70, description="JPEG quality of wall tiles."
+    )
+    tile_keyframes_only: bool = Field(
+        True,
+        description="Wall tiles decode keyframes only — of the sub-stream when the camera has "
+        "one, else of the main stream: ~1 update/s at a 1 s keyframe interval for a fraction of "
+        "the CPU. false: every sub-stream frame is decoded (smoother tiles, ~3x the CPU; a main "
+        "stream is always keyframes-only for tiles).",
+    )
+    tile_max_fps: Annotated[float, Field(gt=0, le=30)] = Field(
+        2.0, description="Most tile updates per second per camera (sub-streams decode more)."
+    )
+    full_quality: Annotated[int, Field(ge=10, le=100)] = Field(
+        80, description="JPEG quality of full-size views and snapshots."
+    )
+    full_max_width: Annotated[int, Field(ge=160, le=7680)] = Field(
+        1920, description="Full-size frames wider than this are scaled down."
+    )
+    check_radius_m: Annotated[float, Field(gt=0, le=50_000)] = Field(
+        800, description="Video checks: cameras within this distance of a case, village or point."
+    )
+    cameras: list[VideoCameraConfig] = Field(
+        default_factory=list,
+        description="Cameras declared here in addition to the database's (same id: this wins).",
+    )
+
+    @model_validator(mode="after")
+    def _tile_shape(self) -> VideoConfig:
+        if self.tile_width % 2 or self.tile_height % 2:
+            raise ValueError("tile_width and tile_height must be even")
+        return self
+
+    def shard_urls(self) -> list[str]:
+        return self.capture_urls or [f"http://{self.capture_host}:{self.capture_port}"]
+
+
 class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
@@ -292,6 +436,12 @@ class AppConfig(_Strict):
     ui: UiConfig = Field(default_factory=UiConfig, description="Pages.")
     security: SecurityConfig = Field(
         default_factory=SecurityConfig, description="Sign-in, sessions, tokens, uploads."
+    )
+    supervision: SupervisionConfig = Field(
+        default_factory=SupervisionConfig, description="Scheduled supervision watchers."
+    )
+    video: VideoConfig = Field(
+        default_factory=VideoConfig, description="Video wall: the capture service and cameras."
     )
 
     def data_dir(self) -> Path:
