@@ -68,6 +68,7 @@ def register_wall_page(services: Services) -> None:
             departments=departments[language],
             tile_url=services.config.ui.tile_url,
             can_ack=principal.can(Permission.ACKNOWLEDGE_ALARM),
+            can_video=principal.can(Permission.VIEW_CAMERAS),
         )
         return wall_page(snapshot(principal), view)
 

@@ -31,7 +31,7 @@ from layouts.wall_panels import (
 )
 
 STALE_AFTER_S = 45  # the server pings every 25 s; two silent intervals mean a dead stream
-_JS_PREFIXES = ("wall.", "kpi.", "empty.")
+_JS_PREFIXES = ("wall.", "kpi.", "empty.", "video.check")  # video.check*: wall_videocheck.js
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class WallView:
     departments: Mapping[str, str] = field(default_factory=dict)  # code → name
     tile_url: str = ""
     can_ack: bool = False
+    can_video: bool = False  # offer video checks (/video?case=…) from the feed, list and map
 
 
 def js_config(view: WallView) -> dict[str, Any]:
@@ -62,6 +63,7 @@ def js_config(view: WallView) -> dict[str, Any]:
         "departments": dict(view.departments),
         "tileUrl": view.tile_url,
         "canAck": view.can_ack,
+        "canVideo": view.can_video,
         "staleAfterS": STALE_AFTER_S,
         "sources": [s.value for s in Source],
     }

@@ -1,0 +1,31 @@
+"""Element ids of the video wall (/video), shared by the layout (Python) and its script (video.js).
+
+video.js looks the same ids up with ``document.getElementById``; tests/unit/test_video_layout.py
+checks that every id here appears in the scripts.
+"""
+
+VIDEO = "video"
+CONNECTION = "video-conn"
+CLOCK = "video-clock"
+LANG = "video-lang"
+GRID = "video-grid"
+GRID_CHOOSER = "video-grid-chooser"
+PAGE_LABEL = "video-page"
+PREV = "video-prev"
+NEXT = "video-next"
+CYCLE = "video-cycle"
+COUNT = "video-count"
+LAYOUT_TOGGLE = "video-layout-toggle"
+LAYOUT_PANEL = "video-layout-panel"
+LAYOUT_SELECT = "video-layout-select"
+LAYOUT_NAME = "video-layout-name"
+LAYOUT_SHARED = "video-layout-shared"
+LAYOUT_SAVE = "video-layout-save"
+LAYOUT_MSG = "video-layout-msg"
+NOTE = "video-note"
+FOCUS = "video-focus"
+FOCUS_LIST = "video-focus-list"
+FULL = "video-full"
+FULL_TITLE = "video-full-title"
+FULL_IMAGE_BOX = "video-full-box"
+FULL_CLOSE = "video-full-close"
