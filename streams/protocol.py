@@ -44,7 +44,23 @@ acknowledgement answers ``{"ok": true}`` or ``{"ok": false, "error": code}`` wit
 Topics of ``delta`` (the outbox ``topic`` column): ``case`` (payload:
 dashboard.services.cases.case_payload), ``village`` (dashboard.services.villages.village_payload),
 ``alarm_ack`` ``{"case_id", "by", "at"}`` (the live layer's own acknowledgements also carry the
-case's ``village`` and ``town``).
+case's ``village`` and ``town``); the supervision watchers' and supervisors' topics (payloads:
+dashboard.services.watchers and watchers_places; each carries ``village`` and ``town``, so area
+screens get their own, and department screens get the ``reminder`` / ``supervision_order`` rows
+whose ``department`` is theirs):
+``reminder`` ``{"id", "case_id", "stage", "deadline", "due_at", "raised_at", "department",
+"village", "town"}`` — a stage turned yellow;
+``supervision_order`` ``{"id", "case_id", "stage", "deadline", "issued_at", "department",
+"status", "opinion", "reply", "village", "town"}`` — a stage turned red (督办单), or its reply /
+close;
+``call_list`` ``{"id", "village", "village_name", "town", "status", "red_since", "listed_at",
+"snoozed_until", "last_call"}`` — a red village on the call list, or its call / snooze / end;
+``patrol_flag`` ``{"id", "worker_id", "kind", "since", "cleared_at", "village", "town"}`` — a
+grid worker silent (``kind`` ``silent``) or outside their grid (``outside_grid``), or cleared;
+``supervision_batch`` ``{"kind": <one of the four topics above>, "count", "village", "town",
+"department"}`` — a watcher run that raised more than a few items at once (a first run, or a
+catch-up after downtime) sends one of these per village and department instead of one event per
+item: screens refresh what they show of that kind.
 
 Bus topics that are not deltas (published directly on the bus, ``seq = 0``):
 ``positions`` ``{"fixes": [[worker_id, lon, lat, iso_time], ...]}`` (an optional fifth element,
@@ -72,6 +88,11 @@ EV_ACK_ALARM = "ack_alarm"
 TOPIC_CASE = "case"
 TOPIC_VILLAGE = "village"
 TOPIC_ALARM_ACK = "alarm_ack"
+TOPIC_REMINDER = "reminder"
+TOPIC_SUPERVISION_ORDER = "supervision_order"
+TOPIC_CALL_LIST = "call_list"
+TOPIC_PATROL_FLAG = "patrol_flag"
+TOPIC_SUPERVISION_BATCH = "supervision_batch"  # many of the above at once, per place
 TOPIC_POSITIONS = "positions"  # bus only (not in the outbox)
 TOPIC_CAMERA = "camera"  # bus only (not in the outbox)
 

@@ -69,9 +69,10 @@ _PLACE_KEYS = ("village", "village_code", "code")
 
 
 def event_visible(principal: Principal, topic: str, payload: Mapping[str, Any]) -> bool:
-    """May this screen receive this delta? Case and village events are checked by place (and a
-    department screen only gets its department's cases); an event without a place goes only to
-    screens that see the whole deployment."""
+    """May this screen receive this delta? Case and village events — and the supervision topics
+    (reminder, supervision_order, call_list, patrol_flag), whose payloads carry ``village`` too —
+    are checked by place (and a department screen only gets its department's cases, reminders
+    and orders); an event without a place goes only to screens that see the whole deployment."""
     if not principal.can(Permission.VIEW_WALL):
         return False
     scope = principal.scope

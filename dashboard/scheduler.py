@@ -1,0 +1,251 @@
+"""The scheduled watchers (APScheduler 3.x ``BackgroundScheduler``), one acting per deployment.
+
+Every server process (``serve``, the demo) starts a scheduler; before each job it takes or renews
+the lease row ``scheduler_leases[name="watchers"]`` with one atomic conditional statement
+(``UPDATE … WHERE holder = me OR expires_at <= now``, else ``INSERT … ON CONFLICT DO NOTHING``).
+Only the holder runs the job; the others skip it and try again next time, so when the holder dies
+another process takes over once the lease expired (``lease_seconds``). The lease is renewed by
+every job and by its own job every third of the lease. Should two processes ever act at once (a
+holder stalled past its lease), the watchers' unique keys still keep every item single; and as
+the watchers derive what is due from the data, a restart or a takeover loses nothing.
+
+Each run leaves a ``watcher_runs`` row (job, holder, start, end, items, error) for the health
+view and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dashboard.clock import Clock
+from dashboard.config import AppConfig
+from dashboard.reference import ReferenceData
+from dashboard.services.rollups import missing_days
+from dashboard.services.watch_common import Locator, WatchSettings
+from dashboard.services.watchers import (
+    MomentCache,
+    run_deadline_watch,
+    run_patrol_watch,
+    run_rollups,
+    run_village_watch,
+)
+from dashboard.storage.db import Database
+from dashboard.storage.models import SchedulerLease, WatcherRun
+
+if TYPE_CHECKING:
+    from dashboard.app import Services
+
+logger = logging.getLogger(__name__)
+
+LEASE_NAME = "watchers"
+JOBS = ("deadline", "village", "patrol", "rollups")
+
+
+def make_holder() -> str:
+    """``host:pid:uuid`` — unique per process even when pids are reused."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class Lease:
+    """The deployment-wide lease in ``scheduler_leases``; ``acquire`` takes or renews it."""
+
+    def __init__(self, db: Database, holder: str, seconds: float, name: str = LEASE_NAME) -> None:
+        self.db, self.holder, self.name = db, holder, name
+        self.ttl = timedelta(seconds=seconds)
+
+    def acquire(self, now: datetime) -> bool:
+        """Take the lease if it is free or expired, renew it if held; True when held now."""
+        table = SchedulerLease.__table__
+        values = {"holder": self.holder, "expires_at": now + self.ttl, "renewed_at": now}
+        with self.db.transaction() as session:
+            renewed = session.execute(
+                update(table)
+                .where(
+                    table.c.name == self.name,
+                    or_(table.c.holder == self.holder, table.c.expires_at <= now),
+                )
+                .values(**values)
+                .returning(table.c.name)
+            ).first()
+            if renewed is not None:
+                return True
+            make = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+            taken = session.execute(
+                make(table)
+                .values(name=self.name, **values)
+                .on_conflict_do_nothing(index_elements=["name"])
+                .returning(table.c.name)
+            ).first()
+            return taken is not None
+
+    def release(self, now: datetime) -> None:
+        """Let another process take over at once (a clean stop)."""
+        table = SchedulerLease.__table__
+        with self.db.transaction() as session:
+            session.execute(
+                update(table)
+                .where(table.c.name == self.name, table.c.holder == self.holder)
+                .values(expires_at=now)
+            )
+
+    def current_holder(self) -> str | None:
+        with self.db.read() as session:
+            return session.scalar(
+                select(SchedulerLease.holder).where(SchedulerLease.name == self.name)
+            )
+
+
+class WatcherScheduler:
+    """The jobs of this process, acting only while it holds the lease."""
+
+    def __init__(
+        self,
+        db: Database,
+        reference: ReferenceData,
+        config: AppConfig,
+        clock: Clock,
+        locate: Locator | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self.db, self.reference, self.config, self.clock = db, reference, config, clock
+        self.locate = locate
+        self.settings = WatchSettings.from_config(config, reference)
+        sup = config.supervision
+        self.lease = Lease(db, holder or make_holder(), sup.lease_seconds)
+        self.cache = MomentCache()
+        self._scheduler: BackgroundScheduler | None = None
+        # One watcher at a time per process (SQLite: one writer); the roll-up (long reads at
+        # start, when it catches up on missing days) has its own, so it never delays them.
+        self._locks = {"rollups": threading.Lock()}
+        self._watch_lock = threading.Lock()
+
+    @property
+    def holder(self) -> str:
+        return self.lease.holder
+
+    # --- the jobs -----------------------------------------------------------------------------
+
+    def _work(self, job: str) -> Callable[[datetime], int]:
+        db, ref, settings = self.db, self.reference, self.settings
+        work: dict[str, Callable[[datetime], int]] = {
+            "deadline": lambda now: run_deadline_watch(db, ref, now, settings, self.cache).items,
+            "village": lambda now: run_village_watch(db, ref, now, settings).items,
+            "patrol": lambda now: run_patrol_watch(db, ref, now, settings, self.locate).items,
+            "rollups": self._rollups,
+        }
+        return work[job]
+
+    def run_job(self, job: str) -> bool:
+        """Run ``job`` now if this process holds (or takes) the lease; True when it ran."""
+        with self._locks.get(job, self._watch_lock):
+            now = self.clock.now()
+            if not self.lease.acquire(now):
+                return False
+            items, error = 0, None
+            try:
+                items = self._work(job)(now)
+            except Exception as err:  # a failed run is recorded, the next one retries
+                logger.exception("watcher %s failed", job)
+                error = f"{type(err).__name__}: {err}"[:2000]
+            self._record(job, now, items, error)
+            return True
+
+    def _rollups(self, now: datetime) -> int:
+        """Yesterday's roll-up (the nightly job), plus any missing day of the catch-up window."""
+        today = now.astimezone(self.reference.calendar.tz).date()
+        back = max(1, self.config.supervision.rollup_catchup_days)
+        days = set(missing_days(self.db, self.reference, today, back))
+        days.add(today - timedelta(days=1))
+        return sum(run_rollups(self.db, self.reference, day, now) for day in sorted(days))
+
+    def _record(self, job: str, started: datetime, items: int, error: str | None) -> None:
+        try:
+            with self.db.transaction() as session:
+                session.add(
+                    WatcherRun(
+                        job=job,
+                        holder=self.holder,
+                        started_at=started,
+                        finished_at=max(started, self.clock.now()),
+                        items=items,
+                        error=error,
+                    )
+                )
+        except Exception:  # the record is health information, never fatal
+            logger.exception("could not record the %s watcher run", job)
+
+    def renew(self) -> None:
+        try:
+            self.lease.acquire(self.clock.now())
+        except Exception:  # the database may be away; the next tick retries
+            logger.warning("could not renew the scheduler lease", exc_info=True)
+
+    # --- life ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # APScheduler logs every run at INFO (several lines a minute); our runs are in watcher_runs.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        sup = self.config.supervision
+        tz = self.reference.calendar.tz
+        scheduler = BackgroundScheduler(
+            timezone=tz,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        first = datetime.now(UTC)
+        scheduler.add_job(
+            self.renew, "interval", seconds=sup.lease_seconds / 3, next_run_time=first, id="lease"
+        )
+        intervals = {
+            "deadline": sup.deadline_interval_seconds,
+            "village": sup.village_interval_seconds,
+            "patrol": sup.patrol_interval_seconds,
+        }
+        for job, seconds in intervals.items():
+            scheduler.add_job(
+                self.run_job, "interval", seconds=seconds, args=(job,), next_run_time=first, id=job
+            )
+        nightly = CronTrigger(hour=sup.rollup_hour, minute=0, timezone=tz)
+        scheduler.add_job(self.run_job, nightly, args=("rollups",), id="rollups")
+        # The catch-up at start: missing days of the window (and yesterday) are rolled up.
+        scheduler.add_job(self.run_job, args=("rollups",), next_run_time=first, id="catchup")
+        scheduler.start()
+        self._scheduler = scheduler
+        logger.info("watchers scheduled (holder %s)", self.holder)
+
+    def stop(self) -> None:
+        if self._scheduler is None:
+            return
+        self._scheduler.shutdown(wait=True)
+        self._scheduler = None
+        try:
+            self.lease.release(self.clock.now())
+        except Exception:  # the lease expires on its own
+            logger.warning("could not release the scheduler lease", exc_info=True)
+
+
+def start_scheduler(services: Services) -> WatcherScheduler | None:
+    """Start the watchers of a server process (``serve`` and the demo), if enabled."""
+    if not services.config.supervision.enabled:
+        return None
+    scheduler = WatcherScheduler(
+        services.db,
+        services.reference,
+        services.config,
+        services.clock,
+        locate=services.locator,
+    )
+    scheduler.start()
+    services.extras["scheduler"] = scheduler
+    return scheduler
