@@ -298,13 +298,11 @@
   function R_fill(t, v) { return W.render.fill(t, v); }
   function R_time(iso, cfg) { return W.render.localTime(iso, cfg, true); }
 
-  /* ---- the alarm ------------------------------------------------------------------------- */
+  /* ---- the alarm (assets/alarm.js, shared with the supervisors' page) ---------------- */
   /* The alarm event carries the case payload, not its description: show and sound it at once,
      and ask for a snapshot, whose alarms carry the description text. */
   Wall.prototype._alarm = function (a) {
-    const alarms = this.state.alarms;
-    if (alarms.some((x) => x.case_id === a.case_id)) return;
-    alarms.unshift(a);
+    if (!window.GccAlarm.raise(this.state.alarms, a)) return;
     this.map.pin(Object.assign({ open: true, emergency: true, id: a.case_id }, a));
     this._syncAlarm();
     if (!a.description) this._resync(true);
@@ -313,7 +311,7 @@
   /* An acknowledged alarm stops sounding and flashing (its village stays red while the
      emergency is open: the village rule says so). */
   Wall.prototype._acked = function (caseId) {
-    this.state.alarms = this.state.alarms.filter((a) => a.case_id !== caseId);
+    this.state.alarms = window.GccAlarm.drop(this.state.alarms, caseId);
     this.map.pin({ id: caseId, open: false });
     this._syncAlarm();
   };
@@ -321,56 +319,23 @@
   Wall.prototype._syncAlarm = function () {
     const names = {};
     this.state.villages.forEach((v) => { names[v.code] = v.name; });
-    W.render.alarm(this.root, this.state.alarms, names, this.cfg);
-    const audio = this.root.querySelector("#wall-audio");
-    const hint = this.root.querySelector("#wall-sound-hint");
-    if (!this.state.alarms.length) {
-      audio.pause();
-      audio.currentTime = 0;
-      hint.classList.add("hidden");
-      return;
-    }
-    const played = audio.play();
-    if (played && played.catch) {
-      played.then(() => hint.classList.add("hidden")).catch(() => hint.classList.remove("hidden"));
-    }
+    window.GccAlarm.sync(this.root, this.state.alarms, names, this.cfg);
   };
 
   Wall.prototype._bindAlarm = function () {
-    // Browsers play sound only after a user gesture unless the kiosk was started with
-    // --autoplay-policy=no-user-gesture-required; any click or key unlocks it.
-    const unlock = () => { if (this.state.alarms.length) this._syncAlarm(); };
-    document.addEventListener("click", unlock);
-    document.addEventListener("keydown", unlock);
-    const button = this.root.querySelector("#wall-alarm-ack");
-    if (!button) return;
-    const input = this.root.querySelector("#wall-alarm-name");
-    const msg = this.root.querySelector("#wall-alarm-msg");
-    const L = this.cfg.labels;
-    const submit = () => {
-      const banner = this.root.querySelector("#wall-alarm");
-      const caseId = Number(banner.dataset.case);
-      const name = input.value.trim();
-      if (!caseId) return;
-      if (!name) { msg.textContent = L["wall.alarm_name_required"]; input.focus(); return; }
-      msg.textContent = "…";
-      this.socket.emit("ack_alarm", { case_id: caseId, by: name }, (reply) => {
-        if (reply && reply.ok === false) {
-          msg.textContent = R_fill(L["wall.alarm_refused"], { t: reply.error || reply.message || "" });
-        } else {
-          msg.textContent = "";
-          this._acked(caseId);
-        }
-      });
-    };
-    button.addEventListener("click", submit);
-    input.addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
+    this.unbindAlarm = window.GccAlarm.bind(this.root, this.cfg, {
+      alarms: () => this.state.alarms,
+      socket: () => this.socket,
+      acked: (caseId) => this._acked(caseId),
+      unlock: () => this._syncAlarm(),
+    });
   };
 
   Wall.prototype.destroy = function () {
     this.timers.forEach((t) => { clearInterval(t); clearTimeout(t); });
     clearTimeout(this.turnTimer);
     clearTimeout(this.refreshTimer);
+    if (this.unbindAlarm) this.unbindAlarm();
     this.socket.close();
   };
 
@@ -380,7 +345,7 @@
   function boot() {
     const root = document.getElementById("wall");
     if (current && current.root !== root) { current.destroy(); current = null; }
-    if (root && !current && root !== failed && window.L && window.io) {
+    if (root && !current && root !== failed && window.L && window.io && window.GccAlarm) {
       try {
         current = new Wall(root);
         W.current = current;

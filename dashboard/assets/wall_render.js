@@ -245,30 +245,9 @@
     box.classList.toggle("hidden", !red.length);
   }
 
-  /* The banner shows the oldest unacknowledged alarm (alarms are kept newest first). */
+  /* The alarm banner is drawn by assets/alarm.js (shared with the supervisors' page). */
   function alarm(root, alarms, names, cfg) {
-    const banner = root.querySelector("#wall-alarm");
-    const first = alarms.length ? alarms[alarms.length - 1] : null;
-    banner.classList.toggle("hidden", !first);
-    if (!first) {
-      banner.dataset.case = "";
-      return;
-    }
-    const L = cfg.labels;
-    const text = banner.querySelector(".alarm-text");
-    const changed = banner.dataset.case !== String(first.case_id);
-    banner.dataset.case = String(first.case_id);
-    text.querySelector(".alarm-number").textContent = fill(L["wall.case_no"], { n: first.case_id });
-    text.querySelector(".alarm-what").textContent = cfg.categories[first.category] || first.category;
-    text.querySelector(".alarm-where").textContent =
-      (names[first.village] || first.village) + " · " + localTime(first.reported_at, cfg, true);
-    text.querySelector(".alarm-detail").textContent = first.description || "";
-    text.querySelector(".alarm-more").textContent =
-      alarms.length > 1 ? fill(L["wall.alarm_more"], { n: alarms.length - 1 }) : "";
-    if (changed) {
-      const msg = banner.querySelector("#wall-alarm-msg");
-      if (msg) msg.textContent = "";
-    }
+    window.GccAlarm.render(root, alarms, names, cfg);
   }
 
   W.render = { el, fill, dtf, kpis, bars, trend, feed, departments, alarm, redList, localTime };

@@ -313,7 +313,9 @@ def test_a_screen_that_may_not_acknowledge_is_sent_to_a_desk() -> None:
 
 
 def _wall_js() -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(ASSETS.glob("wall*.js")))
+    # The wall's scripts, and the alarm banner's, which it shares with the supervisors' page.
+    scripts = [*sorted(ASSETS.glob("wall*.js")), ASSETS / "alarm.js"]
+    return "\n".join(p.read_text(encoding="utf-8") for p in scripts)
 
 
 def test_every_label_the_script_uses_is_in_its_config() -> None:
