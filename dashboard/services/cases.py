@@ -217,18 +217,35 @@ class CaseService:
 
     # --- act ------------------------------------------------------------------------------
 
-    def act(self, case_id: int, request: ActionRequest) -> CaseRecord:
+    def act(
+        self,
+        case_id: int,
+        request: ActionRequest,
+        photos: Sequence[Photo] = (),
+        expected_version: int | None = None,
+    ) -> CaseRecord:
+        """Take one step. ``photos`` (from PhotoStore.inspect; their ids belong in
+        ``request.attachments``) are stored in the same transaction, so a refused step keeps
+        none; ``expected_version`` (the version a page showed) refuses the step with
+        ConcurrentChange if the case has changed since."""
         now = self.clock.now()
         try:
             with self.db.transaction() as session:
                 row = session.get(Case, case_id)
                 if row is None:
                     raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+                if expected_version is not None and row.version != expected_version:
+                    raise ConcurrentChange(
+                        "concurrent_change",
+                        f"case {case_id} was changed by someone else since it was shown",
+                    )
                 state = to_state(row)
                 complete = complete_request(
                     state, row.reported_category, request, now, self.reference
                 )
                 transition = apply_action(state, complete, now, self.policy)
+                if photos:
+                    attach_photos(session, case_id, photos, request.actor, now)
                 self._store(session, row, transition, now)
                 record = _record(row)
         except StaleDataError as err:
