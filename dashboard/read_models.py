@@ -101,7 +101,7 @@ def status_summary(
     closed_today = count(Case.closed_at >= day_start)
     open_cases = count(Case.open.is_(True))
     # Suspended cases have their clock stopped (挂账): not overdue, as in the domain's rule.
-    overdue = count(Case.open.is_(True), Case.deadline < now, Case.status != "suspended")
+    overdue = count(Case.open.is_(True), Case.deadline <= now, Case.status != "suspended")
     red_rows = session.execute(
         select(Village, Town.name)
         .join(Town, Town.code == Village.town_code)

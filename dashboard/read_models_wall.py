@@ -114,7 +114,7 @@ def _open_by_department(
 ) -> tuple[dict[str | None, tuple[int, int, int]], datetime | None]:
     """Per department: open, open overdue, and overdue still unhandled after dispatch (the
     metrics' definitions at ``now``); and the next deadline still to pass."""
-    overdue = and_(Case.deadline < now, Case.status != _SUSPENDED, Case.registered_at.is_not(None))
+    overdue = and_(Case.deadline <= now, Case.status != _SUSPENDED, Case.registered_at.is_not(None))
     unhandled = and_(overdue, Case.dispatch_count > 0, Case.handled_at.is_(None))
     running = and_(Case.deadline >= now, Case.status != _SUSPENDED)
     rows = session.execute(

@@ -148,7 +148,7 @@ class CaseState:
             self.is_open
             and self.status is not CaseStatus.SUSPENDED
             and self.deadline is not None
-            and now > self.deadline
+            and now >= self.deadline  # from the deadline instant on, as deadlines.is_overdue
         )
 
 

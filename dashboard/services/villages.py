@@ -85,7 +85,7 @@ def count_villages(
         session.execute(
             select(Case.village_code, func.count())
             .where(
-                and_(Case.open.is_(True), Case.deadline < now, Case.status != _SUSPENDED), *scope
+                and_(Case.open.is_(True), Case.deadline <= now, Case.status != _SUSPENDED), *scope
             )
             .group_by(Case.village_code)
         ).all()

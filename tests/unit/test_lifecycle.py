@@ -381,8 +381,8 @@ def test_closed_on_time_is_none_without_a_deadline() -> None:
 
 def test_is_overdue() -> None:
     handling = sample_state(S.HANDLING)
-    assert not handling.is_overdue(DEADLINE)
-    assert handling.is_overdue(DEADLINE + timedelta(seconds=1))
+    assert not handling.is_overdue(DEADLINE - timedelta(seconds=1))
+    assert handling.is_overdue(DEADLINE)  # from the deadline instant on, like the red light
     assert sample_state(S.HANDLED).is_overdue(DEADLINE + timedelta(seconds=1))
     assert not sample_state(S.CLOSED).is_overdue(DEADLINE + timedelta(days=1))
     assert not sample_state(S.ACCEPTED).is_overdue(DEADLINE + timedelta(days=1))  # no deadline
