@@ -99,6 +99,10 @@ def create_app(services: Services) -> Flask:
         pages_folder="",  # pages are registered explicitly below, never discovered
         csrf_token_name=CSRF_COOKIE,  # dash-renderer echoes this cookie in every request ...
         csrf_header_name=CSRF_HEADER,  # ... in this header (dashboard.security.web checks it)
+        # Page layouts are built per request behind page_guard (the validation layout is only
+        # its placeholder), so dash-renderer's check of callback ids against that layout would
+        # log "ID not found in layout" for every page's callbacks on every page.
+        suppress_callback_exceptions=True,
     )
     install_headers(server, app)  # CSP with the hashes of Dash's inline scripts
     register_status_page(services)
@@ -106,10 +110,29 @@ def create_app(services: Services) -> Flask:
 
     register_wall_page(services)
     services.extras["wall_snapshot"] = wall_snapshot_for(services)  # the live snapshot's data
+    from callbacks.video import register_video_page  # the video wall (/video)
+
+    register_video_page(services)
+    from callbacks.case_workspace import register_case_workspace_page  # /cases/<case_id>
+
+    register_case_workspace_page(services)
+    from callbacks.case_list import register_case_list_page  # /cases (search, CSV)
+    from callbacks.department import register_department_page  # /department
+
+    register_case_list_page(services)
+    register_department_page(services)
+    from callbacks.supervision import register_supervision_page  # /supervision
+
+    register_supervision_page(services)
     app.layout = html.Div(page_container, className="app")
     from streams.socket import init_socketio  # the live wall's websocket (namespace /live)
 
     services.extras["socketio"] = init_socketio(server, services)
+    from streams.capture.client import CaptureClient  # the video wall: capture service ...
+    from streams.video_socket import init_video  # ... and its namespace /video
+
+    services.extras.setdefault("capture", CaptureClient.from_config(services.config.video))
+    init_video(services.extras["socketio"], services)
     return server
 
 

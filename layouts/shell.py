@@ -57,12 +57,14 @@ def page_shell(
     children: Sequence[Any] | Any,
     *,
     query: str = "",
+    path: str | None = None,
 ) -> html.Div:
-    """``active`` names the current page (a NavItem key); ``query`` (without ``lang``, e.g.
-    ``"case=12"``) is kept on the language switch so a filtered view stays filtered."""
+    """``active`` names the current page (a NavItem key); the language switch leads back to
+    ``path`` (default: the page's menu address, e.g. ``/cases/12`` for a case under "cases") with
+    ``query`` (without ``lang``, e.g. ``"case=12"``), so a filtered view stays filtered."""
     here = next((item for item in NAV if item.key == active), None)
     other: Lang = "en" if lang == "zh" else "zh"
-    base = here.href if here else "/"
+    base = path or (here.href if here else "/")
     switch = f"{base}?{query + '&' if query else ''}lang={other}"
     links = [
         html.A(

@@ -39,7 +39,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as err:  # noqa: BLE001 - turn any connection problem into a clear failure
+    except Exception as err:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({err}); `make test` starts it")
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     yield url

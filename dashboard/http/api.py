@@ -66,7 +66,14 @@ class ApiContext:
 
 
 def register_api(server: Flask, services: Services) -> None:
-    from dashboard.http import api_cases, api_positions, api_reference
+    from dashboard.http import (
+        api_case_list,
+        api_cases,
+        api_positions,
+        api_reference,
+        api_supervision,
+        api_supervision_actions,
+    )
 
     security = services.config.security
     server.extensions["gcc_api"] = ApiContext(
@@ -80,8 +87,14 @@ def register_api(server: Flask, services: Services) -> None:
     )
     # A fresh parent per app: the children are module-level and may join several apps (tests).
     api = Blueprint("api", __name__, url_prefix=PREFIX)
-    for child in (api_cases.bp, api_reference.bp, api_positions.bp):
+    children = (api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp)
+    for child in (*children, api_case_list.bp, api_supervision.bp):
         api.register_blueprint(child)
+    from dashboard.http import api_camera_layouts, api_cameras  # the video wall (issue 4)
+
+    for child in (api_cameras.bp, api_camera_layouts.bp):
+        api.register_blueprint(child)
+    server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
     api.register_error_handler(ApiError, _api_error)
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)

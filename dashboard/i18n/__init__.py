@@ -9,14 +9,23 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Literal
 
-from dashboard.i18n import core, shell
+from dashboard.i18n import case_list, cases, core, department, shell, supervision, video, watchers
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 # Each area keeps its strings in its own module (key: (中文, English)); together they are one
 # table, and a key defined twice is refused at import.
-_AREAS: tuple[ModuleType, ...] = (core, shell)
+_AREAS: tuple[ModuleType, ...] = (
+    core,
+    shell,
+    video,
+    watchers,
+    cases,
+    supervision,
+    case_list,
+    department,
+)
 
 
 def _merge(areas: tuple[ModuleType, ...]) -> dict[str, tuple[str, str]]:

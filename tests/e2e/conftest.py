@@ -68,7 +68,10 @@ def start_app(tmp: Path, *args: str, extra_config: str = "") -> RunningApp:
     config.write_text(
         f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n'
         f'[database]\nurl = "sqlite:///{tmp}/var/demo.db"\n'
-        "[demo]\nhistory_days = 2\n" + extra_config,
+        "[demo]\nhistory_days = 2\n"
+        # Each app its own capture port, so apps of several modules never share one.
+        + ("" if "[video]" in extra_config else f"[video]\ncapture_port = {free_port()}\n")
+        + extra_config,
         encoding="utf-8",
     )
     log = tmp / "app.log"

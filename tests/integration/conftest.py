@@ -24,8 +24,9 @@ from dashboard.services.regions import RegionLocator
 from dashboard.services.villages import rule_from_config
 from dashboard.storage.db import Database
 from dashboard.storage.migrate import upgrade
-from dashboard.storage.models import Attachment, Case, CaseEvent, OutboxEvent, Village
+from dashboard.storage.models import Village
 from tests.integration.support import (
+    CREATED_BY_TESTS,
     TOWN_NOW,
     TOWN_SEED,
     SeededTown,
@@ -65,9 +66,10 @@ def _town_postgresql(postgres_url: str) -> Iterator[SeededTown]:
 
 
 def _reset(db: Database) -> None:
-    """Delete what tests add to the seeded town and put every village light back to ok."""
+    """Delete what tests add to the seeded town (cases and everything hanging off them, what the
+    watchers raised, saved layouts) and put every village light back to ok."""
     with db.transaction() as session:
-        for model in (OutboxEvent, Attachment, CaseEvent, Case):
+        for model in CREATED_BY_TESTS:
             session.execute(delete(model))
         session.execute(
             update(Village).values(

@@ -23,6 +23,7 @@ from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
 from dashboard.services.cases import CaseRecord, CaseReport, CaseService
 from dashboard.services.regions import RegionLocator
+from dashboard.storage import models
 from dashboard.storage.db import Database
 from dashboard.storage.migrate import MIGRATIONS
 from dashboard.storage.models import Case, CaseEvent, Grid, OutboxEvent, Village
@@ -195,3 +196,13 @@ def walk(town: Town, case_id: int, actions: tuple[Action, ...]) -> CaseRecord:
     for action in actions:
         record = act(town, case_id, action)
     return record
+
+
+# What tests add to a seeded region, in an order that deletes children before parents: cases
+# and everything hanging off them, what the watchers raised, saved layouts, the outbox.
+CREATED_BY_TESTS: tuple[type, ...] = (
+    *(models.OutboxEvent, models.Reminder, models.SupervisionOrder, models.CallLogEntry),
+    *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
+    *(models.SchedulerLease, models.CameraLayout, models.Attachment, models.CaseEvent),
+    models.Case,
+)

@@ -71,10 +71,31 @@ EXPECT: dict[str, Rule_] = {
     "api.cases.act_on_case": perm(P.VIEW_CASES),  # the action's own role check is inside
     "api.cases.add_photos": perm(P.VIEW_CASES),
     "api.cases.get_attachment": perm(P.VIEW_CASES),
+    "api.case_list.list_cases": perm(P.VIEW_CASES),  # scoped: see test_api_case_list
+    "api.case_list.export_cases": perm(P.VIEW_CASES),
     "api.reference.villages": perm(P.VIEW_REFERENCE),
     "api.reference.villages_geojson": perm(P.VIEW_REFERENCE),
     "api.reference.categories": perm(P.VIEW_REFERENCE),
     "api.positions.submit_positions": perm(P.SUBMIT_POSITIONS),
+    "api.supervision_actions.log_call": perm(P.SUPERVISE),
+    # Departments read the orders addressed to them (filtered inside the view).
+    "api.supervision.orders": Rule_(roles=roles_with(P.SUPERVISE) | {Role.DEPARTMENT}),
+    "api.supervision.calls": perm(P.SUPERVISE),
+    "api.supervision_actions.snooze_call": perm(P.SUPERVISE),
+    "api.supervision_actions.close_order": perm(P.SUPERVISE),
+    # the target department replies to its own orders (others' answer 404: not "denied")
+    "api.supervision_actions.reply_order": Rule_(roles=roles_with(P.SUPERVISE) | {Role.DEPARTMENT}),
+    "api.cameras.list_cameras": perm(P.VIEW_CAMERAS),  # area-scoped: see test_video_api
+    "api.cameras.snapshot": perm(P.VIEW_CAMERAS),
+    "video.live_mjpeg": perm(P.VIEW_CAMERAS),
+    # a camera's frame saved on a case: both the cameras and the case
+    "api.cameras.save_case_evidence": Rule_(
+        roles=roles_with(P.VIEW_CAMERAS) & roles_with(P.VIEW_CASES)
+    ),
+    "api.camera_layouts.list_layouts": perm(P.VIEW_CAMERAS),
+    "api.camera_layouts.create_layout": perm(P.VIEW_CAMERAS),
+    "api.camera_layouts.update_layout": perm(P.VIEW_CAMERAS),
+    "api.camera_layouts.delete_layout": perm(P.VIEW_CAMERAS),
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
     "/": ANY,
     "/<path:path>": ANY,
@@ -93,6 +114,9 @@ SAMPLES: dict[str, str] = {
     "fingerprinted_path": "{asset}",
     "_rest": "no-such-endpoint",
     "camera_id": "{camera}",
+    "entry_id": "1",
+    "order_id": "1",
+    "layout_id": "1",
 }
 # Endpoints a request would change for the next caller: each call gets a fresh session.
 CONSUMES_SESSION = {"security.logout"}
@@ -295,4 +319,25 @@ def test_the_live_websocket_admits_only_wall_viewers(lite_secure: SecureApp) -> 
             want = caller.role is not None and P.VIEW_WALL in ROLE_PERMISSIONS[caller.role]
             if connected != want:
                 failures.append(f"/live as {caller.label}: connected={connected}, want {want}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_video_websocket_admits_only_camera_viewers(lite_secure: SecureApp) -> None:
+    app = lite_secure
+    socketio = app.services.extras["socketio"]
+    failures: list[str] = []
+    with app.generous():
+        for caller in _callers(app):
+            auth = None
+            if "Authorization" in caller.headers:
+                auth = {"token": caller.headers["Authorization"].split(" ", 1)[1]}
+            client = socketio.test_client(
+                app.app, namespace="/video", auth=auth, flask_test_client=caller.client
+            )
+            connected = client.is_connected("/video")
+            if connected:
+                client.disconnect("/video")
+            want = caller.role is not None and P.VIEW_CAMERAS in ROLE_PERMISSIONS[caller.role]
+            if connected != want:
+                failures.append(f"/video as {caller.label}: connected={connected}, want {want}")
     assert not failures, "\n".join(failures)

@@ -31,17 +31,13 @@ from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from dashboard.security.web import Security, security_of
 from dashboard.storage.models import (
     ApiToken,
-    Attachment,
     AuditEntry,
-    Case,
-    CaseEvent,
-    OutboxEvent,
     User,
     Village,
     WebSession,
 )
 from streams.socket import stop_live
-from tests.integration.support import TOWN_NOW, SeededTown
+from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown
 
 PASSWORD = "correct horse battery"
 
@@ -114,7 +110,7 @@ def department_codes(services: Services) -> list[str]:
 
 def _reset(services: Services) -> None:
     with services.db.transaction() as session:
-        for model in (OutboxEvent, Attachment, CaseEvent, Case, WebSession, User, ApiToken):
+        for model in (*CREATED_BY_TESTS, WebSession, User, ApiToken):
             session.execute(delete(model))
         session.execute(
             update(Village).values(

@@ -65,3 +65,8 @@ def test_language_switch_keeps_the_query_and_links_keep_the_language() -> None:
 def test_the_signed_in_name_is_text_not_markup() -> None:
     shell = page_shell("wall", "en", _principal(Role.LEADER, name="<b>x</b>"), [])
     assert "<b>x</b> · Leader" in repr(shell)  # a plain string child: Dash renders it as text
+
+
+def test_a_page_below_a_menu_entry_switches_language_in_place() -> None:
+    shell = page_shell("cases", "zh", _principal(Role.COMMANDER), [], path="/cases/12")
+    assert "/cases/12?lang=en" in {href for _text, href in _links(shell)}
