@@ -125,11 +125,20 @@ def main(argv: Sequence[str]) -> int:
         output = args.output or DEFAULT_OUTPUT
         kept = existing_sections(output.read_text(encoding="utf-8")) if output.exists() else {}
         kept.update(zip(names, sections, strict=True))
+        rerun = ", ".join(names)
+        kept_names = [n for n in kept if n not in names]
         names = [n for n in MODULES if n in kept] + [n for n in kept if n not in MODULES]
         sections = [kept[n] for n in names]
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text("\n".join([header(machine, names), *sections]), encoding="utf-8")
+        head = header(machine, names)
+        if args.update and kept_names:
+            head += (
+                f"Rerun {datetime.now(UTC):%Y-%m-%d} with `--update`: {rerun}; the other sections"
+                f" ({', '.join(kept_names)}) are kept from an earlier run and carry their own"
+                " load figures.\n"
+            )
+        output.write_text("\n".join([head, *sections]), encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
     return 1 if failed else 0
 
