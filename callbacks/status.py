@@ -13,6 +13,8 @@ from dashboard.i18n import normalise_lang
 from dashboard.read_models import status_summary
 from dashboard.security.pages import page_guard
 from dashboard.services.metrics import closure_rates
+from layouts import ids
+from layouts.shell import page_shell
 from layouts.status import status_page
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ def register_status_page(services: Services) -> None:
             area = principal.scope.area_code  # a town's staff see their town only
             summary = status_summary(session, now, day_start, area)
             rates = closure_rates(session, now - timedelta(days=30), now, area)
-        return status_page(summary, services.health(), rates, names[language], language, tz, now)
+        page = status_page(summary, services.health(), rates, names[language], language, tz, now)
+        return page_shell("status", language, principal, page, switch_id=ids.LANG_LINK)
 
     dash.register_page("status", path="/", layout=layout, title=services.config.ui.title)

@@ -58,6 +58,7 @@ def page_shell(
     *,
     query: str = "",
     path: str | None = None,
+    switch_id: str | None = None,
 ) -> html.Div:
     """``active`` names the current page (a NavItem key); the language switch leads back to
     ``path`` (default: the page's menu address, e.g. ``/cases/12`` for a case under "cases") with
@@ -82,7 +83,12 @@ def page_shell(
             html.Div(
                 [
                     html.Span(f"{who} · {t('role.' + principal.role.value, lang)}"),
-                    html.A(t("lang.switch", lang), href=switch, className="shell-lang"),
+                    html.A(
+                        t("lang.switch", lang),
+                        href=switch,
+                        className="shell-lang",
+                        **({"id": switch_id} if switch_id else {}),
+                    ),
                     html.A(t("nav.sign_out", lang), href="/logout", className="shell-signout"),
                 ],
                 className="shell-user",

@@ -60,7 +60,6 @@ def status_page(
 ) -> html.Div:
     """Everything the page shows comes in as arguments; user text is passed as plain strings,
     which Dash renders as text, never as HTML."""
-    other = "en" if lang == "zh" else "zh"
 
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{v:.2f}%"
@@ -117,14 +116,8 @@ def status_page(
         [
             html.Header(
                 [
-                    html.H1(t("app.title", lang)),
+                    html.H1(t("status.heading", lang)),
                     html.Div(_local(now, tz, "%Y-%m-%d %H:%M"), className="clock"),
-                    html.A(
-                        t("lang.switch", lang),
-                        href=f"/?lang={other}",
-                        id=ids.LANG_LINK,
-                        className="lang",
-                    ),
                 ]
             ),
             _health(health, lang),

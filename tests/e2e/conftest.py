@@ -69,9 +69,9 @@ def start_app(tmp: Path, *args: str, extra_config: str = "") -> RunningApp:
         f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n'
         f'[database]\nurl = "sqlite:///{tmp}/var/demo.db"\n'
         "[demo]\nhistory_days = 2\n"
+        + extra_config  # may continue the [demo] table: it comes right after it
         # Each app its own capture port, so apps of several modules never share one.
-        + ("" if "[video]" in extra_config else f"[video]\ncapture_port = {free_port()}\n")
-        + extra_config,
+        + ("" if "[video]" in extra_config else f"\n[video]\ncapture_port = {free_port()}\n"),
         encoding="utf-8",
     )
     log = tmp / "app.log"

@@ -46,7 +46,8 @@ def test_status_page_shows_the_seeded_region_in_chinese(
     assert int(kpis["网格员"].replace(",", "")) > 300
     assert int(kpis["监控点位"]) >= 150
     assert int(kpis["在办事件"].replace(",", "")) > 0
-    assert "网格化社会治理综合指挥中心" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "网格化社会治理综合指挥中心" in browser.find_element(By.CLASS_NAME, "shell-title").text
+    assert browser.find_element(By.TAG_NAME, "h1").text == "系统状态"
     latest = browser.find_elements(By.CSS_SELECTOR, "section:nth-child(3) tbody tr")
     assert len(latest) >= 5
     browser.save_screenshot(str(tmp_path / "status-zh.png"))
@@ -56,6 +57,7 @@ def test_language_switch_to_english(demo_app: RunningApp, browser) -> None:  # t
     browser.get(demo_app.url + "/?lang=en")
     kpis = _kpis(browser)
     assert kpis["Villages"] == "31"
-    assert "Grid Governance Command Center" in browser.find_element(By.TAG_NAME, "h1").text
+    title = browser.find_element(By.CLASS_NAME, "shell-title").text
+    assert "Grid Governance Command Center" in title
     browser.find_element(By.ID, "lang-link").click()
     WebDriverWait(browser, 10).until(lambda b: "村社区" in _kpis(b))
