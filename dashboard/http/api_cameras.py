@@ -187,10 +187,9 @@ def live_mjpeg(camera_id: str) -> ResponseReturnValue:
     _visible_camera(ctx, camera_id)
     client = _client(ctx)
     assert client is not None
-    # A full-size frame first: it starts the full reader and fails within ~5 s when the camera
-    # has no picture (the capture service's stream itself would just wait for one).
-    _snapshot(ctx, camera_id, "full")
-    try:  # errors before the first byte still get a JSON answer
+    # The capture service answers 503 within its snapshot wait when the camera has no picture,
+    # before sending any header; errors before the first byte still get a JSON answer.
+    try:
         chunks = client.mjpeg(camera_id)
     except (CameraOffline, CaptureUnavailable, UnknownCamera) as err:
         raise _capture_error(err, camera_id) from None

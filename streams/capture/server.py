@@ -120,6 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server.hub
         if not hub.known(camera_id):
             raise UnknownCamera(camera_id)
+        # A first full-size frame before any header: an offline camera answers 503 at once
+        # (within the snapshot wait) instead of an empty stream that never sends a part.
+        hub.snapshot(camera_id, FULL)
         self.close_connection = True
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")

@@ -320,6 +320,14 @@ def test_offline_camera_snapshot_is_503(client: CaptureClient, capture: CaptureP
         client.snapshot("NO-ENV", "tile")
 
 
+def test_offline_camera_full_size_view_is_503_not_an_empty_stream(
+    client: CaptureClient, capture: CaptureProcess
+) -> None:
+    assert _raw(capture, "/v1/cameras/NO-ENV/live.mjpg").startswith(b"503")
+    with pytest.raises(CameraOffline):
+        client.mjpeg("NO-ENV")
+
+
 def test_wrong_or_missing_secret_is_401(capture: CaptureProcess) -> None:
     assert _raw(capture, "/v1/status", secret="wrong").startswith(b"401")
     assert _raw(capture, "/v1/status", secret="").startswith(b"401")
