@@ -82,24 +82,22 @@ def log_call(
     note = _text(note, MAX_NOTE, "note", required=outcome == "other")
     with db.transaction() as session:
         entry, village = _open_entry(session, entry_id, scope)
-        row = CallLogEntry(
-            entry_id=entry.id,
-            village_code=entry.village_code,
-            at=now,
-            kind="call",
-            caller=caller.name[:100],
+        if entry.status == "snoozed" and entry.snoozed_until and entry.snoozed_until <= now:
+            entry.status, entry.snoozed_until = "open", None  # the snooze ran out
+        entry.last_call_at = now
+        return _log(
+            session,
+            entry,
+            village,
+            caller,
+            now,
+            "call",
+            audit=("call_logged", {"outcome": outcome}),
             callee=(callee or village.contact_name).strip()[:100],
             phone=(phone or village.contact_phone).strip()[:20],
             outcome=outcome,
             note=note,
-            snooze_until=None,
         )
-        session.add(row)
-        entry.last_call_at = now
-        if entry.status == "snoozed" and entry.snoozed_until and entry.snoozed_until <= now:
-            entry.status, entry.snoozed_until = "open", None  # the snooze ran out
-        record(session, caller, "call_logged", now, f"call_list:{entry.id}", outcome=outcome)
-        return _publish_entry(session, entry, village, row, now)
 
 
 def snooze(
@@ -122,24 +120,18 @@ def snooze(
     reason = _text(reason, MAX_REASON, "reason", required=True)
     with db.transaction() as session:
         entry, village = _open_entry(session, entry_id, scope)
-        row = CallLogEntry(
-            entry_id=entry.id,
-            village_code=entry.village_code,
-            at=now,
-            kind="snooze",
-            caller=caller.name[:100],
-            callee="",
-            phone="",
-            outcome="",
+        entry.status, entry.snoozed_until = "snoozed", until
+        return _log(
+            session,
+            entry,
+            village,
+            caller,
+            now,
+            "snooze",
+            audit=("call_snoozed", {"until": until.isoformat()}),
             note=reason,
             snooze_until=until,
         )
-        session.add(row)
-        entry.status, entry.snoozed_until = "snoozed", until
-        record(
-            session, caller, "call_snoozed", now, f"call_list:{entry.id}", until=until.isoformat()
-        )
-        return _publish_entry(session, entry, village, row, now)
 
 
 def resolve_call(
@@ -155,19 +147,36 @@ def resolve_call(
     note = _text(note, MAX_NOTE, "note", required=True)
     with db.transaction() as session:
         entry, village = _open_entry(session, entry_id, scope)
-        row = CallLogEntry(
-            entry_id=entry.id,
-            village_code=entry.village_code,
-            at=now,
-            kind="resolve",
-            caller=caller.name[:100],
-            note=note,
-            snooze_until=None,
-        )
-        session.add(row)
         entry.status, entry.resolved_at, entry.snoozed_until = "resolved", now, None
-        record(session, caller, "call_resolved", now, f"call_list:{entry.id}")
-        return _publish_entry(session, entry, village, row, now)
+        return _log(
+            session, entry, village, caller, now, "resolve", audit=("call_resolved", {}), note=note
+        )
+
+
+def _log(
+    session: Session,
+    entry: CallListEntry,
+    village: Village,
+    caller: Actor,
+    now: datetime,
+    kind: str,
+    *,
+    audit: tuple[str, dict[str, Any]],
+    **fields: Any,
+) -> dict[str, Any]:
+    """Append one call-log row (call / snooze / resolve), audit it, and publish the entry."""
+    row = CallLogEntry(
+        entry_id=entry.id,
+        village_code=entry.village_code,
+        at=now,
+        kind=kind,
+        caller=caller.name[:100],
+        **{"callee": "", "phone": "", "outcome": "", "snooze_until": None, **fields},
+    )
+    session.add(row)
+    action, details = audit
+    record(session, caller, action, now, f"call_list:{entry.id}", **details)
+    return _publish_entry(session, entry, village, row, now)
 
 
 def _open_entry(session: Session, entry_id: int, scope: Scope) -> tuple[CallListEntry, Village]:
