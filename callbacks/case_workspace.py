@@ -28,7 +28,7 @@ from dashboard.domain.status import Action
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.security.principal import Principal
-from dashboard.security.web import current_principal
+from dashboard.security.web import require_principal
 from dashboard.services.case_workspace import (
     ActionForm,
     ActionRefused,
@@ -133,7 +133,7 @@ def _register_callbacks(page: _Page) -> None:
         trigger = dash.ctx.triggered_id
         if not isinstance(trigger, dict) or not dash.ctx.triggered[0].get("value"):
             raise PreventUpdate  # the bar was re-rendered, nobody clicked
-        principal = _principal()
+        principal = require_principal()
         view = page.view(principal, store["id"])
         lang = normalise_lang(store.get("lang"))
         if view is None:
@@ -189,7 +189,7 @@ def _register_callbacks(page: _Page) -> None:
         if not clicks or not pending:
             raise PreventUpdate
         lang = normalise_lang(store.get("lang"))
-        principal = _principal()
+        principal = require_principal()
         action = Action(pending)
         try:
             form = _form(action, _field_values(), contents, filenames, page)
@@ -201,12 +201,6 @@ def _register_callbacks(page: _Page) -> None:
             return (*[no_update] * len(_PARTS), no_update, _message(text, error=True), no_update)
         done = t("case_ws.done", lang).format(a=action_word(action.value, lang))
         return _render(page, principal, store, lang, _message(done, error=False))
-
-
-def _principal() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # guard_callback refused anonymous callers
-    return principal
 
 
 def _render(

@@ -26,7 +26,7 @@ from dashboard.domain.status import Action
 from dashboard.http.errors import ApiError
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
-from dashboard.security.web import client_ip, current_principal
+from dashboard.security.web import client_ip, require_principal
 from dashboard.services.case_workspace import ActionForm, CaseWorkspace
 from dashboard.services.cases import ConcurrentChange
 from dashboard.services.department_view import (
@@ -127,19 +127,13 @@ def _first(page: _Page) -> str | None:
     return min(page.known) if page.known else None
 
 
-def _principal() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # guard_callback refused anonymous callers
-    return principal
-
-
 def _reason(err: DomainError, lang: Lang) -> str:
     key = f"case_ws.err.{err.code}"
     return t(key, lang) if key in TABLE else err.message
 
 
 def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple:
-    principal = _principal()
+    principal = require_principal()
     lang = normalise_lang(store.get("lang"))
     built = page.build(principal, lang, page.scope(principal, store.get("dept")))
     return cases_panel(built), orders_panel(built), message(text, error)
@@ -274,7 +268,7 @@ def _register_callbacks(page: _Page) -> None:
         text = next(
             (v or "" for v, i in zip(texts, idents, strict=True) if i["order"] == order_id), ""
         )
-        principal = _principal()
+        principal = require_principal()
         scope = page.scope(principal, store.get("dept"))
         if scope is None:
             raise PreventUpdate
@@ -306,7 +300,7 @@ def _clicked() -> dict[str, Any]:
 def _act(
     page: _Page, store: dict[str, Any], case_id: int, version: int, form: ActionForm, lang: Lang
 ) -> tuple:
-    principal = _principal()
+    principal = require_principal()
     scope = page.scope(principal, store.get("dept"))
     if scope is None:
         raise PreventUpdate

@@ -24,7 +24,7 @@ from dashboard.domain.permissions import Permission
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.security.principal import Principal
-from dashboard.security.web import current_principal
+from dashboard.security.web import require_principal
 from dashboard.services import supervision_actions as actions
 from layouts import supervision_ids as ids
 from layouts.supervision import DEFAULT_WINDOW, WINDOWS, supervision_page
@@ -57,12 +57,6 @@ def register_supervision_page(services: Services) -> None:
         "supervision", path="/supervision", layout=layout, title=services.config.ui.title
     )
     _register_callbacks(data)
-
-
-def _who() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # guard_callback let the request through
-    return principal
 
 
 def _refused(err: actions.SupervisionError, lang: Lang) -> str:
@@ -112,7 +106,7 @@ def _register_callbacks(data: SupervisionData) -> None:
         sort: dict[str, Any] | None,
         lang: str | None,
     ) -> tuple[Any, str]:
-        who, language = _who(), normalise_lang(lang)
+        who, language = require_principal(), normalise_lang(lang)
         given = {"town": town, "department": department, "category": category}
         filters = {k: v if isinstance(v, str) else None for k, v in given.items()}
         hours = window if window in WINDOWS else DEFAULT_WINDOW  # only the offered choices
@@ -129,7 +123,7 @@ def _register_callbacks(data: SupervisionData) -> None:
     )
     @guard_callback(Permission.SUPERVISE)
     def refresh_orders(_bump: Any, lang: str | None) -> Any:
-        who, language = _who(), normalise_lang(lang)
+        who, language = require_principal(), normalise_lang(lang)
         return order_table(data.orders(who), data.view(who, language))
 
     @callback(
@@ -142,7 +136,7 @@ def _register_callbacks(data: SupervisionData) -> None:
     @guard_callback(Permission.SUPERVISE)
     def close_order(asked: dict[str, Any] | None, lang: str | None) -> tuple[Any, str]:
         order_id = _number(asked.get("order") if isinstance(asked, dict) else None)
-        who, language = _who(), normalise_lang(lang)
+        who, language = require_principal(), normalise_lang(lang)
         try:
             data.close_order(who, order_id)
             message = fill(t("sup.order_closed", language), n=order_id)
@@ -160,7 +154,7 @@ def _register_callbacks(data: SupervisionData) -> None:
     )
     @guard_callback(Permission.SUPERVISE)
     def refresh_calls(_bump: Any, selected: int | None, lang: str | None) -> tuple[Any, Any]:
-        who, language = _who(), normalise_lang(lang)
+        who, language = require_principal(), normalise_lang(lang)
         sections = data.calls(who)
         view = data.view(who, language)
         return call_table(sections, view, selected), history_table(sections, view)
@@ -178,7 +172,7 @@ def _register_callbacks(data: SupervisionData) -> None:
     @guard_callback(Permission.SUPERVISE)
     def pick(selected: Any, lang: str | None) -> tuple[Any, ...]:
         entry_id = _number(selected)
-        who, language = _who(), normalise_lang(lang)
+        who, language = require_principal(), normalise_lang(lang)
         entry = data.entry(who, entry_id)
         if entry is None:
             return t("sup.form_none", language), True, True, "", ""
@@ -213,7 +207,7 @@ def _register_callbacks(data: SupervisionData) -> None:
         if not isinstance(entry_id, int) or isinstance(entry_id, bool):
             return t("sup.error.pick_entry", language), dash.no_update, dash.no_update
         try:
-            done = data.log_call(_who(), entry_id, outcome, note or "")
+            done = data.log_call(require_principal(), entry_id, outcome, note or "")
         except actions.SupervisionError as err:
             return _refused(err, language), dash.no_update, dash.no_update
         said = t(f"sup.outcome.{outcome}", language)
@@ -242,7 +236,7 @@ def _register_callbacks(data: SupervisionData) -> None:
             return t("sup.error.pick_entry", language), dash.no_update, dash.no_update
         try:
             moment = data.parse_local(until)
-            done = data.snooze(_who(), entry_id, moment, reason or "")
+            done = data.snooze(require_principal(), entry_id, moment, reason or "")
         except actions.SupervisionError as err:
             return _refused(err, language), dash.no_update, dash.no_update
         when = moment.astimezone(data.tz).strftime("%m-%d %H:%M")
@@ -267,7 +261,7 @@ def _register_callbacks(data: SupervisionData) -> None:
             raise PreventUpdate
         language = normalise_lang(lang)
         try:
-            record = data.report_emergency(_who(), kind, village or "", text or "")
+            record = data.report_emergency(require_principal(), kind, village or "", text or "")
         except actions.SupervisionError as err:
             return _refused(err, language), dash.no_update
         return fill(t("sup.emergency_sent", language), n=record.id), ""
