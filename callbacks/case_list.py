@@ -26,8 +26,9 @@ from dashboard.services.case_params import (
     CaseQuery,
     case_params,
     parse_case_params,
+    search_page,
 )
-from dashboard.services.case_queries import InvalidQuery, search_cases
+from dashboard.services.case_queries import InvalidQuery
 from dashboard.storage.models import Town
 from layouts import case_list_ids as ids
 from layouts.case_list import CaseListView, case_list_page
@@ -87,15 +88,12 @@ def _search(
     services: Services, principal: Principal, query: CaseQuery, lang: Lang
 ) -> tuple[list[dict[str, Any]], int]:
     with services.db.read() as session:
-        found = search_cases(
+        found = search_page(
             session,
             principal.scope,
-            query.filters,
+            query,
             services.clock.now(),
             services.reference.calendar,
-            sort=query.sort,
-            page=query.page,
-            per_page=query.per_page,
             yellow_at=services.config.rules.deadline.yellow_at,
             lang=lang,
         )

@@ -26,8 +26,8 @@ from dashboard.http.api import ApiContext, context, principal
 from dashboard.i18n import Lang, normalise_lang, t
 from dashboard.security.principal import Principal
 from dashboard.security.web import require
-from dashboard.services.case_params import CaseQuery, parse_case_params
-from dashboard.services.case_queries import iter_case_rows, search_cases
+from dashboard.services.case_params import CaseQuery, parse_case_params, search_page
+from dashboard.services.case_queries import iter_case_rows
 
 bp = Blueprint("case_list", __name__)
 
@@ -74,15 +74,12 @@ def list_cases() -> ResponseReturnValue:
     query, lang = _query(ctx)
     services = ctx.services
     with services.db.read() as session:
-        page = search_cases(
+        page = search_page(
             session,
             who.scope,
-            query.filters,
+            query,
             services.clock.now(),
             services.reference.calendar,
-            sort=query.sort,
-            page=query.page,
-            per_page=query.per_page,
             yellow_at=services.config.rules.deadline.yellow_at,
             lang=lang,
         )
