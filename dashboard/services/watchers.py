@@ -18,6 +18,7 @@ a steady-state run then reads the candidate rows and looks their moments up.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -175,30 +176,40 @@ def run_deadline_watch(
 
 
 def _write_reminders(db: Database, due: list[tuple[DueItem, Any]], now: datetime) -> int:
-    written = 0
-    for part in batches(due):
-        places = {item.case_id: row for item, row in part}
-        rows = [
-            {
-                "case_id": item.case_id,
-                "stage": item.stage,
-                "deadline": item.deadline,
-                "due_at": item.due_at,
-                "raised_at": now,
-                "department_code": row.department_code,
-                "town_code": row.town_code,
-            }
-            for item, row in part
-        ]
-        with db.transaction() as session:
-            new = insert_new(session, Reminder.__table__, rows, _DEADLINE_KEY)
-            payloads = [reminder_payload(r, places[r.case_id]) for r in new]
-            enqueue_all(session, TOPIC_REMINDER, payloads, now)
-            written += len(new)
-    return written
+    return _write_due(
+        db,
+        due,
+        now,
+        Reminder.__table__,
+        {"raised_at": now},
+        TOPIC_REMINDER,
+        reminder_payload,
+    )
 
 
 def _write_orders(db: Database, due: list[tuple[DueItem, Any]], now: datetime, opinion: str) -> int:
+    return _write_due(
+        db,
+        due,
+        now,
+        SupervisionOrder.__table__,
+        {"issued_at": now, "supervisor": SYSTEM, "opinion": opinion, "status": "open"},
+        TOPIC_SUPERVISION_ORDER,
+        lambda new, case: order_payload(new, case.village_code),
+    )
+
+
+def _write_due(
+    db: Database,
+    due: list[tuple[DueItem, Any]],
+    now: datetime,
+    table: Table,
+    fixed: dict[str, Any],
+    topic: str,
+    payload: Callable[[Any, Any], dict[str, Any]],
+) -> int:
+    """Insert the due items not raised before (in batches; the unique key skips the others)
+    with ``fixed`` columns, and an outbox event per new row; the number inserted."""
     written = 0
     for part in batches(due):
         places = {item.case_id: row for item, row in part}
@@ -208,19 +219,15 @@ def _write_orders(db: Database, due: list[tuple[DueItem, Any]], now: datetime, o
                 "stage": item.stage,
                 "deadline": item.deadline,
                 "due_at": item.due_at,
-                "issued_at": now,
-                "supervisor": SYSTEM,
                 "department_code": row.department_code,
                 "town_code": row.town_code,
-                "opinion": opinion,
-                "status": "open",
+                **fixed,
             }
             for item, row in part
         ]
         with db.transaction() as session:
-            new = insert_new(session, SupervisionOrder.__table__, rows, _DEADLINE_KEY)
-            payloads = [order_payload(r, places[r.case_id].village_code) for r in new]
-            enqueue_all(session, TOPIC_SUPERVISION_ORDER, payloads, now)
+            new = insert_new(session, table, rows, _DEADLINE_KEY)
+            enqueue_all(session, topic, [payload(r, places[r.case_id]) for r in new], now)
             written += len(new)
     return written
 
