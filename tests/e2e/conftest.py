@@ -120,3 +120,22 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     yield driver
     driver.quit()
+
+
+def run_cli(app: RunningApp, *args: str, password: str = "") -> str:
+    """``run.py --config <the app's> ARGS`` as an operator types it (``GCC_USER_PASSWORD`` =
+    ``password`` for ``user create``); fails the test with the output unless it succeeds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
+    if password:
+        env["GCC_USER_PASSWORD"] = password
+    done = subprocess.run(
+        [sys.executable, "run.py", "--config", str(app.config), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

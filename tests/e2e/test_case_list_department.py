@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ from sqlalchemy import func, select
 
 from layouts import case_list_ids as ids
 from layouts import department_ids as dids
-from tests.e2e.conftest import ROOT, RunningApp, free_port, start_app
+from tests.e2e.conftest import RunningApp, free_port, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -49,21 +46,6 @@ class Demo:
     case_id: int  # dispatched to `department`, not yet accepted
     department: str
     village_name: str
-
-
-def _cli(app: RunningApp, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
-    env["GCC_USER_PASSWORD"] = PASSWORD
-    done = subprocess.run(
-        [sys.executable, "run.py", "--config", str(app.config), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _database(app: RunningApp) -> Any:
@@ -159,7 +141,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     try:
         case_id, department, village = _pick_case(app)
         _add_order(app, case_id, department)
-        _cli(app, "user", "create", "dept-e2e", "--role", "department", "--department", department)
+        run_cli(
+            app,
+            "user",
+            "create",
+            "dept-e2e",
+            "--role",
+            "department",
+            "--department",
+            department,
+            password=PASSWORD,
+        )
         yield Demo(app, case_id, department, village)
     finally:
         app.stop()

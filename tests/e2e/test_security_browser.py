@@ -10,9 +10,6 @@ supervisor pages join these tests by existing.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +24,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select, update
 
-from tests.e2e.conftest import ROOT, RunningApp, start_app
+from tests.e2e.conftest import RunningApp, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -52,22 +49,6 @@ class Fixture:
     dept_b: str
     case_a: int
     case_b: int
-
-
-def _cli(app: RunningApp, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
-    env["GCC_USER_PASSWORD"] = PASSWORD
-    done = subprocess.run(
-        [sys.executable, "run.py", "--config", str(app.config), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def _cases(app: RunningApp) -> tuple[int, int, int, str, str]:
@@ -131,8 +112,18 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     )
     try:
         xss, case_a, case_b, dept_a, dept_b = _cases(app)
-        _cli(app, "user", "create", "cmd-wang", "--role", "commander")
-        _cli(app, "user", "create", "dept-a", "--role", "department", "--department", dept_a)
+        run_cli(app, "user", "create", "cmd-wang", "--role", "commander", password=PASSWORD)
+        run_cli(
+            app,
+            "user",
+            "create",
+            "dept-a",
+            "--role",
+            "department",
+            "--department",
+            dept_a,
+            password=PASSWORD,
+        )
         yield Fixture(app, xss, dept_a, dept_b, case_a, case_b)
     finally:
         app.stop()

@@ -10,8 +10,6 @@ Set ``GCC_SUP_SCREENSHOTS=<dir>`` to keep the 1920×1080 screenshots (supervisio
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +25,7 @@ from sqlalchemy import func, select
 
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, SupervisionOrder, Village
-from tests.e2e.conftest import ROOT, RunningApp, start_app
+from tests.e2e.conftest import ROOT, RunningApp, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -66,28 +64,13 @@ class Desk:
     db: Database
 
 
-def _cli(app: RunningApp, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
-    env["GCC_USER_PASSWORD"] = PASSWORD
-    done = subprocess.run(
-        [sys.executable, "run.py", "--config", str(app.config), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     tmp = tmp_path_factory.mktemp("supervision")
     app = start_app(tmp, "--no-simulator", extra_config=CONFIG)
     db = Database.from_url(f"sqlite:///{tmp}/var/demo.db")
     try:
-        _cli(app, "user", "create", USER, "--role", "supervisor")
+        run_cli(app, "user", "create", USER, "--role", "supervisor", password=PASSWORD)
         yield Desk(app, db)
     finally:
         db.dispose()
