@@ -21,6 +21,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.processes import terminate
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,12 +55,7 @@ class RunningApp:
         raise AssertionError(f"the app did not become healthy:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        terminate(self.process)
         self.log_file.close()
 
 

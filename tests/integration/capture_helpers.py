@@ -25,6 +25,7 @@ from dashboard.storage.migrate import upgrade
 from dashboard.storage.models import Camera, County, Town, Village
 from streams.capture.client import CaptureClient
 from tests.integration.live_helpers import free_port, wait_until
+from tests.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # the GStreamer gi bindings live there, not in the venv
@@ -114,12 +115,7 @@ class CaptureProcess:
             raise AssertionError(f"capture did not start:\n{self.output()}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
 

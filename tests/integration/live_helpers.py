@@ -33,6 +33,7 @@ from dashboard.domain.roles import Role
 from dashboard.storage.db import Database
 from dashboard.storage.models import Grid, GridWorker
 from streams.protocol import NAMESPACE
+from tests.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "live-tests-session-key-not-a-secret"
@@ -160,12 +161,7 @@ class Server:
     def stop(self) -> None:
         if self.log_file.closed:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        terminate(self.process)
         self.log_file.close()
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from dashboard.storage.db import Database
 from dashboard.storage.models import Camera
 from tests.integration.live_helpers import ROOT, InOrderClient, free_port, wait_until
+from tests.processes import terminate
 
 CAPTURE_SECRET = "video-tests-capture-secret-not-a-secret"
 SECRET_ENV = "GCC_CAPTURE_SECRET"
@@ -61,12 +62,7 @@ class CaptureProcess:
     def stop(self) -> None:
         if self.log_file.closed:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        terminate(self.process)
         self.log_file.close()
 
 
