@@ -4,8 +4,9 @@ list, reminders and patrol flags, each limited to the caller's scope.
 Scope rules (dashboard.domain.permissions.Scope): an area-limited principal sees the items of
 villages inside its area; a department principal sees the orders and reminders addressed to its
 department and nothing of the call list or patrol (those are about villages and grid workers).
-The overdue / soon-due table is the case list's query (dashboard.services.case_queries), reused
-by ``overdue_cases`` so there is one definition of "overdue".
+The overdue / soon-due table is the case list's query (dashboard.services.case_queries:
+``search_cases`` with ``overdue`` / ``due_within_hours``), so there is one definition of
+"overdue".
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
 from dashboard.services.watch_common import iso
@@ -253,29 +253,3 @@ def patrol_flags(
         }
         for f, name, town in rows
     ]
-
-
-def overdue_cases(
-    db: Database,
-    scope: Scope,
-    now: datetime,
-    soon_hours: float | None = None,
-    *,
-    calendar: WorkingCalendar,
-    page: int = 1,
-    per_page: int = 50,
-    **filters: Any,
-) -> list[dict[str, Any]]:
-    """Overdue cases, or with ``soon_hours`` the ones due within that many hours: the case
-    list's query (one definition of overdue), most overdue first."""
-    from dashboard.services.case_queries import CaseFilters, search_cases
-
-    wanted = (
-        CaseFilters(due_within_hours=soon_hours, **filters)
-        if soon_hours is not None
-        else CaseFilters(overdue=True, **filters)
-    )
-    with db.read() as session:
-        return search_cases(
-            session, scope, wanted, now, calendar, sort="deadline", page=page, per_page=per_page
-        ).rows
