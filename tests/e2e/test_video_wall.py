@@ -261,19 +261,25 @@ def _attachments(app: RunningApp, case_id: int) -> int:
         )
 
 
+FOCUS_ITEMS = (
+    "return Array.from(document.querySelectorAll('#video-focus-list .focus-item'))"
+    ".map((e) => [e.dataset.camera, e.dataset.distance]);"
+)
+
+
+def _focus_items(screen: Any) -> list[list[str]]:
+    """The focus list as [camera, distance] pairs, read in one script: the page may re-render
+    the list while it boots, and elements found a moment earlier would then be stale."""
+    return screen.execute_script(FOCUS_ITEMS)
+
+
 def test_a_case_check_shows_the_nearest_cameras_and_saves_evidence(
     video: RunningApp, screen: Any
 ) -> None:
     case_id, count = _case_with_cameras(video)
     assert count >= 2
     screen.get(f"{video.url}/video?case={case_id}")
-    # Read the list in one script: the page may re-render it while it boots, and an element
-    # found a moment earlier would then be stale.
-    listed_js = (
-        "return Array.from(document.querySelectorAll('#video-focus-list .focus-item'))"
-        ".map((e) => [e.dataset.camera, e.dataset.distance]);"
-    )
-    items = until(screen, lambda b: b.execute_script(listed_js), 30)
+    items = until(screen, _focus_items, 30)
     distances = [float(d) for _, d in items]
     assert distances == sorted(distances) and distances[-1] <= RADIUS_M
     assert len(items) == min(count, 12)
@@ -380,10 +386,8 @@ def test_the_live_wall_offers_video_checks(video: RunningApp, screen: Any) -> No
     )
     assert re.fullmatch(r".*/video\?near=\d+\.\d{6},\d+\.\d{6}&lang=zh", near)
     screen.get(near)
-    items = until(
-        screen, lambda b: b.find_elements(By.CSS_SELECTOR, "#video-focus-list .focus-item"), 30
-    )
-    distances = [float(i.get_attribute("data-distance")) for i in items]
+    items = until(screen, _focus_items, 30)
+    distances = [float(d) for _, d in items]
     assert distances == sorted(distances) and distances[-1] <= RADIUS_M
 
 
