@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+# The answer header in which the server says the time of its clock (set on every /api/v1 answer).
+SERVER_TIME_HEADER = "X-Server-Time"
 
 
 class Clock(Protocol):
@@ -28,3 +32,22 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self._at = at
+
+
+class FollowingClock:
+    """Another process's clock, followed from one reading of it.
+
+    Where two processes meet they share one clock: the remote simulator stamps its reports with
+    the time of the server it drives (read from the server's ``X-Server-Time`` answer header),
+    moving on at the local monotonic rate from there. A server on a controlled clock (a test, a
+    replay) is then never sent a report "from the future", whatever this machine's date is.
+    """
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FollowingClock needs an aware datetime")
+        self._at = at
+        self._since = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._at + timedelta(seconds=time.monotonic() - self._since)

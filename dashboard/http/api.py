@@ -15,12 +15,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard.app import Services
+from dashboard.clock import SERVER_TIME_HEADER
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.lifecycle import IllegalTransition
 from dashboard.http.errors import ApiError
@@ -95,6 +96,7 @@ def register_api(server: Flask, services: Services) -> None:
     for child in (api_cameras.bp, api_camera_layouts.bp):
         api.register_blueprint(child)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
+    api.after_request(_server_time)
     api.register_error_handler(ApiError, _api_error)
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)
@@ -119,6 +121,13 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     if field is not None:
         body["field"] = field
     return body
+
+
+def _server_time(response: Response) -> Response:
+    """Every API answer says the server's time (its controlled clock): remote clients such as the
+    simulator stamp what they send with it instead of their own machine's date."""
+    response.headers[SERVER_TIME_HEADER] = context().services.clock.now().isoformat()
+    return response
 
 
 # --- error handlers ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard.clock import SERVER_TIME_HEADER
 from dashboard.domain.status import CaseStatus
 from dashboard.simulator.client import (
     Act,
@@ -58,6 +59,7 @@ class HttpClient(SimClient):
         self._salt = photo_salt
         self._local = threading.local()
         self.photo_uploads = True  # False once the server turns out not to take them
+        self.server_time: datetime | None = None  # the server's clock, from its last answer
 
     @property
     def origin(self) -> str:
@@ -171,6 +173,7 @@ class HttpClient(SimClient):
                 response = conn.getresponse()
                 payload = response.read()
                 status, retry_after = response.status, response.getheader("Retry-After")
+                self._note_server_time(response.getheader(SERVER_TIME_HEADER))
                 break
             except _STALE as err:
                 self._drop_connection()
@@ -183,6 +186,17 @@ class HttpClient(SimClient):
         if 200 <= status < 300:
             return json.loads(payload) if payload else {}
         raise _error(status, payload, method, path, retry_after)
+
+    def _note_server_time(self, value: str | None) -> None:
+        if not value:
+            return
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            logger.warning("the server sent an unreadable %s: %r", SERVER_TIME_HEADER, value[:40])
+            return
+        if at.tzinfo is not None:
+            self.server_time = at
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from dashboard.clock import SystemClock
+from dashboard.clock import Clock, FollowingClock, SystemClock
 from dashboard.config import AppConfig
 from dashboard.reference import load_reference
 from dashboard.seed.rhythm import REPORTS_PER_DAY
@@ -95,7 +95,7 @@ def run_remote(run: RemoteRun, config: AppConfig, stop: threading.Event | None =
             f"seed {run.seed}; pass the --scale and --seed the server was seeded with"
         )
         return 2
-    clock = SystemClock()
+    clock = server_clock(client)
     simulator = Simulator(
         client,
         world,
@@ -117,6 +117,15 @@ def run_remote(run: RemoteRun, config: AppConfig, stop: threading.Event | None =
         )
         return 0 if result.created else 1
     return _loop(simulator, run.duration_s, stop or threading.Event())
+
+
+def server_clock(client: HttpClient) -> Clock:
+    """The clock of the server the simulator drives (two processes, one clock); this machine's
+    own clock only for a server too old to say its time."""
+    if client.server_time is None:
+        logger.warning("%s does not say its time; using this machine's clock", client.origin)
+        return SystemClock()
+    return FollowingClock(client.server_time)
 
 
 def _loop(simulator: Simulator, duration_s: float | None, stop: threading.Event) -> int:

@@ -242,6 +242,9 @@ def test_run_remote_bursts_reports_into_the_server(lite_api: Api, server: str) -
     run = RemoteRun(server, commander_token(lite_api), "town", TOWN_SEED, burst=30, threads=3)
     assert run_remote(run, lite_api.services.config) == 0
     assert count(lite_api) == 30
+    # The simulator follows the server's clock (fixed at TOWN_NOW), not this machine's date.
+    assert count(lite_api, Case.occurred_at > TOWN_NOW + timedelta(minutes=1)) == 0
+    assert count(lite_api, Case.occurred_at < TOWN_NOW - timedelta(days=1)) == 0
 
 
 def test_simulate_refuses_to_start_without_a_usable_token(
