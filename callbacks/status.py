@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import dash
 from dash import html
 
+from dashboard.domain.calendar import calendar_gap
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang
 from dashboard.read_models import status_summary
@@ -41,7 +42,9 @@ def register_status_page(services: Services) -> None:
             area = principal.scope.area_code  # a town's staff see their town only
             summary = status_summary(session, now, day_start, area)
             rates = closure_rates(session, now - timedelta(days=30), now, area)
-        page = status_page(summary, services.health(), rates, names[language], language, tz, now)
+        gap = calendar_gap(services.reference.calendar, now)
+        health = services.health()
+        page = status_page(summary, health, rates, names[language], language, tz, now, gap)
         return page_shell("status", language, principal, page, switch_id=ids.LANG_LINK)
 
     dash.register_page("status", path="/", layout=layout, title=services.config.ui.title)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.config import AppConfig, ConfigError
-from dashboard.domain.calendar import WorkingCalendar, load_calendar
+from dashboard.domain.calendar import WorkingCalendar, calendar_gap, load_calendar
 from dashboard.domain.categories import CategoryTree, Department, load_categories, load_departments
 from dashboard.domain.errors import DomainError
 
@@ -37,11 +37,14 @@ def load_reference(config: AppConfig, now: datetime | None = None) -> ReferenceD
         raise ConfigError(f"{err.filename}: cannot be read: {err.strerror}") from err
     except DomainError as err:
         raise ConfigError(f"reference data: {err.message}") from err
-    if now is not None and not calendar.covers(now.year):
+    gap = None if now is None else calendar_gap(calendar, now)
+    if gap is not None:
         logger.warning(
-            "the working calendar has no holidays for %s: only weekends count as days off; "
-            "add the State Council's notice to %s",
-            now.year,
+            "the working calendar has no holidays for %s: %s only weekends count as days off "
+            "(deadlines are still computed); add the State Council's notice for %s to %s",
+            gap.year,
+            "from now on" if gap.current else "from 1 January",
+            gap.year,
             files["calendar"],
         )
     return ReferenceData(calendar=calendar, departments=departments, categories=categories)

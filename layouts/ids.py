@@ -1,4 +1,5 @@
 """Component ids, in one place so layouts and callbacks cannot drift apart."""
 
 STATUS_PAGE = "status-page"
+CALENDAR_WARNING = "calendar-warning"
 LANG_LINK = "lang-link"

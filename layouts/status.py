@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
+from dashboard.domain.calendar import CalendarGap
 from dashboard.i18n import Lang, t
 from dashboard.read_models import StatusSummary
 from layouts import ids
@@ -42,6 +43,16 @@ def _health(health: dict[str, Any], lang: Lang) -> html.Div:
     return html.Div(items, className="health-row")
 
 
+def calendar_warning(gap: CalendarGap | None, lang: Lang) -> html.Div | None:
+    """The working calendar lacks this or next year's holidays: say what it means for deadlines."""
+    if gap is None:
+        return None
+    key = "calendar.gap_current" if gap.current else "calendar.gap_next"
+    return html.Div(
+        t(key, lang).format(year=gap.year), id=ids.CALENDAR_WARNING, className="notice warn"
+    )
+
+
 def _table(headers: list[str], rows: list[list[str]], lang: Lang) -> html.Table:
     body = [html.Tr([html.Td(cell) for cell in row]) for row in rows] or [
         html.Tr([html.Td(t("empty.none", lang), colSpan=len(headers), className="empty")])
@@ -57,6 +68,7 @@ def status_page(
     lang: Lang,
     tz: ZoneInfo,
     now: datetime,
+    gap: CalendarGap | None = None,
 ) -> html.Div:
     """Everything the page shows comes in as arguments; user text is passed as plain strings,
     which Dash renders as text, never as HTML."""
@@ -120,6 +132,7 @@ def status_page(
                     html.Div(_local(now, tz, "%Y-%m-%d %H:%M"), className="clock"),
                 ]
             ),
+            calendar_warning(gap, lang),
             _health(health, lang),
             html.Section(counts, className="kpi-row small"),
             html.Section(kpis, className="kpi-row"),

@@ -46,6 +46,24 @@ def ensure_aware(t: datetime, what: str = "datetime") -> datetime:
     return t.astimezone(UTC)
 
 
+# The State Council publishes next year's holidays in October or November; from this month on a
+# missing next year is worth a warning before it starts.
+WARN_NEXT_YEAR_FROM_MONTH = 12
+
+
+@dataclass(frozen=True)
+class CalendarGap:
+    """A year the holiday data does not cover, now or soon.
+
+    ``current``: ``now`` is in that year, so deadlines already count weekends only (every weekday
+    a working day, no 调休) and a public holiday counts as working time; otherwise the year starts
+    within weeks. Deadlines are computed either way: a gap is a warning, never a stop.
+    """
+
+    year: int
+    current: bool
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     tz: ZoneInfo = DEFAULT_TZ
@@ -251,3 +269,13 @@ def _dates(entries: Any, year: int, what: str) -> set[date]:
             result.add(day)
             day += _DAY
     return result
+
+
+def calendar_gap(calendar: WorkingCalendar, now: datetime) -> CalendarGap | None:
+    """The year (this one, or next from December on) whose holidays the calendar lacks, if any."""
+    local = ensure_aware(now, "now").astimezone(calendar.tz)
+    if not calendar.covers(local.year):
+        return CalendarGap(local.year, current=True)
+    if local.month >= WARN_NEXT_YEAR_FROM_MONTH and not calendar.covers(local.year + 1):
+        return CalendarGap(local.year + 1, current=False)
+    return None

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.domain.calendar import WorkingCalendar, load_calendar
+from dashboard.domain.calendar import CalendarGap, WorkingCalendar, calendar_gap, load_calendar
 from dashboard.domain.errors import CalendarError, DomainError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -250,6 +250,36 @@ def test_domain_error_carries_code_message_and_pickles() -> None:
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is CalendarError
     assert (copy.code, copy.message) == (err.code, err.message)
+
+
+# --- a year without holiday data (1 January before the State Council's notice is loaded) -------
+
+
+@pytest.mark.parametrize(
+    ("now", "gap"),
+    [
+        pytest.param(local(2026, 11, 30, 23, 59), None, id="november: no warning yet"),
+        pytest.param(local(2026, 12, 1), CalendarGap(2027, current=False), id="december: soon"),
+        pytest.param(local(2026, 12, 31, 23, 59), CalendarGap(2027, current=False), id="eve"),
+        pytest.param(local(2027, 1, 1), CalendarGap(2027, current=True), id="1-january"),
+        # 1 January 00:30 local is still 31 December in UTC: the local year is the one that counts
+        pytest.param(local(2027, 1, 1, 0, 30), CalendarGap(2027, current=True), id="local-date"),
+        pytest.param(local(2026, 6, 1), None, id="covered"),
+    ],
+)
+def test_calendar_gap_warns_from_december_and_in_an_uncovered_year(
+    now: datetime, gap: CalendarGap | None
+) -> None:
+    assert calendar_gap(cal(), now) == gap
+
+
+def test_deadlines_in_an_uncovered_year_count_weekends_only() -> None:
+    """2027 has no data: 1 January (元旦) counts as a working Friday, the weekend does not."""
+    assert not cal().covers(2027)
+    thursday_noon = local(2026, 12, 31, 16, 30)
+    end = cal().add_working_days(thursday_noon, 2)  # Friday 1 Jan, then Monday 4 Jan
+    assert end == local(2027, 1, 4, 16, 30)
+    assert cal().working_time_between(local(2027, 1, 1), local(2027, 1, 2)) == timedelta(hours=7.5)
 
 
 # --- properties ---------------------------------------------------------------------------
