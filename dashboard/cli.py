@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from dashboard.config import AppConfig, ConfigError, SimulatorConfig, explain, load_config
 from dashboard.domain.roles import Role
+from dashboard.logs import configure_logging
 
 logger = logging.getLogger("dashboard")
 
@@ -192,12 +193,25 @@ def _password() -> str:
     return pw
 
 
+def _web_port_free(config: AppConfig) -> bool:
+    from dashboard.ports import port_free
+
+    host, port = config.server.host, config.server.port
+    if port_free(host, port):
+        return True
+    print(
+        f"错误：端口 {host}:{port} 已被占用（指挥中心是否已在运行？）。"
+        f"请先停止它，或用 --port 指定其他端口。\n"
+        f"error: port {host}:{port} is already in use (is the command center already running?). "
+        f"Stop it, or choose another port with --port N (or [server] port in the config file).",
+        file=sys.stderr,
+    )
+    return False
+
+
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose, demo=(args.command or "demo") == "demo")
     try:
         config = _config(args)
     except ConfigError as err:
@@ -212,6 +226,8 @@ def main(argv: Sequence[str]) -> int:
     if command == "capture":  # its own lean process: no web stack (starts faster, less memory)
         return _capture(args, config)
 
+    if command in ("demo", "serve") and not _web_port_free(config):
+        return 2  # before anything is read or written: a second demo must not touch the first
     from dashboard import commands  # heavy imports only once the config is known to be good
 
     return commands.dispatch(command, args, config, password=_password)

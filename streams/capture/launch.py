@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.config import AppConfig
+from dashboard.ports import port_free
 from streams.capture.service import PARENT_ENV
 
 logger = logging.getLogger(__name__)
@@ -51,16 +51,6 @@ def wait_port_free(host: str, port: int, timeout: float = PORT_WAIT_S) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.2)
-    return True
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
     return True
 
 

@@ -465,3 +465,23 @@ def test_commands_on_postgresql_named_by_gcc_database_url(
         _check_user_created(cli, done["user"], "alice", "supervisor")
         _check_seeded(cli, done["seed"])
     assert not (tmp_path / "command-center.db").exists()  # the SQLite file was never used
+
+
+@pytest.mark.parametrize("command", ["demo", "serve"])
+def test_a_busy_port_stops_the_server_before_it_touches_anything(
+    cli: Cli, tmp_path: Path, command: str
+) -> None:
+    """A second `run.py` while the demo runs: refused with the port and how to choose another,
+    and no database, seed, simulated case or watcher run comes of it."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = cli.run("--port", port, command)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert "已被占用" in done.stderr
+    assert not (tmp_path / "command-center.db").exists()
+    assert not (tmp_path / "var").exists()
