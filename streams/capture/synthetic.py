@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from dashboard.domain.calendar import DEFAULT_TZ
+from streams.capture.fonts import cjk_font
 
 PATTERNS = ("bars", "grid", "gradient", "checker", "rings")
 
@@ -72,7 +73,7 @@ class SyntheticCamera:
         self._base = background(camera_id, pattern_of(camera_id, url), width, height)
         # One FontFace per camera: a face keeps the size of its last use, so sharing one
         # between reader threads draws text at another camera's size.
-        self._font = cv2.FontFace("uni")
+        self._font = cv2.FontFace(cjk_font())  # Chinese names, not "???"
         scale = height / 180
         band = int(44 * scale)
         self._base[:band] = (self._base[:band] * 0.35).astype(np.uint8)

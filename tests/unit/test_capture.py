@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from dashboard.config import ConfigError, VideoConfig, parse_config
 from streams.capture import shard_of
 from streams.capture.errors import MissingCredential
+from streams.capture.fonts import FALLBACK_FACE, cjk_font
 from streams.capture.records import Frame, RecordError, decode_frames, encode_frames
 from streams.capture.registry import CameraEntry, Registry, load_cameras, resolve
 from streams.capture.server import BadRequest, _after
@@ -234,3 +235,16 @@ def test_registry_keeps_only_its_shard_and_reloads_on_unknown_ids() -> None:
     assert owner.get("CAM-NEW") is None  # loaded just now: no reload yet
     now[0] += 10
     assert owner.get("CAM-NEW") is not None  # unknown id, last load old enough: reloaded
+
+
+def test_camera_names_are_drawn_in_chinese_not_question_marks() -> None:
+    """The synthetic frames draw with a CJK font (make run and make test install one): the name
+    band of a camera called 枫桥 differs from one called ?? (what a font without Chinese draws)."""
+    assert cjk_font() != FALLBACK_FACE, "no CJK font: install fonts-noto-cjk"
+
+    def name_band(name: str) -> np.ndarray:
+        frame = SyntheticCamera("cam-1", name, "synthetic:gradient", 320, 180).draw(0.0)
+        return frame[:24].astype(int)
+
+    assert np.abs(name_band("枫桥") - name_band("??")).sum() > 0
+    assert np.abs(name_band("枫桥") - name_band("枫桥")).sum() == 0  # same name, same pixels
