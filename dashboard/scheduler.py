@@ -168,7 +168,11 @@ class WatcherScheduler:
         back = max(1, self.config.supervision.rollup_catchup_days)
         days = set(missing_days(self.db, self.reference, today, back))
         days.add(today - timedelta(days=1))
-        return sum(run_rollups(self.db, self.reference, day, now) for day in sorted(days))
+        rows = sum(run_rollups(self.db, self.reference, day, now) for day in sorted(days))
+        first, last = min(days), max(days)
+        span = str(first) if first == last else f"{len(days)} days, {first} to {last}"
+        logger.info("roll-ups: %s, %d rows", span, rows)
+        return rows
 
     def _record(self, job: str, started: datetime, items: int, error: str | None) -> None:
         try:
@@ -203,6 +207,8 @@ class WatcherScheduler:
             timezone=tz,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
+        # APScheduler runs on the machine's time (it sleeps between runs); each run reads the
+        # controlled clock (services.clock) for the rules.
         first = datetime.now(UTC)
         scheduler.add_job(
             self.renew, "interval", seconds=sup.lease_seconds / 3, next_run_time=first, id="lease"

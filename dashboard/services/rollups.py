@@ -94,12 +94,11 @@ def _counts(
     return table
 
 
-def run_rollups(
-    db: Database, reference: ReferenceData, day: date, now: datetime | None = None
-) -> int:
-    """Recompute the roll-up of the local ``day``; returns the number of rows written."""
+def run_rollups(db: Database, reference: ReferenceData, day: date, now: datetime) -> int:
+    """Recompute the roll-up of the local ``day`` (``now``: when, for ``computed_at``); returns
+    the number of rows written."""
     start, end = day_bounds(day, reference)
-    computed = now or datetime.now(UTC)
+    computed = now
     with db.transaction() as session:
         table = _counts(session, start, end)
         session.execute(delete(DailyRollup).where(DailyRollup.day == day.isoformat()))
@@ -117,7 +116,7 @@ def run_rollups(
         ]
         if rows:
             session.execute(insert(DailyRollup), rows)
-    logger.info("roll-up of %s: %d rows", day, len(rows))
+    logger.debug("roll-up of %s: %d rows", day, len(rows))
     return len(rows)
 
 
