@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: headless Chromium and its driver for the page tests, CJK fonts
-# so Chinese renders in screenshots, and GStreamer's RTSP server for real camera tests.
+# Debian packages the project needs, by purpose:
+#   run  - what the demo draws with: a CJK font, so camera names, tiles and evidence photos
+#          show Chinese (OpenCV's own faces draw "???")
+#   test - the above, plus headless Chromium and its driver for the page tests, GStreamer's RTSP
+#          server for real camera tests, and faketime to run the suite on another date
+# Usage: scripts/system-deps.sh run|test   (installs only what is missing; needs root or sudo)
 set -euo pipefail
-PACKAGES=(chromium chromium-driver fonts-noto-cjk
+RUN_PACKAGES=(fonts-noto-cjk)
+TEST_PACKAGES=("${RUN_PACKAGES[@]}" chromium chromium-driver faketime
   gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-x)
+case "${1:-test}" in
+  run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
+  test) PACKAGES=("${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
