@@ -211,6 +211,7 @@ def _demo(services: Services, config_path: str | None = None) -> int:
         args = argparse.Namespace(scale=None, seed=None, days=None, force=False)
         if _seed(services, args) != 0:
             return 1
+    _demo_accounts(services)
     simulator = None
     if services.config.demo.simulator:  # off with --no-simulator
         from dashboard.simulator.launch import start_in_process
@@ -227,6 +228,22 @@ def _demo(services: Services, config_path: str | None = None) -> int:
             capture.stop()
         if simulator is not None:
             simulator.stop()
+
+
+def _demo_accounts(services: Services) -> None:
+    from dashboard.demo_accounts import DEMO_ACCOUNTS, PASSWORD_FILE, demo_password
+    from dashboard.demo_accounts import ensure_demo_accounts as ensure
+
+    data_dir = services.config.data_dir()
+    password = demo_password(data_dir)
+    departments = {d.code for d in services.reference.departments}
+    with services.db.transaction() as session:
+        ensure(session, password, services.clock.now(), departments)
+    names = ", ".join(a.username for a in DEMO_ACCOUNTS)
+    print(
+        f"演示账号 demo accounts (sign in at /login): {names}; "
+        f"密码 password in {data_dir / PASSWORD_FILE}"
+    )
 
 
 def _serve(services: Services, *, demo: bool) -> int:
