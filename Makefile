@@ -1,8 +1,8 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make run   - the embedded demo on http://127.0.0.1:8050 (installs only what the demo needs)
 #   make test  - the whole test suite (installs what the tests need, starts PostgreSQL and Redis),
-#                then the date-independent part once more with the machine's date moved past
-#                the working calendar's last year (faketime), see docs/testing.md
+#                then once more with every process's calendar clock moved past the working
+#                calendar's last year (scripts/on-date.sh), see docs/testing.md
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
