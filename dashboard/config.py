@@ -59,6 +59,27 @@ class DatabaseConfig(_Strict):
         10, description="Connection pool size (PostgreSQL)."
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        3,
+        description="Opening a connection gives up after this long (PostgreSQL connect_timeout): "
+        "an unreachable database answers 503 quickly instead of hanging the request.",
+    )
+    statement_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        15,
+        description="A statement running longer is cancelled (PostgreSQL statement_timeout). "
+        "The client also gives up on a connection silent for this long plus 2 s (a network "
+        "partition the server cannot report); SQLite: how long a writer waits for the lock.",
+    )
+    pool_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        2,
+        description="A request waits at most this long for a free pooled connection, then "
+        "answers 503 with Retry-After.",
+    )
+    keepalive_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        10,
+        description="TCP keep-alive: idle seconds before the first probe; a dead peer is "
+        "noticed after about twice this (PostgreSQL keepalives and tcp_user_timeout).",
+    )
 
     @field_validator("url")
     @classmethod
@@ -85,6 +106,17 @@ class BusConfig(_Strict):
     )
     channel: str = Field(
         "gcc", description="Prefix of the Redis channels and keys used by this deployment."
+    )
+
+
+class HealthConfig(_Strict):
+    """``/healthz``: liveness, readiness and the state of each part."""
+
+    check_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = Field(
+        0.8,
+        description="Each part's check (database, bus, capture) is waited for at most this "
+        "long; a check still running is reported as a timeout, so /healthz always answers "
+        "within about this time whatever hangs.",
     )
 
 
@@ -427,6 +459,9 @@ class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
     bus: BusConfig = Field(default_factory=BusConfig, description="Event bus.")
+    health: HealthConfig = Field(
+        default_factory=HealthConfig, description="Health probes (/healthz)."
+    )
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Embedded demo.")
     simulator: SimulatorConfig = Field(
         default_factory=SimulatorConfig, description="The demo's simulator."

@@ -18,12 +18,14 @@ from typing import Any, cast
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard.app import Services
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.lifecycle import IllegalTransition
 from dashboard.http.errors import ApiError
+from dashboard.http.unavailable import unavailable_response
 from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
 from dashboard.services.cases import CaseNotFound, ConcurrentChange, InvalidReport
@@ -34,6 +36,7 @@ from dashboard.services.positions import (
     UnknownWorkers,
     WorkersOutsideScope,
 )
+from dashboard.storage.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +102,8 @@ def register_api(server: Flask, services: Services) -> None:
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)
     api.register_error_handler(OperationalError, _database_busy)
+    api.register_error_handler(SqlTimeout, _database_busy)
+    api.register_error_handler(DatabaseUnavailable, _database_unavailable)
     api.register_error_handler(HTTPException, _http_error)
     api.register_error_handler(Exception, _unexpected)
     api.add_url_rule("/<path:_rest>", "no_route", _no_route, methods=_METHODS)
@@ -145,14 +150,23 @@ def _integrity_error(err: IntegrityError) -> ResponseReturnValue:
     return jsonify(body), 409
 
 
-def _database_busy(err: OperationalError) -> ResponseReturnValue:
+def _database_busy(err: OperationalError | SqlTimeout) -> ResponseReturnValue:
     # SQLite's single writer timed out ("database is locked") or PostgreSQL went away: nothing
     # was written, the client may retry (with its Idempotency-Key) in a moment.
     logger.warning(
-        "api request %s %s: database unavailable: %s", request.method, request.path, err.orig
+        "api request %s %s: database unavailable: %s",
+        request.method,
+        request.path,
+        getattr(err, "orig", None) or type(err).__name__,
     )
     body = error_body("database_busy", "the database is busy or unreachable; retry shortly")
     return jsonify(body), 503, {"Retry-After": "1"}
+
+
+def _database_unavailable(err: DatabaseUnavailable) -> ResponseReturnValue:
+    # Translated at the storage boundary (dashboard.storage.db), logged there once.
+    logger.warning("api request %s %s: database unavailable", request.method, request.path)
+    return unavailable_response()
 
 
 def _http_error(err: HTTPException) -> ResponseReturnValue:

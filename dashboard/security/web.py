@@ -73,7 +73,7 @@ STATIC_ENDPOINTS = frozenset(
         "/_favicon.ico",
     }
 )
-PUBLIC_ENDPOINTS = frozenset({"health.healthz"})
+PUBLIC_ENDPOINTS = frozenset({"health.healthz", "health.live"})
 # Dash's page routes: the same HTML shell for every page, the page itself comes by callback.
 DASH_PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 

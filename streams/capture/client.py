@@ -103,6 +103,25 @@ class CaptureClient:
                 continue
         return merged
 
+    def health(self) -> dict[str, Any]:
+        """For /healthz: how many shards answer, and how many cameras are online."""
+        futures = [self._pool.submit(self._status, s) for s in self._shards]
+        reachable, online = 0, 0
+        for future in futures:
+            try:
+                cameras = future.result()
+            except CaptureUnavailable:
+                continue
+            reachable += 1
+            online += sum(1 for c in cameras if c.state == "online")
+        shards = len(self._shards)
+        return {
+            "ok": reachable == shards,
+            "shards": shards,
+            "reachable": reachable,
+            "online": online,
+        }
+
     def frames(
         self, wanted: Mapping[str, int], quality: str = "tile", wait: float = 2.0
     ) -> list[Frame]:
