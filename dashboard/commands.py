@@ -144,6 +144,7 @@ def _user(services: Services, args: argparse.Namespace, password: Callable[[], s
                 area_code=args.area,
                 department_code=args.department,
                 display_name=args.display_name,
+                min_password_length=services.config.security.min_password_length,
             )
             target = f"user:{user.username}"
             now = services.clock.now()
@@ -176,7 +177,8 @@ def _user_admin(services: Services, args: argparse.Namespace, password: Callable
                 user = set_role(session, args.name, Role(args.role), now, actor)
                 print(f"user {user.username} is now {user.role}")
             else:
-                set_password(session, args.name, password(), now, actor)
+                minimum = services.config.security.min_password_length
+                set_password(session, args.name, password(), now, actor, minimum)
                 print(f"password of {args.name} changed; their sessions have ended")
     except AccountError as err:
         print(f"error: {err}", file=sys.stderr)

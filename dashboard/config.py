@@ -288,10 +288,39 @@ class SecurityConfig(_Strict):
         60, description="A web sign-in ends after this many minutes without a request."
     )
     lockout_threshold: Annotated[int, Field(ge=1, le=100)] = Field(
-        5, description="Failed sign-ins in a row that lock the account."
+        5,
+        description="Failed sign-ins of one account from one address before each further "
+        "attempt waits (1 s, 2 s, 4 s … up to lockout_minutes; 429 with Retry-After). Nobody "
+        "is locked out by others' failures: see docs/security.md.",
     )
     lockout_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
-        15, description="How long a locked account refuses every sign-in."
+        15, description="The longest sign-in back-off of an address or an (account, address)."
+    )
+    sign_in_address_threshold: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        10,
+        description="Failed sign-ins from one address, whatever the account, before its "
+        "attempts back off (password spraying).",
+    )
+    sign_in_account_threshold: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        20,
+        description="Failed sign-ins of one account, whatever the address, before its attempts "
+        "back off (a guess spread over many addresses).",
+    )
+    sign_in_account_max_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        60,
+        description="The longest back-off of an account as a whole: others failing on purpose "
+        "can delay the real user at most this long.",
+    )
+    min_password_length: Annotated[int, Field(ge=8, le=128)] = Field(
+        10,
+        description="Shortest password accepted when one is set (`run.py user create`, "
+        "`user password`); common passwords (dashboard/data/common_passwords.txt) are refused.",
+    )
+    secure_cookies: bool = Field(
+        False,
+        description="Mark every cookie Secure even when the request arrived over plain HTTP: "
+        "set it behind a TLS-terminating proxy (or set trusted_proxies so X-Forwarded-Proto "
+        "is believed).",
     )
     token_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
         20, description="Sustained requests per second allowed per API token (token bucket)."
