@@ -334,6 +334,12 @@ class SecurityConfig(_Strict):
     max_photo_megapixels: Annotated[float, Field(gt=0, le=200)] = Field(
         40, description="Largest photo accepted, in millions of pixels (decompression bombs)."
     )
+    max_decode_mb: Annotated[float, Field(ge=16, le=16_384)] = Field(
+        384,
+        description="Memory all photo decodes in flight may use together, in MiB (estimated "
+        "from each header before decoding). A photo that does not fit waits up to 10 s, then "
+        "gets 503; one larger than this alone is refused (422).",
+    )
     trusted_proxies: Annotated[int, Field(ge=0, le=5)] = Field(
         0,
         description="Reverse proxies in front of the server whose X-Forwarded-For/-Proto are "

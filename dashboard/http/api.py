@@ -29,7 +29,14 @@ from dashboard.http.unavailable import unavailable_response
 from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
 from dashboard.services.cases import CaseNotFound, ConcurrentChange, InvalidReport
-from dashboard.services.photos import DuplicatePhoto, InvalidPhoto, PhotoStore, PhotoTooLarge
+from dashboard.services.photos import (
+    DecodeBudget,
+    DuplicatePhoto,
+    InvalidPhoto,
+    PhotoBusy,
+    PhotoStore,
+    PhotoTooLarge,
+)
 from dashboard.services.positions import (
     InvalidFix,
     PositionService,
@@ -52,6 +59,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
     (InvalidPhoto, 422, "photos"),
     (PhotoTooLarge, 413, "photos"),
     (DuplicatePhoto, 409, "photos"),
+    (PhotoBusy, 503, "photos"),
     (IllegalTransition, 409, None),
     (ConcurrentChange, 409, None),
     (CaseNotFound, 404, None),
@@ -85,6 +93,7 @@ def register_api(server: Flask, services: Services) -> None:
             services.config.data_dir() / "photos",
             max_bytes=int(security.max_photo_mb * _MIB),
             max_pixels=int(security.max_photo_megapixels * 1_000_000),
+            budget=DecodeBudget(int(security.max_decode_mb * _MIB)),
         ),
         positions=PositionService(services.db, services.bus, services.locator),
     )

@@ -10,6 +10,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "The database cannot be reached right now; please reload shortly. Nothing was lost.",
     ),
     "unavailable.retry": ("重试", "Retry"),
+    "case_ws.err.photo_busy": (
+        "正在处理的图片过多，请稍后重新上传",
+        "too many photos are being checked; upload again shortly",
+    ),
     "login.throttled": (
         "登录尝试过于频繁，请在 {seconds} 秒后再试。",
         "Too many sign-in attempts; please try again in {seconds} s.",
