@@ -472,6 +472,16 @@ class VideoConfig(_Strict):
     full_max_width: Annotated[int, Field(ge=160, le=7680)] = Field(
         1920, description="Full-size frames wider than this are scaled down."
     )
+    max_full_views_per_viewer: Annotated[int, Field(ge=1, le=100)] = Field(
+        4,
+        description="Full-size streams (live.mjpg) one user or token may have open at once in "
+        "a web process; more answer 429.",
+    )
+    max_full_views: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        32,
+        description="Full-size streams a web process serves at once, all viewers together; "
+        "more answer 429 (each one costs the capture service a full-resolution decode).",
+    )
     check_radius_m: Annotated[float, Field(gt=0, le=50_000)] = Field(
         800, description="Video checks: cameras within this distance of a case, village or point."
     )
