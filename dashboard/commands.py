@@ -255,8 +255,15 @@ def _serve(services: Services, *, demo: bool) -> int:
 
     watchers = start_scheduler(services)  # reminders, orders, call list, patrol, roll-ups
     try:
+        from dashboard.http.serving import make_request_handler
+
         services.extras["socketio"].run(
-            server, host=cfg.host, port=cfg.port, use_reloader=False, allow_unsafe_werkzeug=True
+            server,
+            host=cfg.host,
+            port=cfg.port,
+            use_reloader=False,
+            allow_unsafe_werkzeug=True,
+            request_handler=make_request_handler(services.config),  # timeouts, connection caps
         )
     finally:
         if watchers is not None:

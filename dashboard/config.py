@@ -42,6 +42,26 @@ class ServerConfig(_Strict):
         "var",
         description="Directory for the SQLite file, photos and keys (relative to the root).",
     )
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        10,
+        description="A request's line and headers must arrive within this time, and a kept-alive "
+        "connection may stay silent this long between requests; then it is closed.",
+    )
+    idle_timeout_seconds: Annotated[float, Field(ge=30, le=3600)] = Field(
+        60,
+        description="While a request runs (a body arriving, a stream, a websocket), the "
+        "connection is closed after this long without traffic. Above Engine.IO's 25 s ping.",
+    )
+    max_connections: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        1000,
+        description="Open connections the server holds at once (each is a thread); more are "
+        "answered 503 with Retry-After and closed.",
+    )
+    max_connections_per_address: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        100,
+        description="Open connections from one client address (a command room behind NAT "
+        "shares one: raise it there). Not applied when trusted_proxies > 0 (the proxy's job).",
+    )
 
 
 class DatabaseConfig(_Strict):
@@ -339,6 +359,11 @@ class SecurityConfig(_Strict):
         description="Memory all photo decodes in flight may use together, in MiB (estimated "
         "from each header before decoding). A photo that does not fit waits up to 10 s, then "
         "gets 503; one larger than this alone is refused (422).",
+    )
+    socket_auth_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        5,
+        description="A Socket.IO connection that has not joined a namespace (authenticated) "
+        "within this time is closed.",
     )
     trusted_proxies: Annotated[int, Field(ge=0, le=5)] = Field(
         0,
