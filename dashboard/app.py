@@ -128,6 +128,9 @@ def create_app(services: Services) -> Flask:
         suppress_callback_exceptions=True,
     )
     install_headers(server, app)  # CSP with the hashes of Dash's inline scripts
+    from dashboard.http.not_found import install_not_found
+
+    install_not_found(server)  # unknown /_dash-component-suites paths: 404, not a 500
     register_status_page(services)
     from callbacks.wall import register_wall_page, wall_snapshot_for  # the wall (/wall)
 
