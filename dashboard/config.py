@@ -507,6 +507,11 @@ class VideoConfig(_Strict):
         description="Full-size streams a web process serves at once, all viewers together; "
         "more answer 429 (each one costs the capture service a full-resolution decode).",
     )
+    capture_max_full_streams: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        64,
+        description="Full-size streams one capture shard serves at once, for all web processes "
+        "together; more answer 429 (each holds a full-resolution decoder).",
+    )
     check_radius_m: Annotated[float, Field(gt=0, le=50_000)] = Field(
         800, description="Video checks: cameras within this distance of a case, village or point."
     )

@@ -45,6 +45,7 @@ from dashboard.services.cases import CaseNotFound
 from dashboard.storage.models import Case
 from streams.capture.client import (
     CameraOffline,
+    CaptureBusy,
     CaptureClient,
     CaptureUnavailable,
     Frame,
@@ -305,6 +306,14 @@ def _snapshot(ctx: ApiContext, camera_id: str, quality: str) -> Frame:
 
 
 def _capture_error(err: Exception, camera_id: str) -> ApiError:
+    if isinstance(err, CaptureBusy):
+        logger.warning("camera %s: the capture service refused a full-size stream", camera_id)
+        return ApiError(
+            429,
+            "too_many_streams",
+            "the video service serves as many full-size views as it may; retry shortly",
+            headers={"Retry-After": str(FULL_VIEW_RETRY_S)},
+        )
     if isinstance(err, CaptureUnavailable):
         logger.warning("camera %s: capture service unavailable: %s", camera_id, err)
         error = ApiError(503, "capture_unavailable", "the video capture service does not answer")

@@ -1,4 +1,4 @@
-"""Web sign-in: passwords, sessions that expire, sign-out and lock-out.
+"""Web sign-in: passwords, sessions that expire, sign-out, throttled failures.
 
 The browser holds a random token in the ``gcc_session`` cookie (HttpOnly); the database holds only
 its SHA-256 (``web_sessions.id``) with an absolute expiry, the last request time (idle timeout), a

@@ -68,7 +68,7 @@ def run_capture(config: AppConfig, shard: int = 0, shards: int = 1) -> int:
         raise CaptureStartError(f"cannot read the cameras from the database: {reason}") from err
     hub = CaptureHub(registry, config.video)
     try:
-        server = CaptureServer((host, port), hub, secret)
+        server = CaptureServer((host, port), hub, secret, config.video.capture_max_full_streams)
     except OSError as err:
         db.dispose()
         raise CaptureStartError(f"cannot listen on {host}:{port}: {err.strerror}") from err
