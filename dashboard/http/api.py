@@ -149,7 +149,8 @@ def _domain_error(err: DomainError) -> ResponseReturnValue:
             status, field = kind_status, kind_field
             break
     field = getattr(err, "field", None) or field
-    return jsonify(error_body(err.code, err.message, field)), status
+    headers = {"Retry-After": "5"} if status == 503 else {}  # busy (photo decodes): retry
+    return jsonify(error_body(err.code, err.message, field)), status, headers
 
 
 def _integrity_error(err: IntegrityError) -> ResponseReturnValue:

@@ -140,3 +140,27 @@ def test_stored_photos_lose_gps_and_serial_but_keep_the_capture_time(lite_api: A
     assert served == checked.data and b"SERIAL-0042" not in served
     decoded = cv2.imdecode(np.frombuffer(served, np.uint8), cv2.IMREAD_COLOR)
     assert decoded is not None and decoded.shape[:2] == (80, 60)  # orientation 6: turned
+
+
+def test_an_upload_while_the_budget_is_spent_answers_503_and_stores_nothing(
+    lite_api: Api,
+) -> None:
+    budget = lite_api.app.extensions["gcc_api"].photos.budget
+    wait, budget.wait = budget.wait, 0.2
+    before = lite_api.counts()
+    try:
+        with budget.hold(budget.total):  # every byte is taken by decodes in flight
+            response = lite_api.post(
+                "/api/v1/cases",
+                data={
+                    **{k: str(v) for k, v in case_body(lite_api).items()},
+                    "photos": [(image(seed=11), "a.jpg")],
+                },
+                headers=lite_api.token(Role.GRID_WORKER),
+                content_type="multipart/form-data",
+            )
+    finally:
+        budget.wait = wait
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert (response.json or {})["error"] == "photo_busy"
+    assert lite_api.counts() == before and lite_api.photo_files() == []
