@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     usr_sub.add_parser("list", help="list users (never their password)")
     for verb, text in (
         ("lock", "lock a user out: every session ends now"),
-        ("unlock", "let a user sign in again (also clears a lock-out after failed sign-ins)"),
+        ("unlock", "let a locked user sign in again"),
         ("password", "set a new password (GCC_USER_PASSWORD or a prompt); sessions end"),
     ):
         usr_sub.add_parser(verb, help=text).add_argument("name")
