@@ -18,7 +18,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.storage.timeouts import Timeouts, bounded_connect, postgres_connect_args
+from dashboard.storage.timeouts import (
+    Timeouts,
+    bound_the_ping,
+    bounded_connect,
+    postgres_connect_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +79,7 @@ def make_engine(
         connect_args=postgres_connect_args(limits),
     )
     event.listen(engine, "do_connect", partial(bounded_connect, limits))
+    bound_the_ping(engine, limits)
     return engine
 
 

@@ -12,7 +12,9 @@ Four layers, each for a failure the others cannot see:
   operation (execute, fetch, commit, rollback) through ``Connection.wait``; ours passes a timeout
   to it. Past it the connection is closed (its state is unknown) and an OperationalError raised,
   which SQLAlchemy sees as a disconnect: the connection is dropped from the pool and the caller
-  gets DatabaseUnavailable (dashboard.storage.db), i.e. 503 with Retry-After.
+  gets DatabaseUnavailable (dashboard.storage.db), i.e. 503 with Retry-After. The pool's
+  pre-ping (a no-op statement before each checkout) waits only ``connect`` seconds: a request
+  arriving during a partition learns it in seconds, not after a whole statement timeout.
 """
 
 from __future__ import annotations
@@ -68,6 +70,24 @@ def postgres_connect_args(limits: Timeouts) -> dict[str, Any]:
     if limits.statement is not None:
         args["options"] = f"-c statement_timeout={int(limits.statement * 1000)}"
     return args
+
+
+def bound_the_ping(engine: Any, limits: Timeouts) -> None:
+    """The pre-ping waits at most ``limits.connect`` (SQLAlchemy has no hook for it: the
+    dialect's ``do_ping`` of this engine is wrapped)."""
+    ping = engine.dialect.do_ping
+
+    def bounded_ping(dbapi_connection: Any) -> bool:
+        usual = getattr(dbapi_connection, "wait_limit", None)
+        if usual is None:
+            return bool(ping(dbapi_connection))
+        dbapi_connection.wait_limit = limits.connect
+        try:
+            return bool(ping(dbapi_connection))
+        finally:
+            dbapi_connection.wait_limit = usual
+
+    engine.dialect.do_ping = bounded_ping
 
 
 def bounded_connect(
