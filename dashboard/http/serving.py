@@ -5,7 +5,8 @@ Flask-SocketIO gives every connection a thread and waits forever for headers; 40
 connections held 400 threads, 300 websockets 1,200. This request handler adds:
 
 - a header timeout (``server.header_timeout_seconds``): the request line and headers must arrive
-  in time, and a kept-alive connection may stay silent that long between requests;
+  within it *in total* (a watchdog closes a connection that trickles a byte now and then, the
+  "slow loris"), and a kept-alive connection may stay silent that long between requests;
 - an idle timeout (``server.idle_timeout_seconds``) while a request runs: a body that stops
   arriving, a stream nobody reads, a websocket without traffic (Engine.IO pings every 25 s, so a
   live screen is never idle that long) — the connection is closed;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -69,11 +71,46 @@ class ConnectionLimits:
             logger.warning("connection from %s refused: the %s cap is reached", address, cap)
 
 
+class HeaderDeadlines:
+    """Connections still reading their headers, and when they must be done; one thread checks
+    twice a second and shuts the late ones down (their handler thread then ends)."""
+
+    def __init__(self) -> None:
+        self._deadlines: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> None:
+        with self._lock:
+            self._deadlines[sock] = deadline
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="header-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def done(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._deadlines.pop(sock, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            now = time.monotonic()
+            with self._lock:
+                late = [s for s, d in self._deadlines.items() if d <= now]
+                for sock in late:
+                    del self._deadlines[sock]
+            for sock in late:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
 def make_request_handler(config: AppConfig) -> type[WSGIRequestHandler]:
     server = config.server
     per_address = None if config.security.trusted_proxies else server.max_connections_per_address
     limits = ConnectionLimits(per_address, server.max_connections)
     header_timeout, idle_timeout = server.header_timeout_seconds, server.idle_timeout_seconds
+    deadlines = HeaderDeadlines()
 
     class LimitedRequestHandler(WSGIRequestHandler):
         timeout = header_timeout  # socketserver applies it to the socket in setup()
@@ -91,7 +128,15 @@ def make_request_handler(config: AppConfig) -> type[WSGIRequestHandler]:
             finally:
                 limits.release(address)
 
+        def handle_one_request(self) -> None:
+            deadlines.watch(self.connection, time.monotonic() + header_timeout)
+            try:
+                super().handle_one_request()
+            finally:
+                deadlines.done(self.connection)
+
         def run_wsgi(self) -> None:
+            deadlines.done(self.connection)  # the headers are in: the idle timeout applies
             with contextlib.suppress(OSError):
                 self.connection.settimeout(idle_timeout)
             try:

@@ -9,6 +9,7 @@ screen keeps its stream throughout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -71,6 +72,25 @@ def _answer(sock: socket.socket, wait: float) -> bytes | None:
         return b""
 
 
+def _trickle_closed_after(port: int, within: float) -> float:
+    """Seconds until the server closed a connection that sends its headers a byte at a time."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+        sock.settimeout(0.3)
+        while time.monotonic() - start < within:
+            try:
+                if sock.recv(1) == b"":
+                    return time.monotonic() - start
+            except TimeoutError:
+                pass
+            except ConnectionError:
+                return time.monotonic() - start
+            with contextlib.suppress(OSError):
+                sock.sendall(b"x")
+    pytest.fail(f"a connection trickling its headers stayed open {within} s")
+
+
 def _closed_by_server(ws: websocket.WebSocket, within: float) -> float:
     """Seconds until the server closed the websocket (fails past ``within``)."""
     start = time.monotonic()
@@ -123,6 +143,10 @@ def test_limits_refuse_the_excess_while_a_screen_keeps_its_stream(
         finally:
             for sock in held:
                 sock.close()
+
+        # A slow loris (a byte of header every 0.3 s, never a whole request) is closed when the
+        # header time is up, though it is never silent for long.
+        assert _trickle_closed_after(port, HEADER_TIMEOUT_S + 4) < HEADER_TIMEOUT_S + 2
 
         # The screen kept its stream: a case reported now reaches it.
         place = grid_points(deployment.database_url)[0]
