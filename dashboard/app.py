@@ -159,9 +159,10 @@ def create_app(services: Services) -> Flask:
 
     services.extras.setdefault("capture", CaptureClient.from_config(services.config.video))
     init_video(services.extras["socketio"], services)
+    from streams import protocol, video_socket
     from streams.socket_guard import SocketGatekeeper  # unauthenticated sockets: closed
 
-    namespaces = ("/live", "/video")
+    namespaces = (protocol.NAMESPACE, video_socket.NAMESPACE)
     grace = services.config.security.socket_auth_seconds
     gatekeeper = SocketGatekeeper(services.extras["socketio"].server, namespaces, grace)
     services.extras["socket_guard_stop"] = gatekeeper.start()
