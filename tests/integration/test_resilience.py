@@ -29,7 +29,7 @@ from dashboard.app import Services, build_services, create_app
 from dashboard.clock import FixedClock
 from dashboard.config import parse_config
 from dashboard.domain.roles import Role
-from dashboard.security.sessions import SESSION_COOKIE
+from dashboard.security.sessions import CSRF_HEADER, SESSION_COOKIE
 from dashboard.security.web import security_of
 from dashboard.storage.models import ApiToken, Grid, User, WebSession
 from streams.socket import stop_live
@@ -238,6 +238,12 @@ def test_partitioned_database_answers_503_quickly_and_recovers(
     assert page.status_code == 503 and page.headers["Retry-After"] and took < REQUEST_BOUND_S
     text = page.get_data(as_text=True)
     assert "系统暂时不可用" in text and "database" not in text.lower()
+    # A page's callback gets the API's JSON answer (dash-renderer shows it, then retries).
+    callback = browser.post(
+        "/_dash-update-component", json={}, headers={CSRF_HEADER: signed_in.csrf}
+    )
+    assert callback.status_code == 503 and callback.headers["Retry-After"]
+    assert (callback.json or {})["error"] == "database_unavailable"
 
     proxy.thaw()
     deadline = time.monotonic() + 15
