@@ -6,16 +6,21 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from dashboard.config import DATA_DIR
 from dashboard.domain.roles import Role
 from dashboard.security.audit import Actor, record
 from dashboard.storage.models import ApiToken, User, WebSession
 
 TOKEN_PREFIX = "gcc_"
+MIN_PASSWORD = 10  # security.min_password_length, the default
+MIN_DISTINCT = 4
+COMMON_PASSWORDS = DATA_DIR / "common_passwords.txt"
 
 
 class AccountError(Exception):
@@ -81,6 +86,7 @@ def create_user(
     area_code: str | None = None,
     department_code: str | None = None,
     display_name: str = "",
+    min_password_length: int = MIN_PASSWORD,
 ) -> User:
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise AccountError("a user name uses letters, digits, '.', '_' and '-' only")
@@ -88,7 +94,7 @@ def create_user(
         raise AccountError(f"user {username!r} exists already")
     if role is Role.DEPARTMENT and not department_code:
         raise AccountError("a department user needs --department")
-    check_password(password)
+    check_password(password, min_password_length)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -102,12 +108,20 @@ def create_user(
     return user
 
 
-MIN_PASSWORD = 8
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(x.strip().lower() for x in lines if x.strip() and not x.startswith("#"))
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+def check_password(password: str, min_length: int = MIN_PASSWORD) -> None:
+    """Refuse a password that is short, blank, one or a few characters repeated, or common."""
+    if len(password) < min_length or not password.strip():
+        raise AccountError(f"a password needs at least {min_length} characters (not only spaces)")
+    if len(set(password)) < MIN_DISTINCT:
+        raise AccountError(f"a password needs at least {MIN_DISTINCT} different characters")
+    if password.strip().lower() in _common_passwords():
+        raise AccountError("this password is among the most common ones; choose another")
 
 
 def find_user(session: Session, username: str) -> User:
@@ -143,9 +157,14 @@ def set_active(session: Session, username: str, active: bool, now: datetime, act
 
 
 def set_password(
-    session: Session, username: str, password: str, now: datetime, actor: Actor
+    session: Session,
+    username: str,
+    password: str,
+    now: datetime,
+    actor: Actor,
+    min_password_length: int = MIN_PASSWORD,
 ) -> User:
-    check_password(password)
+    check_password(password, min_password_length)
     user = find_user(session, username)
     user.password_hash = generate_password_hash(password)
     end_sessions(session, user.id, now)

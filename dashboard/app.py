@@ -15,11 +15,13 @@ from flask import Flask
 
 from dashboard.clock import Clock, SystemClock
 from dashboard.config import AppConfig
+from dashboard.health import Check, HealthProbe
 from dashboard.reference import ReferenceData, load_reference
 from dashboard.services.cases import CaseService
 from dashboard.services.regions import RegionLocator
 from dashboard.services.villages import rule_from_config
 from dashboard.storage.db import Database
+from dashboard.storage.timeouts import Timeouts
 from streams.bus import EventBus, InMemoryBus
 from streams.relay import OutboxRelay, wake_on_outbox_commit
 
@@ -38,9 +40,25 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def health(self) -> dict[str, Any]:
-        database = self.db.ping()
-        bus = self.bus.health()
-        return {"ok": bool(database["ok"] and bus["ok"]), "database": database, "bus": bus}
+        """Readiness and the state of each part, within a bounded time (dashboard.health)."""
+        probe = self.extras.get("health")
+        if probe is None:
+            probe = self.extras["health"] = HealthProbe(
+                self.health_checks, self.config.health.check_timeout_seconds
+            )
+        return probe.report()  # type: ignore[no-any-return]
+
+    def health_checks(self) -> dict[str, Check]:
+        """The parts running in this process: the database and bus always, capture and the
+        scheduler when this process uses them."""
+        checks: dict[str, Check] = {"database": self.db.ping, "bus": self.bus.health}
+        capture = self.extras.get("capture")
+        if capture is not None:
+            checks["capture"] = capture.health
+        scheduler = self.extras.get("scheduler")
+        if scheduler is not None:
+            checks["scheduler"] = scheduler.health
+        return checks
 
     def close(self) -> None:
         self.bus.close()
@@ -58,7 +76,10 @@ def make_bus(config: AppConfig) -> EventBus:
 def build_services(config: AppConfig, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database.from_url(
-        config.database_url(), echo=config.database.echo, pool_size=config.database.pool_size
+        config.database_url(),
+        echo=config.database.echo,
+        pool_size=config.database.pool_size,
+        timeouts=Timeouts.from_config(config.database),
     )
     reference = load_reference(config, clock.now())
     locator = RegionLocator(db)
@@ -79,6 +100,7 @@ def create_app(services: Services) -> Flask:
     from callbacks.status import register_status_page
     from dashboard.http.api import register_api
     from dashboard.http.health import bp as health_bp
+    from dashboard.http.unavailable import install_unavailable
     from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
     from dashboard.security.setup import install_headers, install_security
 
@@ -86,6 +108,7 @@ def create_app(services: Services) -> Flask:
     server.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024  # photos; larger bodies get 413
     server.extensions["gcc"] = services
     install_security(server, services)  # principal, CSRF, sign-in pages, audit, rate limits
+    install_unavailable(server)  # a database away: 503 with Retry-After, never a 500
     server.register_blueprint(health_bp)
     register_api(server, services)
     app = Dash(
@@ -105,6 +128,9 @@ def create_app(services: Services) -> Flask:
         suppress_callback_exceptions=True,
     )
     install_headers(server, app)  # CSP with the hashes of Dash's inline scripts
+    from dashboard.http.not_found import install_not_found
+
+    install_not_found(server)  # unknown /_dash-component-suites paths: 404, not a 500
     register_status_page(services)
     from callbacks.wall import register_wall_page, wall_snapshot_for  # the wall (/wall)
 
@@ -133,6 +159,13 @@ def create_app(services: Services) -> Flask:
 
     services.extras.setdefault("capture", CaptureClient.from_config(services.config.video))
     init_video(services.extras["socketio"], services)
+    from streams import protocol, video_socket
+    from streams.socket_guard import SocketGatekeeper  # unauthenticated sockets: closed
+
+    namespaces = (protocol.NAMESPACE, video_socket.NAMESPACE)
+    grace = services.config.security.socket_auth_seconds
+    gatekeeper = SocketGatekeeper(services.extras["socketio"].server, namespaces, grace)
+    services.extras["socket_guard_stop"] = gatekeeper.start()
     return server
 
 

@@ -144,6 +144,7 @@ def _user(services: Services, args: argparse.Namespace, password: Callable[[], s
                 area_code=args.area,
                 department_code=args.department,
                 display_name=args.display_name,
+                min_password_length=services.config.security.min_password_length,
             )
             target = f"user:{user.username}"
             now = services.clock.now()
@@ -176,7 +177,8 @@ def _user_admin(services: Services, args: argparse.Namespace, password: Callable
                 user = set_role(session, args.name, Role(args.role), now, actor)
                 print(f"user {user.username} is now {user.role}")
             else:
-                set_password(session, args.name, password(), now, actor)
+                minimum = services.config.security.min_password_length
+                set_password(session, args.name, password(), now, actor, minimum)
                 print(f"password of {args.name} changed; their sessions have ended")
     except AccountError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -270,8 +272,15 @@ def _serve(services: Services, *, demo: bool) -> int:
 
     watchers = start_scheduler(services)  # reminders, orders, call list, patrol, roll-ups
     try:
+        from dashboard.http.serving import make_request_handler
+
         services.extras["socketio"].run(
-            server, host=cfg.host, port=cfg.port, use_reloader=False, allow_unsafe_werkzeug=True
+            server,
+            host=cfg.host,
+            port=cfg.port,
+            use_reloader=False,
+            allow_unsafe_werkzeug=True,
+            request_handler=make_request_handler(services.config),  # timeouts, connection caps
         )
     finally:
         if watchers is not None:

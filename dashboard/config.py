@@ -42,6 +42,26 @@ class ServerConfig(_Strict):
         "var",
         description="Directory for the SQLite file, photos and keys (relative to the root).",
     )
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        10,
+        description="A request's line and headers must arrive within this time, and a kept-alive "
+        "connection may stay silent this long between requests; then it is closed.",
+    )
+    idle_timeout_seconds: Annotated[float, Field(ge=30, le=3600)] = Field(
+        60,
+        description="While a request runs (a body arriving, a stream, a websocket), the "
+        "connection is closed after this long without traffic. Above Engine.IO's 25 s ping.",
+    )
+    max_connections: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        1000,
+        description="Open connections the server holds at once (each is a thread); more are "
+        "answered 503 with Retry-After and closed.",
+    )
+    max_connections_per_address: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        100,
+        description="Open connections from one client address (a command room behind NAT "
+        "shares one: raise it there). Not applied when trusted_proxies > 0 (the proxy's job).",
+    )
 
 
 class DatabaseConfig(_Strict):
@@ -59,6 +79,27 @@ class DatabaseConfig(_Strict):
         10, description="Connection pool size (PostgreSQL)."
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        3,
+        description="Opening a connection gives up after this long (PostgreSQL connect_timeout): "
+        "an unreachable database answers 503 quickly instead of hanging the request.",
+    )
+    statement_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        15,
+        description="A statement running longer is cancelled (PostgreSQL statement_timeout). "
+        "The client also gives up on a connection silent for this long plus 2 s (a network "
+        "partition the server cannot report); SQLite: how long a writer waits for the lock.",
+    )
+    pool_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        2,
+        description="A request waits at most this long for a free pooled connection, then "
+        "answers 503 with Retry-After.",
+    )
+    keepalive_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        10,
+        description="TCP keep-alive: idle seconds before the first probe; a dead peer is "
+        "noticed after about twice this (PostgreSQL keepalives and tcp_user_timeout).",
+    )
 
     @field_validator("url")
     @classmethod
@@ -85,6 +126,17 @@ class BusConfig(_Strict):
     )
     channel: str = Field(
         "gcc", description="Prefix of the Redis channels and keys used by this deployment."
+    )
+
+
+class HealthConfig(_Strict):
+    """``/healthz``: liveness, readiness and the state of each part."""
+
+    check_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = Field(
+        0.8,
+        description="Each part's check (database, bus, capture) is waited for at most this "
+        "long; a check still running is reported as a timeout, so /healthz always answers "
+        "within about this time whatever hangs.",
     )
 
 
@@ -256,10 +308,39 @@ class SecurityConfig(_Strict):
         60, description="A web sign-in ends after this many minutes without a request."
     )
     lockout_threshold: Annotated[int, Field(ge=1, le=100)] = Field(
-        5, description="Failed sign-ins in a row that lock the account."
+        5,
+        description="Failed sign-ins of one account from one address before each further "
+        "attempt waits (1 s, 2 s, 4 s … up to lockout_minutes; 429 with Retry-After). Nobody "
+        "is locked out by others' failures: see docs/security.md.",
     )
     lockout_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
-        15, description="How long a locked account refuses every sign-in."
+        15, description="The longest sign-in back-off of an address or an (account, address)."
+    )
+    sign_in_address_threshold: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        10,
+        description="Failed sign-ins from one address, whatever the account, before its "
+        "attempts back off (password spraying).",
+    )
+    sign_in_account_threshold: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        20,
+        description="Failed sign-ins of one account, whatever the address, before its attempts "
+        "back off (a guess spread over many addresses).",
+    )
+    sign_in_account_max_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        60,
+        description="The longest back-off of an account as a whole: others failing on purpose "
+        "can delay the real user at most this long.",
+    )
+    min_password_length: Annotated[int, Field(ge=8, le=128)] = Field(
+        10,
+        description="Shortest password accepted when one is set (`run.py user create`, "
+        "`user password`); common passwords (dashboard/data/common_passwords.txt) are refused.",
+    )
+    secure_cookies: bool = Field(
+        False,
+        description="Mark every cookie Secure even when the request arrived over plain HTTP: "
+        "set it behind a TLS-terminating proxy (or set trusted_proxies so X-Forwarded-Proto "
+        "is believed).",
     )
     token_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
         20, description="Sustained requests per second allowed per API token (token bucket)."
@@ -272,6 +353,17 @@ class SecurityConfig(_Strict):
     )
     max_photo_megapixels: Annotated[float, Field(gt=0, le=200)] = Field(
         40, description="Largest photo accepted, in millions of pixels (decompression bombs)."
+    )
+    max_decode_mb: Annotated[float, Field(ge=16, le=16_384)] = Field(
+        384,
+        description="Memory all photo decodes in flight may use together, in MiB (estimated "
+        "from each header before decoding). A photo that does not fit waits up to 10 s, then "
+        "gets 503; one larger than this alone is refused (422).",
+    )
+    socket_auth_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        5,
+        description="A Socket.IO connection that has not joined a namespace (authenticated) "
+        "within this time is closed.",
     )
     trusted_proxies: Annotated[int, Field(ge=0, le=5)] = Field(
         0,
@@ -405,6 +497,21 @@ class VideoConfig(_Strict):
     full_max_width: Annotated[int, Field(ge=160, le=7680)] = Field(
         1920, description="Full-size frames wider than this are scaled down."
     )
+    max_full_views_per_viewer: Annotated[int, Field(ge=1, le=100)] = Field(
+        4,
+        description="Full-size streams (live.mjpg) one user or token may have open at once in "
+        "a web process; more answer 429.",
+    )
+    max_full_views: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        32,
+        description="Full-size streams a web process serves at once, all viewers together; "
+        "more answer 429 (each one costs the capture service a full-resolution decode).",
+    )
+    capture_max_full_streams: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        64,
+        description="Full-size streams one capture shard serves at once, for all web processes "
+        "together; more answer 429 (each holds a full-resolution decoder).",
+    )
     check_radius_m: Annotated[float, Field(gt=0, le=50_000)] = Field(
         800, description="Video checks: cameras within this distance of a case, village or point."
     )
@@ -427,6 +534,9 @@ class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
     bus: BusConfig = Field(default_factory=BusConfig, description="Event bus.")
+    health: HealthConfig = Field(
+        default_factory=HealthConfig, description="Health probes (/healthz)."
+    )
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Embedded demo.")
     simulator: SimulatorConfig = Field(
         default_factory=SimulatorConfig, description="The demo's simulator."

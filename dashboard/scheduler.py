@@ -22,7 +22,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -229,6 +229,12 @@ class WatcherScheduler:
         scheduler.start()
         self._scheduler = scheduler
         logger.info("watchers scheduled (holder %s)", self.holder)
+
+    def health(self) -> dict[str, Any]:
+        """For /healthz: is this process's scheduler running (in memory, never blocks)."""
+        scheduler = self._scheduler
+        running = scheduler is not None and scheduler.running
+        return {"ok": running, "holder": self.holder}
 
     def stop(self) -> None:
         if self._scheduler is None:

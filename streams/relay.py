@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.clock import Clock
-from dashboard.storage.db import Database
+from dashboard.storage.db import Database, StorageError
 from dashboard.storage.models import Case, OutboxEvent
 from streams.bus import BusError, Event, EventBus
 from streams.protocol import TOPIC_ALARM_ACK
@@ -164,7 +164,7 @@ class OutboxRelay:
         except BusError as err:
             self._failed("bus", err)
             return
-        except SQLAlchemyError as err:
+        except (SQLAlchemyError, StorageError) as err:  # StorageError: the database is away
             self._failed("database", err)
             return
         except Exception as err:  # a bug must not end the thread: log it, back off, go on

@@ -101,9 +101,10 @@ def init_socketio(server: Flask, services: Services) -> SocketIO:
 
 def stop_live(services: Services) -> None:
     """Stop the ticker and leave the bus (the server shuts down)."""
-    stopper = services.extras.pop("live_stop", None)
-    if stopper is not None:
-        stopper()
+    for name in ("live_stop", "socket_guard_stop"):
+        stopper = services.extras.pop(name, None)
+        if stopper is not None:
+            stopper()
 
 
 def _stop(ticker: _Ticker, unsubscribe: Callable[[], None]) -> None:

@@ -18,6 +18,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard.app import Services
@@ -25,16 +26,25 @@ from dashboard.clock import SERVER_TIME_HEADER
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.lifecycle import IllegalTransition
 from dashboard.http.errors import ApiError
+from dashboard.http.unavailable import unavailable_response
 from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
 from dashboard.services.cases import CaseNotFound, ConcurrentChange, InvalidReport
-from dashboard.services.photos import DuplicatePhoto, InvalidPhoto, PhotoStore, PhotoTooLarge
+from dashboard.services.photos import (
+    DecodeBudget,
+    DuplicatePhoto,
+    InvalidPhoto,
+    PhotoBusy,
+    PhotoStore,
+    PhotoTooLarge,
+)
 from dashboard.services.positions import (
     InvalidFix,
     PositionService,
     UnknownWorkers,
     WorkersOutsideScope,
 )
+from dashboard.storage.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +60,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
     (InvalidPhoto, 422, "photos"),
     (PhotoTooLarge, 413, "photos"),
     (DuplicatePhoto, 409, "photos"),
+    (PhotoBusy, 503, "photos"),
     (IllegalTransition, 409, None),
     (ConcurrentChange, 409, None),
     (CaseNotFound, 404, None),
@@ -83,6 +94,7 @@ def register_api(server: Flask, services: Services) -> None:
             services.config.data_dir() / "photos",
             max_bytes=int(security.max_photo_mb * _MIB),
             max_pixels=int(security.max_photo_megapixels * 1_000_000),
+            budget=DecodeBudget(int(security.max_decode_mb * _MIB)),
         ),
         positions=PositionService(services.db, services.bus, services.locator),
     )
@@ -101,6 +113,8 @@ def register_api(server: Flask, services: Services) -> None:
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)
     api.register_error_handler(OperationalError, _database_busy)
+    api.register_error_handler(SqlTimeout, _database_busy)
+    api.register_error_handler(DatabaseUnavailable, _database_unavailable)
     api.register_error_handler(HTTPException, _http_error)
     api.register_error_handler(Exception, _unexpected)
     api.add_url_rule("/<path:_rest>", "no_route", _no_route, methods=_METHODS)
@@ -144,7 +158,8 @@ def _domain_error(err: DomainError) -> ResponseReturnValue:
             status, field = kind_status, kind_field
             break
     field = getattr(err, "field", None) or field
-    return jsonify(error_body(err.code, err.message, field)), status
+    headers = {"Retry-After": "5"} if status == 503 else {}  # busy (photo decodes): retry
+    return jsonify(error_body(err.code, err.message, field)), status, headers
 
 
 def _integrity_error(err: IntegrityError) -> ResponseReturnValue:
@@ -154,14 +169,23 @@ def _integrity_error(err: IntegrityError) -> ResponseReturnValue:
     return jsonify(body), 409
 
 
-def _database_busy(err: OperationalError) -> ResponseReturnValue:
+def _database_busy(err: OperationalError | SqlTimeout) -> ResponseReturnValue:
     # SQLite's single writer timed out ("database is locked") or PostgreSQL went away: nothing
     # was written, the client may retry (with its Idempotency-Key) in a moment.
     logger.warning(
-        "api request %s %s: database unavailable: %s", request.method, request.path, err.orig
+        "api request %s %s: database unavailable: %s",
+        request.method,
+        request.path,
+        getattr(err, "orig", None) or type(err).__name__,
     )
     body = error_body("database_busy", "the database is busy or unreachable; retry shortly")
     return jsonify(body), 503, {"Retry-After": "1"}
+
+
+def _database_unavailable(err: DatabaseUnavailable) -> ResponseReturnValue:
+    # Translated at the storage boundary (dashboard.storage.db), logged there once.
+    logger.warning("api request %s %s: database unavailable", request.method, request.path)
+    return unavailable_response()
 
 
 def _http_error(err: HTTPException) -> ResponseReturnValue:

@@ -22,7 +22,7 @@ errors are translated here: capture down or camera offline → 503 JSON, never a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
@@ -34,6 +34,7 @@ from dashboard.domain.permissions import Permission
 from dashboard.http.api import ApiContext, context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import parse_json
+from dashboard.http.stream_limits import FullViewLimits
 from dashboard.security.audit import record_camera_view
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible
@@ -44,6 +45,7 @@ from dashboard.services.cases import CaseNotFound
 from dashboard.storage.models import Case
 from streams.capture.client import (
     CameraOffline,
+    CaptureBusy,
     CaptureClient,
     CaptureUnavailable,
     Frame,
@@ -58,6 +60,7 @@ video_bp = Blueprint("video", __name__, url_prefix="/video")
 
 MAX_LIMIT = 100
 MJPEG_TYPE = "multipart/x-mixed-replace; boundary=frame"
+FULL_VIEW_RETRY_S = 5
 
 
 class EvidenceIn(BaseModel):
@@ -187,26 +190,45 @@ def live_mjpeg(camera_id: str) -> ResponseReturnValue:
     _visible_camera(ctx, camera_id)
     client = _client(ctx)
     assert client is not None
-    # The capture service answers 503 within its snapshot wait when the camera has no picture,
-    # before sending any header; errors before the first byte still get a JSON answer.
+    limits, viewer = _full_view_limits(ctx), f"{principal().kind}:{principal().name}"
+    refused = limits.acquire(viewer)
+    if refused is not None:
+        logger.warning("camera %s: full view refused for %s (%s cap)", camera_id, viewer, refused)
+        cap = limits.per_viewer if refused == "viewer" else limits.total
+        raise ApiError(
+            429,
+            "too_many_streams",
+            f"at most {cap} full-size views at once; close one first",
+            headers={"Retry-After": str(FULL_VIEW_RETRY_S)},
+        )
     try:
-        chunks = client.mjpeg(camera_id)
-    except (CameraOffline, CaptureUnavailable, UnknownCamera) as err:
-        raise _capture_error(err, camera_id) from None
-    first = next(chunks, b"")
-    if not first:
-        _close(chunks)
-        raise _offline(camera_id)
+        # The capture service answers 503 within its snapshot wait when the camera has no
+        # picture, before sending any header; errors before the first byte still get JSON.
+        try:
+            chunks = client.mjpeg(camera_id)
+        except (CameraOffline, CaptureUnavailable, UnknownCamera) as err:
+            raise _capture_error(err, camera_id) from None
+        first = next(chunks, b"")
+        if not first:
+            _close(chunks)
+            raise _offline(camera_id)
+    except BaseException:
+        limits.release(viewer)
+        raise
     _audit_view(ctx, camera_id, "fullscreen")
     logger.info("camera %s: full-size view opened by %s", camera_id, principal().name)
-    response = Response(stream_with_context(_relay(first, chunks, camera_id)), mimetype=MJPEG_TYPE)
+    body = _relay(first, chunks, camera_id, lambda: limits.release(viewer))
+    response = Response(stream_with_context(body), mimetype=MJPEG_TYPE)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not buffer a stream
     return response
 
 
-def _relay(first: bytes, chunks: Iterator[bytes], camera_id: str) -> Iterator[bytes]:
-    """The upstream body, closed when the browser leaves (the server closes this generator)."""
+def _relay(
+    first: bytes, chunks: Iterator[bytes], camera_id: str, done: Callable[[], None]
+) -> Iterator[bytes]:
+    """The upstream body, closed when the browser leaves (the server closes this generator);
+    ``done`` frees the viewer's slot."""
     try:
         yield first
         yield from chunks
@@ -214,6 +236,17 @@ def _relay(first: bytes, chunks: Iterator[bytes], camera_id: str) -> Iterator[by
         logger.info("camera %s: full-size stream ended: %s", camera_id, type(err).__name__)
     finally:
         _close(chunks)
+        done()
+
+
+def _full_view_limits(ctx: ApiContext) -> FullViewLimits:
+    video = ctx.services.config.video
+    limits = ctx.services.extras.get("full_views")
+    if limits is None:
+        limits = ctx.services.extras.setdefault(
+            "full_views", FullViewLimits(video.max_full_views_per_viewer, video.max_full_views)
+        )
+    return limits  # type: ignore[no-any-return]
 
 
 def _close(chunks: Iterator[bytes]) -> None:
@@ -273,6 +306,14 @@ def _snapshot(ctx: ApiContext, camera_id: str, quality: str) -> Frame:
 
 
 def _capture_error(err: Exception, camera_id: str) -> ApiError:
+    if isinstance(err, CaptureBusy):
+        logger.warning("camera %s: the capture service refused a full-size stream", camera_id)
+        return ApiError(
+            429,
+            "too_many_streams",
+            "the video service serves as many full-size views as it may; retry shortly",
+            headers={"Retry-After": str(FULL_VIEW_RETRY_S)},
+        )
     if isinstance(err, CaptureUnavailable):
         logger.warning("camera %s: capture service unavailable: %s", camera_id, err)
         error = ApiError(503, "capture_unavailable", "the video capture service does not answer")

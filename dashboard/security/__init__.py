@@ -3,7 +3,8 @@
 - ``web``: the request hook (principal from bearer token, session or kiosk cookie; deny by
   default; CSRF) and ``require(permission)`` for API views.
 - ``pages``: ``/login``, ``/logout``, ``page_guard`` for Dash page layouts, ``guard_callback``.
-- ``sessions``: sign-in, expiry, sign-out, lock-out. ``tokens``: bearer tokens.
+- ``sessions``: sign-in, expiry, sign-out. ``throttle``: sign-in back-off.
+- ``tokens``: bearer tokens.
 - ``ratelimit``: per-token token buckets (in process, or shared through Redis).
 - ``scoping``: area and department filters for queries, the live stream and cameras.
 - ``audit``: the append-only audit log. ``headers``: CSP and the other security headers.

@@ -38,11 +38,13 @@ from markupsafe import Markup
 from dashboard.domain.permissions import Permission
 from dashboard.http.errors import ApiError
 from dashboard.i18n import Lang, normalise_lang, t
-from dashboard.security.sessions import CSRF_FIELD, SESSION_COOKIE, SignInRefused
+from dashboard.security.ratelimit import retry_after
+from dashboard.security.sessions import CSRF_FIELD, SESSION_COOKIE, SignInRefused, SignInThrottled
 from dashboard.security.web import (
     browser_page,
     clear_cookies,
     client_ip,
+    cookies_secure,
     current_principal,
     public,
     safe_next,
@@ -131,6 +133,11 @@ def login() -> ResponseReturnValue:
     security = security_of(current_app)  # type: ignore[arg-type]
     try:
         issued = security.sessions.sign_in(username, request.form.get("password", ""), client_ip())
+    except SignInThrottled as err:
+        message = t("login.throttled", _lang()).format(seconds=retry_after(err.wait))
+        response = _login_form(token, target, username, message, 429)
+        response.headers["Retry-After"] = retry_after(err.wait)
+        return response
     except SignInRefused:
         return _login_form(token, target, username, t("login.refused", _lang()), 401)
     previous = request.cookies.get(SESSION_COOKIE)
@@ -148,7 +155,7 @@ def _login_form(token: str, target: str, username: str, error: str, status: int 
     )
     response = current_app.make_response((body, code))
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=cookies_secure()
     )
     return response
 

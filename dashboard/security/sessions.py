@@ -1,4 +1,4 @@
-"""Web sign-in: passwords, sessions that expire, sign-out and lock-out.
+"""Web sign-in: passwords, sessions that expire, sign-out, throttled failures.
 
 The browser holds a random token in the ``gcc_session`` cookie (HttpOnly); the database holds only
 its SHA-256 (``web_sessions.id``) with an absolute expiry, the last request time (idle timeout), a
@@ -14,6 +14,7 @@ is in the audit log; the name typed for an unknown user is not (it is often a mi
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.security.audit import Actor, record, write
 from dashboard.security.principal import Principal
+from dashboard.security.throttle import SignInThrottle
 from dashboard.storage.db import Database
 from dashboard.storage.models import User, WebSession
 
@@ -37,6 +39,7 @@ CSRF_COOKIE = "gcc_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 LAST_SEEN_EVERY = timedelta(minutes=1)  # idle-timeout bookkeeping: one write a minute at most
+logger = logging.getLogger(__name__)
 REFUSED = "wrong user name or password, or the account is locked"
 
 
@@ -47,20 +50,25 @@ class SignInRefused(Exception):
         super().__init__(REFUSED)
 
 
+class SignInThrottled(Exception):
+    """Too many failures from this address or for this account: wait ``wait`` seconds (429).
+    Unknown and real accounts are throttled alike, so this says nothing about existence."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many sign-in attempts; retry in {wait:.0f} s")
+        self.wait = wait
+
+
 @dataclass(frozen=True)
 class SessionPolicy:
     lifetime: timedelta
     idle: timedelta
-    lockout_threshold: int
-    lockout: timedelta
 
     @classmethod
     def from_config(cls, config: SecurityConfig) -> SessionPolicy:
         return cls(
             lifetime=timedelta(hours=config.session_hours),
             idle=timedelta(minutes=config.idle_minutes),
-            lockout_threshold=config.lockout_threshold,
-            lockout=timedelta(minutes=config.lockout_minutes),
         )
 
 
@@ -98,10 +106,17 @@ def user_principal(user: User) -> Principal:
 
 
 class SessionManager:
-    def __init__(self, db: Database, policy: SessionPolicy, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        policy: SessionPolicy,
+        now: Callable[[], datetime],
+        throttle: SignInThrottle,
+    ) -> None:
         self._db = db
         self.policy = policy
         self._now = now
+        self.throttle = throttle
         # Checked when the user is unknown, so that answer takes as long as a real check.
         self._dummy_hash = generate_password_hash(secrets.token_urlsafe(16))
         self._seen: dict[str, datetime] = {}
@@ -111,6 +126,11 @@ class SessionManager:
 
     def sign_in(self, username: str, password: str, ip: str) -> SignedIn:
         now = self._now()
+        wait = self.throttle.wait(username, ip, now)
+        if wait > 0:  # refused before the password is checked; logged, not audited (a flood)
+            logger.info("sign-in from %s throttled for %.0f s", ip, wait)
+            raise SignInThrottled(wait)
+        actor = Actor("(unknown)", "", ip)
         with self._db.transaction() as session:
             user = session.scalar(
                 select(User).where(User.username == username[:60]).with_for_update()
@@ -120,10 +140,14 @@ class SessionManager:
                 record(session, Actor("(unknown)", "", ip), "sign_in_failed", now, reason="unknown")
                 failed = True
             else:
+                actor = Actor(user.username, user.role, ip)
                 failed = not self._check(session, user, password, now, ip)
             if not failed:
                 assert user is not None
+                self.throttle.succeeded(username, ip)
                 return self._start(session, user, now, ip, "password")
+        for setback in self.throttle.failed(username, ip, now):
+            self.audit(actor, "sign_in_throttled", scope=setback.scope, seconds=setback.seconds)
         raise SignInRefused
 
     def _check(self, session: Session, user: User, password: str, now: datetime, ip: str) -> bool:
@@ -139,12 +163,10 @@ class SessionManager:
             user.failed_logins = 0
             user.locked_until = None
             return True
+        # Counted for the record only: the back-off is the throttle's (dashboard.security.throttle),
+        # never a lock others could set off.
         user.failed_logins = (user.failed_logins or 0) + 1
         record(session, actor, "sign_in_failed", now, reason="password", count=user.failed_logins)
-        if user.failed_logins >= self.policy.lockout_threshold:
-            user.locked_until = now + self.policy.lockout
-            user.failed_logins = 0
-            record(session, actor, "account_locked", now, until=user.locked_until.isoformat())
         return False
 
     def start(self, username: str, ip: str, method: str) -> SignedIn:

@@ -18,6 +18,12 @@ from dashboard.security.ratelimit import MemoryBuckets, RateLimiter, RedisBucket
 from dashboard.security.redact import install_log_redaction
 from dashboard.security.sessions import SessionManager, SessionPolicy
 from dashboard.security.sockets import make_socket_authenticator
+from dashboard.security.throttle import (
+    MemoryThrottle,
+    RedisThrottle,
+    SignInThrottle,
+    ThrottleStore,
+)
 from dashboard.security.tokens import TokenAuthenticator
 from dashboard.security.web import Security, init_security
 
@@ -35,6 +41,13 @@ def make_limiter(services: Services) -> RateLimiter:
     return MemoryBuckets(cfg.token_rate_per_second, cfg.token_burst)
 
 
+def make_throttle_store(services: Services) -> ThrottleStore:
+    """Sign-in failures shared through Redis when several processes serve, else in memory."""
+    if services.config.bus.backend == "redis":
+        return RedisThrottle.from_url(services.config.bus.redis_url, services.config.bus.channel)
+    return MemoryThrottle()
+
+
 def _request_ip() -> str:
     return (request.remote_addr or "") if has_request_context() else ""
 
@@ -47,7 +60,10 @@ def install_security(server: Flask, services: Services) -> Security:
     if proxies:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     sessions = SessionManager(
-        services.db, SessionPolicy.from_config(services.config.security), services.clock.now
+        services.db,
+        SessionPolicy.from_config(services.config.security),
+        services.clock.now,
+        SignInThrottle(make_throttle_store(services), services.config.security),
     )
     security = init_security(
         server,

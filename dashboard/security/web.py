@@ -32,7 +32,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, g, jsonify, redirect, request
+from flask import Flask, Response, current_app, g, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
 
 from dashboard.accounts import hash_token
@@ -73,7 +73,7 @@ STATIC_ENDPOINTS = frozenset(
         "/_favicon.ico",
     }
 )
-PUBLIC_ENDPOINTS = frozenset({"health.healthz"})
+PUBLIC_ENDPOINTS = frozenset({"health.healthz", "health.live"})
 # Dash's page routes: the same HTML shell for every page, the page itself comes by callback.
 DASH_PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 
@@ -244,7 +244,7 @@ def _kiosk_sign_in(security: Security, token: str) -> BaseResponse:
         return redirect(login_url(clean))
     security.audit(principal.actor(client_ip()), "kiosk_sign_in", request.path[:100])
     response = redirect(clean)
-    secure = request.is_secure
+    secure = cookies_secure()
     response.set_cookie(
         KIOSK_COOKIE, token, max_age=KIOSK_MAX_AGE, httponly=True, samesite="Lax", secure=secure
     )
@@ -264,8 +264,15 @@ def _demo_sign_in(security: Security) -> None:
     g.principal, g.auth_via, g.csrf, g.issued = issued.principal, "session", issued.csrf, issued
 
 
+def cookies_secure() -> bool:
+    """Secure cookies over HTTPS, and always when ``security.secure_cookies`` says so (a TLS
+    proxy in front whose X-Forwarded-Proto is not trusted)."""
+    services = current_app.extensions["gcc"]
+    return bool(request.is_secure or services.config.security.secure_cookies)
+
+
 def set_session_cookies(response: Response, issued: SignedIn, now: datetime) -> None:
-    secure = request.is_secure
+    secure = cookies_secure()
     max_age = max(1, int((issued.expires_at - now).total_seconds()))
     response.set_cookie(
         SESSION_COOKIE, issued.cookie, httponly=True, samesite="Lax", secure=secure, max_age=max_age
@@ -275,7 +282,7 @@ def set_session_cookies(response: Response, issued: SignedIn, now: datetime) -> 
 
 def clear_cookies(response: Response) -> None:
     for name in (SESSION_COOKIE, CSRF_COOKIE, KIOSK_COOKIE):
-        response.delete_cookie(name, samesite="Lax", secure=request.is_secure)
+        response.delete_cookie(name, samesite="Lax", secure=cookies_secure())
 
 
 # --- deny by default ------------------------------------------------------------------------

@@ -22,12 +22,13 @@ from urllib.parse import quote, urlsplit
 
 from dashboard.config import VideoConfig
 from streams.capture import shard_of
-from streams.capture.errors import CameraOffline, CaptureUnavailable, UnknownCamera
+from streams.capture.errors import CameraOffline, CaptureBusy, CaptureUnavailable, UnknownCamera
 from streams.capture.records import Frame, RecordError, decode_frames
 
 __all__ = [
     "CameraOffline",
     "CameraStatus",
+    "CaptureBusy",
     "CaptureClient",
     "CaptureUnavailable",
     "Frame",
@@ -102,6 +103,25 @@ class CaptureClient:
             except CaptureUnavailable:
                 continue
         return merged
+
+    def health(self) -> dict[str, Any]:
+        """For /healthz: how many shards answer, and how many cameras are online."""
+        futures = [self._pool.submit(self._status, s) for s in self._shards]
+        reachable, online = 0, 0
+        for future in futures:
+            try:
+                cameras = future.result()
+            except CaptureUnavailable:
+                continue
+            reachable += 1
+            online += sum(1 for c in cameras if c.state == "online")
+        shards = len(self._shards)
+        return {
+            "ok": reachable == shards,
+            "shards": shards,
+            "reachable": reachable,
+            "online": online,
+        }
 
     def frames(
         self, wanted: Mapping[str, int], quality: str = "tile", wait: float = 2.0
@@ -280,6 +300,8 @@ def _error(status: int, body: bytes, shard: _Shard, camera_id: str) -> Exception
         code = ""
     if status == 404 and code == "unknown_camera":
         return UnknownCamera(f"unknown camera {camera_id}")
+    if status == 429 and code == "too_many_streams":
+        return CaptureBusy(f"capture shard {shard.index}: too many full-size streams")
     if status == 503 and code == "camera_offline":
         return CameraOffline(f"camera {camera_id} is offline")
     if status in (401, 403):

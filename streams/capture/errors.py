@@ -11,6 +11,10 @@ class CaptureUnavailable(CaptureError):
     """The capture service (or the shard owning a camera) cannot be reached or failed."""
 
 
+class CaptureBusy(CaptureUnavailable):
+    """The shard serves as many full-size streams as it may (``video.capture_max_full_streams``)."""
+
+
 class CameraOffline(CaptureError):
     """The camera is known but has no current frame (unreachable, stalled, starting too slowly)."""
 

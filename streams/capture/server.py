@@ -13,13 +13,14 @@ import hmac
 import json
 import logging
 import re
+import threading
 from contextlib import closing
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from streams.capture.errors import CameraOffline, UnknownCamera
+from streams.capture.errors import CameraOffline, CaptureBusy, UnknownCamera
 from streams.capture.hub import FULL, QUALITIES, TILE, CaptureHub
 from streams.capture.records import encode_frames
 
@@ -41,10 +42,15 @@ class CaptureServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], hub: CaptureHub, secret: str) -> None:
+    def __init__(
+        self, address: tuple[str, int], hub: CaptureHub, secret: str, max_full_streams: int = 64
+    ) -> None:
         if not secret:
             raise ValueError("the capture service needs a shared secret")
         self.hub, self.secret = hub, secret.encode("utf-8")
+        # Full-size streams of all web processes together: each holds a thread and keeps a
+        # full-resolution decoder busy (the web processes cap each viewer; this caps the shard).
+        self.full_streams = threading.BoundedSemaphore(max_full_streams)
         super().__init__(address, _Handler)
 
 
@@ -71,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"error": "unknown_camera"})
         except CameraOffline:
             self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "camera_offline"})
+        except CaptureBusy:
+            self._json(HTTPStatus.TOO_MANY_REQUESTS, {"error": "too_many_streams"})
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -120,6 +128,16 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server.hub
         if not hub.known(camera_id):
             raise UnknownCamera(camera_id)
+        if not self.server.full_streams.acquire(blocking=False):
+            logger.warning("camera %s: full-size stream refused: the shard's cap", camera_id)
+            raise CaptureBusy(camera_id)
+        try:
+            self._mjpeg_body(camera_id)
+        finally:
+            self.server.full_streams.release()
+
+    def _mjpeg_body(self, camera_id: str) -> None:
+        hub = self.server.hub
         # A first full-size frame before any header: an offline camera answers 503 at once
         # (within the snapshot wait) instead of an empty stream that never sends a part.
         hub.snapshot(camera_id, FULL)

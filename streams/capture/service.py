@@ -49,7 +49,7 @@ def run_capture(config: AppConfig, shard: int = 0, shards: int = 1) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from dashboard.security.redact import install_log_redaction, redact
-    from dashboard.storage.db import Database
+    from dashboard.storage.db import Database, StorageError
     from streams.capture.hub import CaptureHub
     from streams.capture.registry import Registry, load_cameras
     from streams.capture.server import CaptureServer
@@ -62,13 +62,13 @@ def run_capture(config: AppConfig, shard: int = 0, shards: int = 1) -> int:
     db = Database.from_url(config.database_url())
     try:
         registry = Registry(lambda: load_cameras(db, config.video), shard, shards)
-    except SQLAlchemyError as err:
+    except (SQLAlchemyError, StorageError) as err:
         db.dispose()
         reason = redact(str(err).splitlines()[0])
         raise CaptureStartError(f"cannot read the cameras from the database: {reason}") from err
     hub = CaptureHub(registry, config.video)
     try:
-        server = CaptureServer((host, port), hub, secret)
+        server = CaptureServer((host, port), hub, secret, config.video.capture_max_full_streams)
     except OSError as err:
         db.dispose()
         raise CaptureStartError(f"cannot listen on {host}:{port}: {err.strerror}") from err

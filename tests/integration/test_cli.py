@@ -319,6 +319,19 @@ def side_by_side(tmp_path_factory: pytest.TempPathFactory) -> SideBySide:
                 {"GCC_USER_PASSWORD": "short"},
             ),
             "no_password": (["user", "create", "dave", "--role", "supervisor"], {}),
+            # Accepted for an admin before the hardening (issue 11):
+            "digits_password": (
+                ["user", "create", "gina", "--role", "admin"],
+                {"GCC_USER_PASSWORD": "12345678"},
+            ),
+            "spaces_password": (
+                ["user", "create", "hank", "--role", "admin"],
+                {"GCC_USER_PASSWORD": " " * 8},
+            ),
+            "common_password": (
+                ["user", "create", "ivan", "--role", "admin"],
+                {"GCC_USER_PASSWORD": "Password123"},
+            ),
             "no_department": (["user", "create", "erin", "--role", "department"], password),
             "unknown_department": (
                 ["user", "create", "frank", "--role", "department", "--department", "nope"],
@@ -355,7 +368,10 @@ def test_token_create_with_an_unknown_role_is_refused(side_by_side: SideBySide) 
 @pytest.mark.parametrize(
     ("name", "user", "message"),
     [
-        ("short_password", "carol", "at least 8 characters"),
+        ("short_password", "carol", "at least 10 characters"),
+        ("digits_password", "gina", "at least 10 characters"),
+        ("spaces_password", "hank", "at least 10 characters"),
+        ("common_password", "ivan", "among the most common"),
         ("no_password", "dave", "set GCC_USER_PASSWORD"),
         ("no_department", "erin", "a department user needs --department"),
     ],

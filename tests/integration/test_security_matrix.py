@@ -61,6 +61,7 @@ def perm(permission: Permission) -> Rule_:
 EXPECT: dict[str, Rule_] = {
     **{endpoint: PUBLIC for endpoint in STATIC_ENDPOINTS},
     "health.healthz": PUBLIC,
+    "health.live": PUBLIC,
     "security.login": PUBLIC,
     "security.logout": ANY,
     "admin.me": ANY,

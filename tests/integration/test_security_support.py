@@ -28,6 +28,7 @@ from dashboard.config import parse_config
 from dashboard.domain.roles import Role
 from dashboard.security.ratelimit import MemoryBuckets, RateLimiter
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from dashboard.security.throttle import MemoryThrottle
 from dashboard.security.web import Security, security_of
 from dashboard.storage.models import (
     ApiToken,
@@ -153,6 +154,7 @@ def secure_app_for(request: pytest.FixtureRequest, backend: str) -> Iterator[Sec
     assert isinstance(clock, FixedClock)
     clock.set(TOWN_NOW)
     _reset(services)
+    security_of(app).sessions.throttle.store = MemoryThrottle()  # no failures of other tests
     with services.db.read() as session:
         mark = session.scalar(select(func.max(AuditEntry.id))) or 0
     yield SecureApp(app, services, clock, mark)
