@@ -60,7 +60,8 @@ BOM = "\ufeff"
 def _query(ctx: ApiContext) -> tuple[CaseQuery, Lang]:
     params = {k: v for k, v in request.args.items()}
     lang = normalise_lang(params.get("lang"), ctx.services.config.ui.language)
-    return parse_case_params(params, ctx.services.reference.calendar.tz), lang
+    tz, now = ctx.services.reference.calendar.tz, ctx.services.clock.now()
+    return parse_case_params(params, tz, now), lang
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -26,7 +26,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.domain.deadlines import stage_light
 from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.permissions import Permission
 from dashboard.http.api import PREFIX, ApiContext, context, principal
@@ -35,6 +34,7 @@ from dashboard.http.schemas import ActionIn, CaseIn, parse_fields, parse_json
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible
 from dashboard.security.web import require
+from dashboard.services.case_light_sql import row_light
 from dashboard.services.cases import CaseNotFound, CaseRecord, CaseReport
 from dashboard.services.photos import (
     Photo,
@@ -271,12 +271,14 @@ def _detail(
 
 def _light(ctx: ApiContext, row: Case) -> str | None:
     """The deadline light of an open, registered case; its clock stops while suspended."""
-    if not row.open or row.deadline is None or row.registered_at is None:
-        return None
     services = ctx.services
-    at = row.suspended_at or services.clock.now()
-    yellow_at = services.config.rules.deadline.yellow_at
-    light = stage_light(
-        row.registered_at, row.deadline, at, services.reference.calendar, yellow_at=yellow_at
+    light = row_light(
+        row.registered_at,
+        row.deadline,
+        row.suspended_at,
+        row.open,
+        services.clock.now(),
+        services.reference.calendar,
+        services.config.rules.deadline.yellow_at,
     )
-    return light.value
+    return None if light is None else light.value

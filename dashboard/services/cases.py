@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from dashboard.domain.lifecycle import (
 from dashboard.domain.regions import Location
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
+from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
 from dashboard.services.photos import Photo, attach_photos
@@ -44,7 +45,6 @@ from dashboard.storage.models import Case, CaseEvent, OutboxEvent
 logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 2000
-MAX_FUTURE_SKEW = timedelta(minutes=5)  # phones' clocks drift; more than this is an error
 
 
 class InvalidReport(DomainError):
@@ -160,6 +160,7 @@ class CaseService:
                 raise InvalidReport("naive_time", "occurred_at needs a time zone", "occurred_at")
             if report.occurred_at > now + MAX_FUTURE_SKEW:
                 raise InvalidReport("future_time", "occurred_at is in the future", "occurred_at")
+            check_occurred_at(report.occurred_at, now)  # not years ago (year 1 was accepted)
         location = self.locate(report.lon, report.lat)
         if location is None:
             raise InvalidReport(
