@@ -267,6 +267,18 @@ class SecurityConfig(_Strict):
     token_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
         40, description="Requests an API token may send at once before the rate applies (429)."
     )
+    search_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        2, description="Case searches (GET /api/v1/cases) per second per caller, sustained."
+    )
+    search_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        30, description="Case searches a caller may send at once before the rate applies (429)."
+    )
+    export_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        0.05, description="CSV exports of cases per second per caller (0.05: three a minute)."
+    )
+    export_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        3, description="CSV exports a caller may start at once before the rate applies (429)."
+    )
     max_photo_mb: Annotated[float, Field(gt=0, le=100)] = Field(
         10, description="Largest photo upload accepted, in MiB."
     )

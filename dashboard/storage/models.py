@@ -284,6 +284,9 @@ class ApiToken(Base):
     expires_at: Mapped[MaybeWhen]
     revoked_at: Mapped[MaybeWhen]
     last_used_at: Mapped[MaybeWhen]
+    # The scope of the role (migration 0005): a department token's department, a phone's worker.
+    department_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    worker_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class SchemaInfo(Base):
