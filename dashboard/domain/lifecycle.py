@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from dashboard.domain.status import Action, CaseStatus, Source
+from dashboard.domain.text import check_text
 from dashboard.domain.time_bounds import check_deadline
 from dashboard.domain.transitions import (
     DEFAULT_POLICY,
@@ -86,6 +87,12 @@ def apply_action(
             raise step.refused("naive_time", f"{what} must be timezone-aware, got {moment}")
     if request.deadline is not None:
         check_deadline(request.deadline, now)  # TimeOutOfBounds: beyond the sane window
+    for field, text in (
+        ("actor", request.actor),
+        ("note", request.note),
+        ("reason", request.reason),
+    ):
+        check_text(text, field)  # InvalidText: a control character (a NUL) in what is stored
     if state.updated_at is not None and now < state.updated_at:
         raise step.refused(
             "time_out_of_order",

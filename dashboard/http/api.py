@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from dashboard.app import Services
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.lifecycle import IllegalTransition
+from dashboard.domain.text import InvalidText, check_text
 from dashboard.http.errors import ApiError
 from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
@@ -95,6 +96,7 @@ def register_api(server: Flask, services: Services) -> None:
     for child in (api_cameras.bp, api_camera_layouts.bp):
         api.register_blueprint(child)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
+    api.before_request(_refuse_control_characters)
     api.register_error_handler(ApiError, _api_error)
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)
@@ -119,6 +121,20 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     if field is not None:
         body["field"] = field
     return body
+
+
+def _refuse_control_characters() -> None:
+    """Query parameters and form fields of every API request: a control character (a NUL)
+    is a 422 before any view reads them (dashboard.domain.text; JSON bodies: schemas)."""
+    fields = [*request.args.items(multi=True)]
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields += request.form.items(multi=True)
+    for name, value in fields:
+        try:
+            check_text(name, "parameter name")
+            check_text(value, name)
+        except InvalidText as err:
+            raise ApiError(422, err.code, err.message, err.field) from None
 
 
 # --- error handlers ---------------------------------------------------------------------------

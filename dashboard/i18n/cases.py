@@ -91,6 +91,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "write the deadline as YYYY-MM-DD HH:MM",
     ),
     "case_ws.err.deadline_not_later": ("新期限须晚于原期限", "the new deadline must be later"),
+    "case_ws.err.control_character": (
+        "文字中含有不允许的控制字符",
+        "the text contains a control character that is not allowed",
+    ),
     "case_ws.err.deadline_passed": (
         "期限须晚于当前时间",
         "the deadline must be later than now",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.permissions import Scope
+from dashboard.domain.text import control_character
 from dashboard.services.case_queries import (
     MAX_PER_PAGE,
     CaseFilters,
@@ -138,6 +139,9 @@ def parse_case_params(
     if unknown:
         raise InvalidQuery("unknown_parameter", f"unknown parameter {unknown[0]!r}", unknown[0])
     given = {k: v.strip() for k, v in params.items() if v is not None and v.strip() != ""}
+    for name, raw in given.items():
+        if control_character(raw):  # a NUL reached the database and cut the CSV short
+            raise InvalidQuery("control_character", f"{name}: control characters", name)
     values = {_NAMES[k]: _value(k, v, tz) for k, v in given.items() if k in _NAMES}
     filters = check_filters(CaseFilters(**values))
     if now is not None:

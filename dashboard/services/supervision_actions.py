@@ -24,6 +24,7 @@ from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
+from dashboard.domain.text import InvalidText, check_text
 from dashboard.domain.time_bounds import TimeOutOfBounds, check_snooze
 from dashboard.security.audit import Actor, record
 from dashboard.services.cases import CaseRecord, CaseReport, CaseService
@@ -318,6 +319,10 @@ def _text(value: str, limit: int, field: str, *, required: bool) -> str:
     text = (value or "").strip()
     if required and not text:
         raise SupervisionError(422, f"{field}_required", f"{field} must not be empty", field)
+    try:
+        check_text(text, field)
+    except InvalidText as err:
+        raise SupervisionError(422, err.code, err.message, field) from None
     if len(text) > limit:
         raise SupervisionError(
             422, f"{field}_too_long", f"{field} has over {limit} characters", field
