@@ -7,7 +7,8 @@ existence does not leak. Times are ISO 8601 with their offset (UTC as stored).
 ``POST /cases`` answers 201 ``{id, status, village, grid, town, category, deadline, emergency,
 attachments}`` with ``Location``. With an ``Idempotency-Key`` header (1-64 printable ASCII
 characters) a retry answers **200** with the same body and ``Location``: the status tells the
-client the case existed already, the body is the first answer, no second case is written. Keys
+client the case existed already, the body is the first answer, no second case is written; the
+same key with a different report is refused (422 ``idempotency_key_reused``). Keys
 are per caller (token or user), so one device's key can neither collide with another's nor
 reveal its case. A token with an area reports only inside it (403 ``outside_scope``).
 

@@ -167,6 +167,9 @@ class Case(Base):
     )
     reporter: Mapped[str] = mapped_column(String(100), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    # SHA-256 of the first request's content (migration 0005): a key reused with another body
+    # is refused instead of silently answering with the first case (issue 11).
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     occurred_at: Mapped[MaybeWhen]
     reported_at: Mapped[When]
     accepted_at: Mapped[MaybeWhen]

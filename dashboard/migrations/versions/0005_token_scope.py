@@ -1,4 +1,5 @@
-"""API tokens carry the scope of their role: a department, a grid worker (issue 11).
+"""API tokens carry the scope of their role: a department, a grid worker; a case remembers
+the fingerprint of the request its Idempotency-Key first came with (issue 11).
 
 A department token without a department saw every case; a phone token was not bound to its
 worker. Existing department and grid-worker tokens get NULL here and are refused until they are
@@ -23,9 +24,13 @@ def upgrade() -> None:
     with op.batch_alter_table("api_tokens") as batch:
         batch.add_column(sa.Column("department_code", sa.String(20), nullable=True))
         batch.add_column(sa.Column("worker_id", sa.String(40), nullable=True))
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("idempotency_fingerprint", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("idempotency_fingerprint")
     with op.batch_alter_table("api_tokens") as batch:
         batch.drop_column("worker_id")
         batch.drop_column("department_code")
