@@ -341,6 +341,12 @@ class SupervisionConfig(_Strict):
 _CLEAR_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:(?!\$\{[A-Za-z0-9_]+\}@)[^/@]+@")
 
 
+def has_clear_password(url: str) -> bool:
+    """A stream URL with a password written out (not a ``${ENV}`` placeholder): refused in the
+    configuration file and skipped in a ``cameras`` row (streams.capture.registry)."""
+    return _CLEAR_PASSWORD.match(url) is not None
+
+
 class VideoCameraConfig(_Strict):
     """A camera declared in the file (``[[video.cameras]]``) rather than in the database."""
 
@@ -357,7 +363,7 @@ class VideoCameraConfig(_Strict):
     @field_validator("stream_url", "substream_url")
     @classmethod
     def _no_clear_password(cls, url: str) -> str:
-        if _CLEAR_PASSWORD.match(url):
+        if has_clear_password(url):
             raise ValueError("contains a password; write it as a ${ENV_NAME} placeholder")
         return url
 

@@ -94,6 +94,12 @@ READ_ONLY_ROLES = frozenset({Role.LEADER, Role.WALL})
 ACTING_ROLES = frozenset().union(*ACTION_ROLES.values())
 
 
+def can_share(role: Role) -> bool:
+    """Whether ``role`` may save something every user sees (a shared camera layout): the
+    read-only roles may keep their own, never change what others see (issue 11)."""
+    return role not in READ_ONLY_ROLES
+
+
 def can(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
 

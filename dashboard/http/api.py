@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import IntegerConverter, Map
 
 from dashboard.app import Services
 from dashboard.domain.errors import DomainError, UnknownCategory
@@ -66,6 +67,32 @@ class ApiContext:
     positions: PositionService
 
 
+MAX_ROW_ID = 2**31 - 1  # the id columns are 32-bit: a larger path id is a 404, not a 500
+
+
+def _up_to(limit: str) -> str:
+    """A regular expression for the decimal numbers 0 … ``limit`` (no sign)."""
+    shorter = f"[0-9]{{1,{len(limit) - 1}}}"
+    same_length = [
+        limit[:i] + (f"[0-{int(d) - 1}]" if d != "1" else "0") + f"[0-9]{{{len(limit) - i - 1}}}"
+        for i, d in enumerate(limit)
+        if d != "0"
+    ]
+    return "(?:" + "|".join([shorter, *same_length, limit]) + ")"
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route registered after ``register_api`` starts: 0 … ``MAX_ROW_ID``
+    (``/cases/99999999999`` was a database overflow, a 500). A larger number does not match the
+    rule at all, so the API's catch-all answers the JSON 404."""
+
+    regex = _up_to(str(MAX_ROW_ID))
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_api(server: Flask, services: Services) -> None:
     from dashboard.http import (
         api_case_list,
@@ -76,6 +103,7 @@ def register_api(server: Flask, services: Services) -> None:
         api_supervision_actions,
     )
 
+    server.url_map.converters["int"] = RowId
     security = services.config.security
     server.extensions["gcc_api"] = ApiContext(
         services=services,
@@ -138,6 +166,21 @@ def _refuse_control_characters() -> None:
 
 
 # --- error handlers ---------------------------------------------------------------------------
+
+
+def json_error(err: Exception) -> ResponseReturnValue:
+    """Any error as the API's JSON answer (for API routes outside this blueprint: the audit)."""
+    if isinstance(err, ApiError):
+        return _api_error(err)
+    if isinstance(err, DomainError):
+        return _domain_error(err)
+    if isinstance(err, IntegrityError):
+        return _integrity_error(err)
+    if isinstance(err, OperationalError):
+        return _database_busy(err)
+    if isinstance(err, HTTPException):
+        return _http_error(err)
+    return _unexpected(err)
 
 
 def _api_error(err: ApiError) -> ResponseReturnValue:

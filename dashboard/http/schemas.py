@@ -39,7 +39,9 @@ class CaseIn(_Body):
     lon: Longitude
     source: Source
     reporter: str = Field("", max_length=100)
-    emergency: bool = False
+    # Strict: JSON true/false only ("yes" raised an alarm); a form's "true"/"false" are mapped
+    # to booleans by parse_fields.
+    emergency: bool = Field(False, strict=True)
     occurred_at: AwareDatetime | None = None
     address: str = Field("", max_length=200)
 
@@ -93,12 +95,24 @@ def parse_json(model: type[M], raw: bytes) -> M:
 
 def parse_fields(model: type[M], fields: Mapping[str, Any]) -> M:
     """Validate form fields (strings; empty ones count as absent)."""
+    values = {k: _form_value(model, k, v) for k, v in fields.items() if v != ""}
     try:
-        parsed = model.model_validate({k: v for k, v in fields.items() if v != ""})
+        parsed = model.model_validate(values)
     except ValidationError as err:
         raise _as_api_error(err, model) from None
     _refuse_control_characters(parsed, "")
     return parsed
+
+
+_FORM_BOOLEANS = {"true": True, "false": False}
+
+
+def _form_value(model: type[BaseModel], name: str, value: Any) -> Any:
+    """A form field as the model's strict type takes it: only "true"/"false" are booleans."""
+    field = model.model_fields.get(name)
+    if field is not None and field.annotation is bool and isinstance(value, str):
+        return _FORM_BOOLEANS.get(value, value)
+    return value
 
 
 def _refuse_control_characters(value: Any, path: str) -> None:
