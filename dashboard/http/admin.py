@@ -25,6 +25,15 @@ from dashboard.security.web import browser_page, require, require_principal
 bp = Blueprint("admin", __name__)
 
 
+@bp.before_request
+def _text_in() -> None:
+    """The audit API's parameters follow the API's rule on control characters (a NUL in
+    ``action`` reached PostgreSQL: a 500)."""
+    from dashboard.http.api import refuse_control_characters
+
+    refuse_control_characters()
+
+
 @bp.errorhandler(Exception)
 def _error(err: Exception) -> ResponseReturnValue:
     """The audit API answers errors in the house JSON format, as every /api/v1 route does."""

@@ -124,7 +124,7 @@ def register_api(server: Flask, services: Services) -> None:
     for child in (api_cameras.bp, api_camera_layouts.bp):
         api.register_blueprint(child)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
-    api.before_request(_refuse_control_characters)
+    api.before_request(refuse_control_characters)
     api.register_error_handler(ApiError, _api_error)
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)
@@ -151,10 +151,12 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return body
 
 
-def _refuse_control_characters() -> None:
-    """Query parameters and form fields of every API request: a control character (a NUL)
-    is a 422 before any view reads them (dashboard.domain.text; JSON bodies: schemas)."""
+def refuse_control_characters() -> None:
+    """Query parameters, path parameters and form fields of every API request: a control
+    character (a NUL) is a 422 before any view reads them (dashboard.domain.text; JSON bodies:
+    schemas)."""
     fields = [*request.args.items(multi=True)]
+    fields += [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         fields += request.form.items(multi=True)
     for name, value in fields:

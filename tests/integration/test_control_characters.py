@@ -61,7 +61,13 @@ def test_actions_positions_and_searches_refuse_control_characters(api: Api) -> N
     sent = api.post("/api/v1/positions", json={"fixes": [fix]}, headers=feed)
     assert sent.status_code == 422 and sent.json["field"] == "fixes.0.worker"
 
-    for path in ("/api/v1/cases?text=a%00b", "/api/v1/cases.csv?text=a%00b", "/api/v1/cases?%00=1"):
+    for path in (
+        "/api/v1/cases?text=a%00b",
+        "/api/v1/cases.csv?text=a%00b",
+        "/api/v1/cases?%00=1",
+        "/api/v1/cameras/%00/snapshot.jpg",  # path parameters too (found by test_api_fuzz)
+        "/video/cameras/CAM%00/live.mjpg",
+    ):
         answer = api.get(path, headers=desk)
         assert answer.status_code == 422, (path, answer.data[:200])
         assert answer.json["error"] == "control_character"
