@@ -114,7 +114,7 @@ def _prepare(tmp: Path) -> Town:
         rule = rule_from_config(services.config.rules.village)
         seed(services.db, services.reference, rule, scale="town", seed=7, days=0, now=now)
         with services.db.transaction() as session:
-            token = create_token(session, "bench", Role.INTEGRATION, now).token
+            token = create_token(session, "bench", Role.INTEGRATION, now, all_areas=True).token
             points = [(g.lon, g.lat) for g in session.scalars(select(Grid).order_by(Grid.code))]
             workers = list(session.scalars(select(GridWorker.id).order_by(GridWorker.id)))
     finally:

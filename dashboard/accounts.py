@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from dashboard.config import DATA_DIR
+from dashboard.domain.permissions import token_scope_problem
 from dashboard.domain.roles import Role
 from dashboard.security.audit import Actor, record
-from dashboard.storage.models import ApiToken, User, WebSession
+from dashboard.storage.models import ApiToken, Department, GridWorker, User, WebSession
 
 TOKEN_PREFIX = "gcc_"
 MIN_PASSWORD = 10  # security.min_password_length, the default
@@ -46,10 +47,34 @@ def create_token(
     now: datetime,
     *,
     area_code: str | None = None,
+    department_code: str | None = None,
+    worker_id: str | None = None,
+    all_areas: bool = False,
     expires_in: timedelta | None = None,
 ) -> IssuedToken:
+    """Issue a token scoped like a user of ``role`` (``token_scope_problem`` says what each role
+    needs). A grid worker's token is limited to that worker's village and sends only their
+    fixes; a department's token sees only the cases dispatched to it."""
     if not name.strip():
         raise AccountError("a token needs a name (the device or integration it belongs to)")
+    problem = token_scope_problem(
+        role,
+        area_code=area_code,
+        department_code=department_code,
+        worker_id=worker_id,
+        all_areas=all_areas,
+    )
+    if problem:
+        raise AccountError(problem)
+    if department_code and session.get(Department, department_code) is None:
+        raise AccountError(f"there is no department {department_code!r}")
+    if worker_id:
+        worker = session.get(GridWorker, worker_id)
+        if worker is None:
+            raise AccountError(f"there is no grid worker {worker_id!r}")
+        if area_code and not worker.village_code.startswith(area_code):
+            raise AccountError(f"worker {worker_id} works outside the area {area_code}")
+        area_code = worker.village_code
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
@@ -58,6 +83,8 @@ def create_token(
             token_hash=hash_token(token),
             prefix=token[:12],
             area_code=area_code,
+            department_code=department_code,
+            worker_id=worker_id,
             created_at=now,
             expires_at=now + expires_in if expires_in else None,
         )

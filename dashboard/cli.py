@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     tc.add_argument("name")
     tc.add_argument("--role", required=True, choices=ROLES)
     tc.add_argument("--area", help="restrict to an area code (county, town or village)")
+    tc.add_argument("--department", help="a department token: the department (required)")
+    tc.add_argument("--worker", help="a grid worker's phone: the worker id (required)")
+    tc.add_argument(
+        "--all-areas",
+        action="store_true",
+        help="an integration serving the whole deployment (else --area is required)",
+    )
     tc.add_argument("--expires-days", type=int, help="expire after this many days")
     tr = tok_sub.add_parser("revoke", help="revoke every token with this name")
     tr.add_argument("name")

@@ -101,7 +101,15 @@ def _token_command(services: Services, args: argparse.Namespace) -> int:
         if args.token_command == "create":
             expires = timedelta(days=args.expires_days) if args.expires_days is not None else None
             issued = create_token(
-                session, args.name, Role(args.role), now, area_code=args.area, expires_in=expires
+                session,
+                args.name,
+                Role(args.role),
+                now,
+                area_code=args.area,
+                department_code=args.department,
+                worker_id=args.worker,
+                all_areas=args.all_areas,
+                expires_in=expires,
             )
             print(f"token for {issued.name} ({issued.role}); it is shown once, store it now:")
             print(issued.token)

@@ -348,6 +348,18 @@ class SecurityConfig(_Strict):
     token_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
         40, description="Requests an API token may send at once before the rate applies (429)."
     )
+    search_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        2, description="Case searches (GET /api/v1/cases) per second per caller, sustained."
+    )
+    search_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        30, description="Case searches a caller may send at once before the rate applies (429)."
+    )
+    export_rate_per_second: Annotated[float, Field(gt=0, le=10_000)] = Field(
+        0.05, description="CSV exports of cases per second per caller (0.05: three a minute)."
+    )
+    export_burst: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        3, description="CSV exports a caller may start at once before the rate applies (429)."
+    )
     max_photo_mb: Annotated[float, Field(gt=0, le=100)] = Field(
         10, description="Largest photo upload accepted, in MiB."
     )
@@ -421,6 +433,12 @@ class SupervisionConfig(_Strict):
 _CLEAR_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:(?!\$\{[A-Za-z0-9_]+\}@)[^/@]+@")
 
 
+def has_clear_password(url: str) -> bool:
+    """A stream URL with a password written out (not a ``${ENV}`` placeholder): refused in the
+    configuration file and skipped in a ``cameras`` row (streams.capture.registry)."""
+    return _CLEAR_PASSWORD.match(url) is not None
+
+
 class VideoCameraConfig(_Strict):
     """A camera declared in the file (``[[video.cameras]]``) rather than in the database."""
 
@@ -437,7 +455,7 @@ class VideoCameraConfig(_Strict):
     @field_validator("stream_url", "substream_url")
     @classmethod
     def _no_clear_password(cls, url: str) -> str:
-        if _CLEAR_PASSWORD.match(url):
+        if has_clear_password(url):
             raise ValueError("contains a password; write it as a ${ENV_NAME} placeholder")
         return url
 

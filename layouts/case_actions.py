@@ -10,11 +10,11 @@ checks that it got it (a reason, a photo, a later deadline...).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from types import MappingProxyType
 
 from dash import dcc, html
 
+from dashboard.domain.deadlines import suggested_extension
 from dashboard.domain.permissions import can_act
 from dashboard.domain.status import Action
 from dashboard.i18n import t
@@ -154,7 +154,7 @@ def _field(name: str, action: Action, view: CaseView, ctx: CasePageContext) -> o
         )
         return _labelled(t("case_ws.category", lang), control)
     if name == "deadline":
-        suggested = view.deadline + timedelta(days=1) if view.deadline else ctx.now
+        suggested = suggested_extension(view.deadline, ctx.now)  # valid: after now and it
         control = dcc.Input(
             id=fid, type="text", value=local(suggested, ctx.tz), className="case-ws-input"
         )

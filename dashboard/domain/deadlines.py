@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from dashboard.domain.calendar import WorkingCalendar, ensure_aware
 from dashboard.domain.errors import DeadlineError
+from dashboard.domain.time_bounds import MAX_STAGE_SPAN, measurable
 
 _LIMIT_RE = re.compile(r"^\s*(\d+)\s*([hd])\s*$", re.IGNORECASE)
 _US = timedelta(microseconds=1)
@@ -120,6 +121,14 @@ def extend_deadline(current: datetime, requested: datetime) -> datetime:
     return requested
 
 
+def suggested_extension(current: datetime | None, now: datetime) -> datetime:
+    """What an extension form offers: a day after the later of the current deadline and
+    ``now``, so the suggestion is always one the lifecycle accepts (after both; issue 10 §4:
+    "deadline + 1 day" of a case two days overdue was already past)."""
+    base = ensure_aware(now, "now") if current is None else max(ensure_aware(current), now)
+    return base + timedelta(days=1)
+
+
 class Light(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
@@ -130,6 +139,12 @@ def _used_and_total(
     start: datetime, deadline: datetime, now: datetime, calendar: WorkingCalendar
 ) -> tuple[int, int]:
     """Working microseconds used by ``now`` and granted until ``deadline``."""
+    if not measurable(start, deadline):  # a stored row from before the bounds (year 9999)
+        raise DeadlineError(
+            "deadline_out_of_bounds",
+            f"the stage {start.isoformat()} → {deadline.isoformat()} is longer than "
+            f"{MAX_STAGE_SPAN.days} days; the deadline is not measured",
+        )
     total = calendar.working_time_between(start, deadline) // _US
     if total <= 0:
         raise DeadlineError(

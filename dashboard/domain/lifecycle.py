@@ -20,6 +20,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from dashboard.domain.status import Action, CaseStatus, Source
+from dashboard.domain.text import check_text
+from dashboard.domain.time_bounds import check_deadline
 from dashboard.domain.transitions import (
     DEFAULT_POLICY,
     TRANSITIONS,
@@ -83,6 +85,14 @@ def apply_action(
     for moment, what in ((now, "now"), (request.deadline, "the deadline")):
         if moment is not None and not _is_aware(moment):
             raise step.refused("naive_time", f"{what} must be timezone-aware, got {moment}")
+    if request.deadline is not None:
+        check_deadline(request.deadline, now)  # TimeOutOfBounds: beyond the sane window
+    for field, text in (
+        ("actor", request.actor),
+        ("note", request.note),
+        ("reason", request.reason),
+    ):
+        check_text(text, field)  # InvalidText: a control character (a NUL) in what is stored
     if state.updated_at is not None and now < state.updated_at:
         raise step.refused(
             "time_out_of_order",
@@ -144,6 +154,17 @@ class _Step(NamedTuple):
             )
         return self.req.deadline
 
+    def future_deadline(self) -> datetime:
+        """A deadline the user sets (register, extend): it must lie after ``now``, or the case
+        would be overdue the moment it is given (and an extension would shrink the lateness)."""
+        deadline = self.deadline()
+        if deadline <= self.now:
+            raise self.refused(
+                "deadline_passed",
+                f"the deadline {deadline.isoformat()} is not after now ({self.now.isoformat()})",
+            )
+        return deadline
+
     def photo(self, required: bool, what: str) -> None:
         if required and not self.req.attachments:
             raise self.refused("photo_required", f"attach {what}")
@@ -174,7 +195,7 @@ def _void(s: _Step) -> _Outcome:
 def _register(s: _Step) -> _Outcome:
     if not s.req.category_code:
         raise s.refused("category_required", "a category (小类) is required")
-    deadline = s.deadline()
+    deadline = s.future_deadline()
     details = {"category": s.req.category_code, "deadline": deadline.isoformat()}
     # The category's default department, if the caller proposes one; dispatch may override it.
     department = s.req.department_code or s.state.department_code
@@ -227,7 +248,7 @@ def _return(s: _Step) -> _Outcome:
 
 
 def _extend(s: _Step) -> _Outcome:
-    deadline, old = s.deadline(), s.state.deadline
+    deadline, old = s.future_deadline(), s.state.deadline
     if old is not None and deadline <= old:
         raise s.refused(
             "deadline_not_later",

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
     ACKNOWLEDGE_ALARM = "acknowledge_alarm"  # acknowledge an emergency by name
+    EXPORT_CASES = "export_cases"  # the whole matching case base as CSV: desk roles only
 
 
 _P = Permission
@@ -39,10 +40,12 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: _ALL,
         Role.COMMANDER: _ALL - {_P.MANAGE_USERS, _P.VIEW_AUDIT},
-        Role.DISPATCHER: _READ_WALL | {_P.VIEW_CASES, _P.REPORT_CASE, _P.ACKNOWLEDGE_ALARM},
+        Role.DISPATCHER: _READ_WALL
+        | {_P.VIEW_CASES, _P.REPORT_CASE, _P.ACKNOWLEDGE_ALARM, _P.EXPORT_CASES},
         Role.SUPERVISOR: _READ_WALL
-        | {_P.VIEW_CASES, _P.SUPERVISE, _P.VIEW_TRENDS, _P.ACKNOWLEDGE_ALARM},
-        Role.DEPARTMENT: frozenset({_P.VIEW_CASES, _P.VIEW_REFERENCE}),
+        | {_P.VIEW_CASES, _P.SUPERVISE, _P.VIEW_TRENDS, _P.ACKNOWLEDGE_ALARM, _P.EXPORT_CASES},
+        # A department's desk exports its own dispatched cases (its scope); phones do not.
+        Role.DEPARTMENT: frozenset({_P.VIEW_CASES, _P.VIEW_REFERENCE, _P.EXPORT_CASES}),
         # Leadership is read-only: the wall and the trends, not the case desk.
         Role.LEADER: _READ_WALL | {_P.VIEW_TRENDS},
         Role.WALL: _READ_WALL,
@@ -91,6 +94,12 @@ READ_ONLY_ROLES = frozenset({Role.LEADER, Role.WALL})
 ACTING_ROLES = frozenset().union(*ACTION_ROLES.values())
 
 
+def can_share(role: Role) -> bool:
+    """Whether ``role`` may save something every user sees (a shared camera layout): the
+    read-only roles may keep their own, never change what others see (issue 11)."""
+    return role not in READ_ONLY_ROLES
+
+
 def can(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
 
@@ -133,3 +142,33 @@ class Scope:
 
 
 UNLIMITED = Scope()
+
+
+def token_scope_problem(
+    role: Role,
+    *,
+    area_code: str | None = None,
+    department_code: str | None = None,
+    worker_id: str | None = None,
+    all_areas: bool = False,
+) -> str | None:
+    """Why a token of ``role`` with this scope may not be issued (None: it may).
+
+    A token is scoped like a user of its role (issue 11): a department's token sees only the
+    cases dispatched to its department; a grid worker's phone belongs to one worker (and is
+    limited to that worker's village); an integration must name its area or say explicitly
+    that it serves the whole deployment. A scope that does not fit the role is refused too.
+    """
+    if role is Role.DEPARTMENT and not department_code:
+        return "a department token needs --department (it sees only that department's cases)"
+    if role is Role.GRID_WORKER and not worker_id:
+        return "a grid worker's device token needs --worker (it belongs to that worker and grid)"
+    if role is Role.INTEGRATION and not area_code and not all_areas:
+        return "an integration token needs --area, or --all-areas for the whole deployment"
+    if department_code and role is not Role.DEPARTMENT:
+        return "--department is only for department tokens"
+    if worker_id and role is not Role.GRID_WORKER:
+        return "--worker is only for grid worker tokens"
+    if all_areas and area_code:
+        return "--area and --all-areas exclude each other"
+    return None

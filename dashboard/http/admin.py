@@ -13,14 +13,39 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template_string, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from dashboard.domain.permissions import Permission
+from dashboard.domain.time_bounds import TimeOutOfBounds, check_query_time
 from dashboard.http.errors import ApiError
 from dashboard.i18n import normalise_lang, t
 from dashboard.security import audit
 from dashboard.security.web import browser_page, require, require_principal
 
 bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+def _text_in() -> None:
+    """The audit API's parameters follow the API's rule on control characters (a NUL in
+    ``action`` reached PostgreSQL: a 500)."""
+    from dashboard.http.api import refuse_control_characters
+
+    refuse_control_characters()
+
+
+@bp.errorhandler(Exception)
+def _error(err: Exception) -> ResponseReturnValue:
+    """The audit API answers errors in the house JSON format, as every /api/v1 route does."""
+    if request.path.startswith("/api/"):
+        from dashboard.http.api import json_error
+
+        return json_error(err)
+    if isinstance(err, ApiError):  # the page: as the app's own handler answers it
+        return err.response()
+    if isinstance(err, HTTPException):
+        return err
+    raise err
 
 
 def _when(name: str) -> datetime | None:
@@ -33,6 +58,10 @@ def _when(name: str) -> datetime | None:
         raise ApiError(422, "invalid_time", f"{name} must be an ISO 8601 time", name) from err
     if when.tzinfo is None:
         raise ApiError(422, "invalid_time", f"{name} needs a time zone (e.g. +08:00)", name)
+    try:
+        check_query_time(when, current_app.extensions["gcc"].clock.now(), name)
+    except TimeOutOfBounds as err:
+        raise ApiError(422, "invalid_time", err.message, name) from None
     return when
 
 

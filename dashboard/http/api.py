@@ -20,11 +20,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import IntegerConverter, Map
 
 from dashboard.app import Services
 from dashboard.clock import SERVER_TIME_HEADER
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.lifecycle import IllegalTransition
+from dashboard.domain.text import InvalidText, check_text
 from dashboard.http.errors import ApiError
 from dashboard.http.unavailable import unavailable_response
 from dashboard.security.principal import Principal
@@ -77,6 +79,32 @@ class ApiContext:
     positions: PositionService
 
 
+MAX_ROW_ID = 2**31 - 1  # the id columns are 32-bit: a larger path id is a 404, not a 500
+
+
+def _up_to(limit: str) -> str:
+    """A regular expression for the decimal numbers 0 … ``limit`` (no sign)."""
+    shorter = f"[0-9]{{1,{len(limit) - 1}}}"
+    same_length = [
+        limit[:i] + (f"[0-{int(d) - 1}]" if d != "1" else "0") + f"[0-9]{{{len(limit) - i - 1}}}"
+        for i, d in enumerate(limit)
+        if d != "0"
+    ]
+    return "(?:" + "|".join([shorter, *same_length, limit]) + ")"
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route registered after ``register_api`` starts: 0 … ``MAX_ROW_ID``
+    (``/cases/99999999999`` was a database overflow, a 500). A larger number does not match the
+    rule at all, so the API's catch-all answers the JSON 404."""
+
+    regex = _up_to(str(MAX_ROW_ID))
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_api(server: Flask, services: Services) -> None:
     from dashboard.http import (
         api_case_list,
@@ -87,6 +115,7 @@ def register_api(server: Flask, services: Services) -> None:
         api_supervision_actions,
     )
 
+    server.url_map.converters["int"] = RowId
     security = services.config.security
     server.extensions["gcc_api"] = ApiContext(
         services=services,
@@ -109,6 +138,7 @@ def register_api(server: Flask, services: Services) -> None:
         api.register_blueprint(child)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
     api.after_request(_server_time)
+    api.before_request(refuse_control_characters)
     api.register_error_handler(ApiError, _api_error)
     api.register_error_handler(DomainError, _domain_error)
     api.register_error_handler(IntegrityError, _integrity_error)
@@ -144,7 +174,38 @@ def _server_time(response: Response) -> Response:
     return response
 
 
+def refuse_control_characters() -> None:
+    """Query parameters, path parameters and form fields of every API request: a control
+    character (a NUL) is a 422 before any view reads them (dashboard.domain.text; JSON bodies:
+    schemas)."""
+    fields = [*request.args.items(multi=True)]
+    fields += [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields += request.form.items(multi=True)
+    for name, value in fields:
+        try:
+            check_text(name, "parameter name")
+            check_text(value, name)
+        except InvalidText as err:
+            raise ApiError(422, err.code, err.message, err.field) from None
+
+
 # --- error handlers ---------------------------------------------------------------------------
+
+
+def json_error(err: Exception) -> ResponseReturnValue:
+    """Any error as the API's JSON answer (for API routes outside this blueprint: the audit)."""
+    if isinstance(err, ApiError):
+        return _api_error(err)
+    if isinstance(err, DomainError):
+        return _domain_error(err)
+    if isinstance(err, IntegrityError):
+        return _integrity_error(err)
+    if isinstance(err, OperationalError):
+        return _database_busy(err)
+    if isinstance(err, HTTPException):
+        return _http_error(err)
+    return _unexpected(err)
 
 
 def _api_error(err: ApiError) -> ResponseReturnValue:

@@ -21,7 +21,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dashboard.domain.permissions import Permission
+from dashboard.domain.permissions import Permission, can_share
 from dashboard.http.api import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import parse_json
@@ -67,6 +67,17 @@ def _owner() -> str:
     return principal().actor().name[:60]
 
 
+def _spec() -> layouts.LayoutSpec:
+    """The layout in the body; a read-only role (wall, leader) may not share one with everyone."""
+    spec = parse_json(LayoutIn, request.get_data()).spec()
+    who = principal()
+    if spec.shared and not can_share(who.role):
+        raise ApiError(
+            403, "forbidden", f"the role {who.role} may keep its own layouts but not share one"
+        )
+    return spec
+
+
 @bp.get("/camera-layouts")
 @require(Permission.VIEW_CAMERAS)
 def list_layouts() -> ResponseReturnValue:
@@ -80,7 +91,7 @@ def list_layouts() -> ResponseReturnValue:
 @require(Permission.VIEW_CAMERAS)
 def create_layout() -> ResponseReturnValue:
     ctx, owner, scope = context(), _owner(), principal().scope
-    spec = parse_json(LayoutIn, request.get_data()).spec()
+    spec = _spec()
     with ctx.services.db.transaction() as session:
         row = _run(lambda: layouts.create_layout(session, owner, scope, spec, _now()))
         visible = layouts.visible_camera_ids(session, scope)
@@ -93,7 +104,7 @@ def create_layout() -> ResponseReturnValue:
 @require(Permission.VIEW_CAMERAS)
 def update_layout(layout_id: int) -> ResponseReturnValue:
     ctx, owner, scope = context(), _owner(), principal().scope
-    spec = parse_json(LayoutIn, request.get_data()).spec()
+    spec = _spec()
     with ctx.services.db.transaction() as session:
         row = _run(lambda: layouts.update_layout(session, layout_id, owner, scope, spec, _now()))
         body = layouts.layout_json(row, owner, layouts.visible_camera_ids(session, scope))

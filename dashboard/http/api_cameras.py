@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from dashboard.domain.permissions import Permission
-from dashboard.http.api import ApiContext, context, principal
+from dashboard.http.api import ApiContext, context, principal, refuse_control_characters
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import parse_json
 from dashboard.http.stream_limits import FullViewLimits
@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("cameras", __name__)
 # Not under /api/v1: the full-size view is a page's <img>, session-authenticated.
 video_bp = Blueprint("video", __name__, url_prefix="/video")
+video_bp.before_request(refuse_control_characters)  # a NUL in a camera id reached the database
 
 MAX_LIMIT = 100
 MJPEG_TYPE = "multipart/x-mixed-replace; boundary=frame"

@@ -2,6 +2,8 @@
 (every matching case, streamed). Both take the parameters of dashboard.services.case_params
 (``id, text, place, category, status, town, department, light, overdue, due_within_hours,
 emergency, from, to, sort, page, per_page``; ``lang`` for names) and see only the caller's scope.
+The export needs a desk role (``export_cases``); both have their own rate limit per caller
+(dashboard.security.heavy).
 
 A bad parameter answers 422 ``{"error", "message", "field"}`` before anything is read. The CSV
 starts with a UTF-8 byte-order mark so Excel reads Chinese correctly, its header is in ``lang``
@@ -24,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from dashboard.domain.permissions import Permission
 from dashboard.http.api import ApiContext, context, principal
 from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.security.heavy import heavy
 from dashboard.security.principal import Principal
 from dashboard.security.web import require
 from dashboard.services.case_params import CaseQuery, parse_case_params, search_page
@@ -60,7 +63,8 @@ BOM = "\ufeff"
 def _query(ctx: ApiContext) -> tuple[CaseQuery, Lang]:
     params = {k: v for k, v in request.args.items()}
     lang = normalise_lang(params.get("lang"), ctx.services.config.ui.language)
-    return parse_case_params(params, ctx.services.reference.calendar.tz), lang
+    tz, now = ctx.services.reference.calendar.tz, ctx.services.clock.now()
+    return parse_case_params(params, tz, now), lang
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -69,6 +73,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 @bp.get("/cases")
 @require(Permission.VIEW_CASES)
+@heavy("search")
 def list_cases() -> ResponseReturnValue:
     ctx, who = context(), principal()
     query, lang = _query(ctx)
@@ -93,7 +98,8 @@ def list_cases() -> ResponseReturnValue:
 
 
 @bp.get("/cases.csv")
-@require(Permission.VIEW_CASES)
+@require(Permission.EXPORT_CASES)  # the whole case base: desk roles only (issue 11)
+@heavy("export")
 def export_cases() -> ResponseReturnValue:
     ctx, who = context(), principal()
     query, lang = _query(ctx)  # a bad parameter is a 422 before the stream starts

@@ -7,7 +7,8 @@ existence does not leak. Times are ISO 8601 with their offset (UTC as stored).
 ``POST /cases`` answers 201 ``{id, status, village, grid, town, category, deadline, emergency,
 attachments}`` with ``Location``. With an ``Idempotency-Key`` header (1-64 printable ASCII
 characters) a retry answers **200** with the same body and ``Location``: the status tells the
-client the case existed already, the body is the first answer, no second case is written. Keys
+client the case existed already, the body is the first answer, no second case is written; the
+same key with a different report is refused (422 ``idempotency_key_reused``). Keys
 are per caller (token or user), so one device's key can neither collide with another's nor
 reveal its case. A token with an area reports only inside it (403 ``outside_scope``).
 
@@ -26,7 +27,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.domain.deadlines import stage_light
 from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.permissions import Permission
 from dashboard.http.api import PREFIX, ApiContext, context, principal
@@ -35,6 +35,7 @@ from dashboard.http.schemas import ActionIn, CaseIn, parse_fields, parse_json
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible
 from dashboard.security.web import require
+from dashboard.services.case_light_sql import row_light
 from dashboard.services.cases import CaseNotFound, CaseRecord, CaseReport
 from dashboard.services.photos import (
     Photo,
@@ -271,12 +272,14 @@ def _detail(
 
 def _light(ctx: ApiContext, row: Case) -> str | None:
     """The deadline light of an open, registered case; its clock stops while suspended."""
-    if not row.open or row.deadline is None or row.registered_at is None:
-        return None
     services = ctx.services
-    at = row.suspended_at or services.clock.now()
-    yellow_at = services.config.rules.deadline.yellow_at
-    light = stage_light(
-        row.registered_at, row.deadline, at, services.reference.calendar, yellow_at=yellow_at
+    light = row_light(
+        row.registered_at,
+        row.deadline,
+        row.suspended_at,
+        row.open,
+        services.clock.now(),
+        services.reference.calendar,
+        services.config.rules.deadline.yellow_at,
     )
-    return light.value
+    return None if light is None else light.value

@@ -6,7 +6,7 @@ at most 5,000 fixes (413 beyond). The whole batch is stored or none of it: a bad
 report for (403) refuses the batch. Answer: 200 ``{"stored": n, "workers": k}``.
 
 Who may send whose fixes: a ``grid_worker`` token is a phone, so it may only send the fixes of
-the worker whose id is the token's name (``run.py token create gw-00012 --role grid_worker``);
+the token's worker (``run.py token create phone-12 --role grid_worker --worker gw-00012``);
 other roles with ``submit_positions`` (integration, commander, admin) send for any worker. A token
 with an area sends only for workers of villages inside it.
 """
@@ -33,12 +33,13 @@ def submit_positions() -> ResponseReturnValue:
     ctx, who = context(), principal()
     batch = parse_json(PositionsIn, request.get_data())
     if who.role is Role.GRID_WORKER:
-        others = sorted({f["worker"] for f in batch.fixes} - {who.name})
+        me = who.worker_id or who.name  # a device token names its worker; a user is the worker
+        others = sorted({f["worker"] for f in batch.fixes} - {me})
         if others:
             raise ApiError(
                 403,
                 "not_your_worker",
-                f"a grid worker's phone sends only its own fixes ({who.name!r}), "
+                f"a grid worker's phone sends only its own fixes ({me!r}), "
                 f"not those of {', '.join(others[:20])}",
                 "fixes",
             )

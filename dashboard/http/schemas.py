@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from dashboard.domain.status import Action, Source
+from dashboard.domain.text import InvalidText, check_text
 from dashboard.http.errors import ApiError
 
 MAX_FIXES = 5_000  # per POST /api/v1/positions; more is 413
@@ -38,7 +39,9 @@ class CaseIn(_Body):
     lon: Longitude
     source: Source
     reporter: str = Field("", max_length=100)
-    emergency: bool = False
+    # Strict: JSON true/false only ("yes" raised an alarm); a form's "true"/"false" are mapped
+    # to booleans by parse_fields.
+    emergency: bool = Field(False, strict=True)
     occurred_at: AwareDatetime | None = None
     address: str = Field("", max_length=200)
 
@@ -80,19 +83,60 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_json(model: type[M], raw: bytes) -> M:
-    """Parse and validate a JSON body: 400 when it is not a JSON object, 422 for a bad field."""
+    """Parse and validate a JSON body: 400 when it is not a JSON object, 422 for a bad field
+    (a control character in any text included: dashboard.domain.text)."""
     try:
-        return model.model_validate_json(raw or b"")
+        parsed = model.model_validate_json(raw or b"")
     except ValidationError as err:
         raise _as_api_error(err, model) from None
+    _refuse_control_characters(parsed, "")
+    return parsed
 
 
 def parse_fields(model: type[M], fields: Mapping[str, Any]) -> M:
     """Validate form fields (strings; empty ones count as absent)."""
+    values = {k: _form_value(model, k, v) for k, v in fields.items() if v != ""}
     try:
-        return model.model_validate({k: v for k, v in fields.items() if v != ""})
+        parsed = model.model_validate(values)
     except ValidationError as err:
         raise _as_api_error(err, model) from None
+    _refuse_control_characters(parsed, "")
+    return parsed
+
+
+_FORM_BOOLEANS = {"true": True, "false": False}
+
+
+def _form_value(model: type[BaseModel], name: str, value: Any) -> Any:
+    """A form field as the model's strict type takes it: only "true"/"false" are booleans."""
+    field = model.model_fields.get(name)
+    if field is not None and field.annotation is bool and isinstance(value, str):
+        return _FORM_BOOLEANS.get(value, value)
+    return value
+
+
+def _refuse_control_characters(value: Any, path: str) -> None:
+    """Walk a parsed body (models, dicts, lists) and refuse the first text with a control
+    character, naming its path (``fixes.3.worker``): 422 ``control_character``."""
+    if isinstance(value, str):
+        try:
+            check_text(value, path or "body")
+        except InvalidText as err:
+            raise ApiError(422, err.code, err.message, err.field) from None
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _refuse_control_characters(getattr(value, name), _join(path, name))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_control_characters(str(key), path)
+            _refuse_control_characters(item, _join(path, str(key)))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _refuse_control_characters(item, _join(path, str(i)))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def _as_api_error(err: ValidationError, model: type[BaseModel]) -> ApiError:

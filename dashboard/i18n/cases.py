@@ -91,6 +91,18 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "write the deadline as YYYY-MM-DD HH:MM",
     ),
     "case_ws.err.deadline_not_later": ("新期限须晚于原期限", "the new deadline must be later"),
+    "case_ws.err.control_character": (
+        "文字中含有不允许的控制字符",
+        "the text contains a control character that is not allowed",
+    ),
+    "case_ws.err.deadline_passed": (
+        "期限须晚于当前时间",
+        "the deadline must be later than now",
+    ),
+    "case_ws.err.time_out_of_range": (
+        "时间超出允许范围（期限最多一年以内）",
+        "the time is out of the allowed range (a deadline at most a year ahead)",
+    ),
     "case_ws.err.rating_required": ("请至少给出一项评分", "give at least one rating"),
     "case_ws.err.rating_out_of_range": ("评分须为 1 至 5", "ratings are 1 to 5"),
     "case_ws.err.already_evaluated": ("该项已评价", "that rating was already given"),

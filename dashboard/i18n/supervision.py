@@ -115,6 +115,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "sup.error.note_too_long": ("备注过长", "The note is too long"),
     "sup.error.until_in_past": ("暂缓时间须晚于现在", "Snooze until a later time"),
     "sup.error.until_too_far": ("最多暂缓 7 天", "Snooze for at most 7 days"),
+    "sup.error.time_out_of_range": ("时间超出允许范围", "The time is out of range"),
+    "sup.error.control_character": (
+        "文字中含有不允许的控制字符",
+        "The text contains a control character that is not allowed",
+    ),
     "sup.error.until_required": ("请填写暂缓截止时间", "Enter until when"),
     "sup.error.reason_required": ("请填写暂缓原因", "Give the reason"),
     "sup.error.reason_too_long": ("暂缓原因过长", "The reason is too long"),

@@ -19,6 +19,7 @@ class Principal:
     id: int
     scope: Scope = UNLIMITED
     display_name: str = ""
+    worker_id: str | None = None  # a grid worker's device token: the worker it belongs to
 
     def can(self, permission: Permission) -> bool:
         return can(self.role, permission)

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.security import audit
 from dashboard.security.headers import dash_script_hashes, init_headers
+from dashboard.security.heavy import install_heavy_limits
 from dashboard.security.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 from dashboard.security.redact import install_log_redaction
 from dashboard.security.sessions import SessionManager, SessionPolicy
@@ -78,6 +79,7 @@ def install_security(server: Flask, services: Services) -> Security:
     server.register_blueprint(pages_bp)
     server.register_blueprint(admin_bp)
     services.extras["authenticate_socket"] = make_socket_authenticator(security)
+    install_heavy_limits(server, services)
     return security
 
 

@@ -49,14 +49,22 @@ class TokenAuthenticator:
             raise TokenRefused("token revoked", row.name, row.role)
         if row.expires_at is not None and row.expires_at <= now:
             raise TokenRefused("token expired", row.name, row.role)
+        role = Role(row.role)
+        if (role is Role.DEPARTMENT and not row.department_code) or (
+            role is Role.GRID_WORKER and not row.worker_id
+        ):
+            # Issued before tokens carried their role's scope (migration 0005): it would see
+            # every case. Refused until re-issued with --department / --worker.
+            raise TokenRefused("token has no scope for its role; re-issue it", row.name, row.role)
         self._touch(row.id, now)
         return Principal(
             name=row.name,
-            role=Role(row.role),
+            role=role,
             kind="token",
             id=row.id,
-            scope=Scope(area_code=row.area_code),
+            scope=Scope(area_code=row.area_code, department_code=row.department_code),
             display_name=row.name,
+            worker_id=row.worker_id,
         )
 
     def _touch(self, token_id: int, now: datetime) -> None:

@@ -296,9 +296,13 @@ class _Walk:
         if rng.random() < 0.04 and not self._suspend(dept):
             return self.state
         if rng.random() < 0.06 and self.state.deadline is not None:
-            new = self.state.deadline + timedelta(days=rng.choice((2, 3, 5)))
+            days = timedelta(days=rng.choice((2, 3, 5)))
+            delay = self.minutes(60, 600)
+            # After the current deadline and after the step itself (an extension to a moment
+            # already past is refused: issue 10 §4).
+            new = max(self.state.deadline, self.at + delay) + days
             if not self.step(
-                self.minutes(60, 600),
+                delay,
                 Action.EXTEND,
                 "值班长",
                 Role.COMMANDER,

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.permissions import Scope
+from dashboard.domain.text import control_character
 from dashboard.services.case_queries import (
     MAX_PER_PAGE,
     CaseFilters,
     CasePage,
     InvalidQuery,
+    check_filter_times,
     check_filters,
     check_sort,
     search_cases,
@@ -91,7 +93,7 @@ def _moment(name: str, raw: str, tz: ZoneInfo, end: bool) -> datetime:
             day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
             return datetime.combine(day, time.min, tzinfo=tz)
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # 9999-12-31 as a "to" day ends in year 10000
         raise InvalidQuery("bad_time", f"{name}: a date YYYY-MM-DD or an ISO time", name) from None
     if moment.tzinfo is None:
         raise InvalidQuery("naive_time", f"{name} needs a time zone offset", name)
@@ -126,15 +128,24 @@ def _value(name: str, raw: str, tz: ZoneInfo) -> Any:
     return _text(name, raw)
 
 
-def parse_case_params(params: Mapping[str, str], tz: ZoneInfo) -> CaseQuery:
+def parse_case_params(
+    params: Mapping[str, str], tz: ZoneInfo, now: datetime | None = None
+) -> CaseQuery:
     """Parse and check every parameter (unknown names are refused: a typo must not widen a
-    search silently). Empty values count as absent, as a form sends them."""
+    search silently). Empty values count as absent, as a form sends them. With ``now`` the
+    dates are also checked against the domain's window (the search checks it again; the CSV
+    export needs the answer before its stream starts)."""
     unknown = sorted(set(params) - set(_NAMES) - set(OTHER_PARAMS))
     if unknown:
         raise InvalidQuery("unknown_parameter", f"unknown parameter {unknown[0]!r}", unknown[0])
     given = {k: v.strip() for k, v in params.items() if v is not None and v.strip() != ""}
+    for name, raw in given.items():
+        if control_character(raw):  # a NUL reached the database and cut the CSV short
+            raise InvalidQuery("control_character", f"{name}: control characters", name)
     values = {_NAMES[k]: _value(k, v, tz) for k, v in given.items() if k in _NAMES}
     filters = check_filters(CaseFilters(**values))
+    if now is not None:
+        check_filter_times(filters, now)
     sort = given.get("sort", DEFAULT_SORT)
     check_sort(sort)
     page = _int("page", given["page"], 1, 1_000_000) if "page" in given else 1

@@ -25,6 +25,7 @@ from dashboard.domain.deadlines import DEFAULT_YELLOW_AT, Light
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CLOSED_STATUSES, CaseStatus
+from dashboard.domain.time_bounds import TimeOutOfBounds, check_query_time
 from dashboard.services.case_light_sql import (
     has_light,
     light_condition,
@@ -94,6 +95,17 @@ def check_filters(filters: CaseFilters) -> CaseFilters:
     if start and end and end <= start:
         raise InvalidQuery("bad_range", "reported_to must be after reported_from", "reported_to")
     return replace(filters, text=filters.text.strip(), place=filters.place.strip())
+
+
+def check_filter_times(filters: CaseFilters, now: datetime) -> None:
+    """The dates searched lie in the domain's window (dashboard.domain.time_bounds)."""
+    for field, moment in (("from", filters.reported_from), ("to", filters.reported_to)):
+        if moment is None:
+            continue
+        try:
+            check_query_time(moment, now, field)
+        except TimeOutOfBounds as err:
+            raise InvalidQuery(err.code, err.message, field) from None
 
 
 def check_sort(sort: str) -> str:
@@ -199,6 +211,7 @@ def _prepare(
     yellow_at: float,
 ) -> _Query:
     filters = check_filters(filters)
+    check_filter_times(filters, now)
     check_sort(sort)
     where = scope_conditions(scope) + filter_conditions(filters, now)
     if filters.light:
@@ -362,6 +375,7 @@ __all__ = [
     "CasePage",
     "InvalidQuery",
     "case_row",
+    "check_filter_times",
     "check_filters",
     "check_sort",
     "filter_conditions",

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.domain.deadlines import stage_light
 from dashboard.domain.errors import DomainError
 from dashboard.domain.lifecycle import ActionRequest, allowed_actions
 from dashboard.domain.permissions import Permission
@@ -29,6 +28,7 @@ from dashboard.domain.status import Action, CaseStatus
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible, may_act_on_case
 from dashboard.services.cameras import nearest_cameras
+from dashboard.services.case_light_sql import row_light
 from dashboard.services.cases import CaseNotFound
 from dashboard.services.photos import PhotoStore
 from dashboard.storage.case_rows import to_state
@@ -240,14 +240,16 @@ def _light(row: Case, now: datetime, services: Services) -> tuple[str | None, ti
     if not row.open or row.deadline is None or row.registered_at is None:
         return None, None
     at = row.suspended_at or now
-    light = stage_light(
+    light = row_light(
         row.registered_at,
         row.deadline,
-        at,
+        row.suspended_at,
+        row.open,
+        now,
         services.reference.calendar,
-        yellow_at=services.config.rules.deadline.yellow_at,
+        services.config.rules.deadline.yellow_at,
     )
-    return light.value, row.deadline - at
+    return (None if light is None else light.value), row.deadline - at
 
 
 def _attachment_ids(session: Session, case_id: int) -> list[str]:

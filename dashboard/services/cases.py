@@ -7,10 +7,12 @@ nothing stored is lost on the way to them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,6 +35,8 @@ from dashboard.domain.lifecycle import (
 from dashboard.domain.regions import Location
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
+from dashboard.domain.text import check_text
+from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
 from dashboard.services.photos import Photo, attach_photos
@@ -44,7 +48,6 @@ from dashboard.storage.models import Case, CaseEvent, OutboxEvent
 logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 2000
-MAX_FUTURE_SKEW = timedelta(minutes=5)  # phones' clocks drift; more than this is an error
 
 
 class InvalidReport(DomainError):
@@ -57,6 +60,10 @@ class InvalidReport(DomainError):
 
 class CaseNotFound(DomainError):
     pass
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key sent again with a different body (422, as the IETF draft advises)."""
 
 
 class ConcurrentChange(DomainError):
@@ -121,19 +128,20 @@ class CaseService:
         """Store a new case; ``photos`` (from PhotoStore.inspect) join the same transaction."""
         now = self.clock.now()
         location = self._validate(report, now)
+        fingerprint = report_fingerprint(report, photos) if report.idempotency_key else None
         if report.idempotency_key:
-            earlier = self._by_idempotency_key(report.idempotency_key)
+            earlier = self._by_idempotency_key(report.idempotency_key, fingerprint)
             if earlier is not None:
                 return earlier
         try:
             with self.db.transaction() as session:
-                row = self._insert(session, report, location, now)
+                row = self._insert(session, report, location, now, fingerprint)
                 attach_photos(session, row.id, photos, report.actor, now)
                 record = _record(row)
         except IntegrityError:
             # Two retries raced on the same Idempotency-Key: the other one won; answer with it.
             if report.idempotency_key:
-                earlier = self._by_idempotency_key(report.idempotency_key)
+                earlier = self._by_idempotency_key(report.idempotency_key, fingerprint)
                 if earlier is not None:
                     return earlier
             raise
@@ -143,6 +151,8 @@ class CaseService:
         return record
 
     def _validate(self, report: CaseReport, now: datetime) -> Location:
+        for name in ("description", "address", "reporter", "category_code"):
+            check_text(getattr(report, name), name.removesuffix("_code"))  # InvalidText: 422
         self.reference.categories.get(report.category_code)  # UnknownCategory names the code
         text = report.description.strip()
         if not text:
@@ -160,6 +170,7 @@ class CaseService:
                 raise InvalidReport("naive_time", "occurred_at needs a time zone", "occurred_at")
             if report.occurred_at > now + MAX_FUTURE_SKEW:
                 raise InvalidReport("future_time", "occurred_at is in the future", "occurred_at")
+            check_occurred_at(report.occurred_at, now)  # not years ago (year 1 was accepted)
         location = self.locate(report.lon, report.lat)
         if location is None:
             raise InvalidReport(
@@ -170,7 +181,14 @@ class CaseService:
             )
         return location
 
-    def _insert(self, session: Session, report: CaseReport, where: Location, now: datetime) -> Case:
+    def _insert(
+        self,
+        session: Session,
+        report: CaseReport,
+        where: Location,
+        now: datetime,
+        fingerprint: str | None = None,
+    ) -> Case:
         emergency = report.emergency or report.source is Source.EMERGENCY
         state = new_case(report.source, now, emergency=emergency)
         row = Case(
@@ -185,6 +203,7 @@ class CaseService:
             county_code=where.county_code,
             reporter=report.reporter or report.actor,
             idempotency_key=report.idempotency_key,
+            idempotency_fingerprint=fingerprint,
             occurred_at=report.occurred_at,
         )
         write_state(row, state)
@@ -210,10 +229,21 @@ class CaseService:
         refresh_villages(session, self.village_rule, now, [row.village_code])
         return row
 
-    def _by_idempotency_key(self, key: str) -> CaseRecord | None:
+    def _by_idempotency_key(self, key: str, fingerprint: str | None) -> CaseRecord | None:
+        """The case first stored under ``key``; IdempotencyKeyReused when it came with other
+        content (a second, different report must not be lost behind the first one's answer)."""
         with self.db.read() as session:
             row = session.scalar(select(Case).where(Case.idempotency_key == key))
-            return None if row is None else replace(_record(row), created=False)
+            if row is None:
+                return None
+            stored = row.idempotency_fingerprint
+            if stored is not None and fingerprint is not None and stored != fingerprint:
+                raise IdempotencyKeyReused(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different request body; "
+                    "send a new report with a new key",
+                )
+            return replace(_record(row), created=False)
 
     # --- act ------------------------------------------------------------------------------
 
@@ -292,6 +322,24 @@ class CaseService:
                 select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
             ).all()
             return replace(_record(row), created=False, history=[_event(e) for e in events])
+
+
+def report_fingerprint(report: CaseReport, photos: Sequence[Photo] = ()) -> str:
+    """SHA-256 of what a report says (not who sent it nor when): the same retry gives the same
+    fingerprint, another report under the same key does not."""
+    content = {
+        "category": report.category_code,
+        "description": report.description.strip(),
+        "lon": report.lon,
+        "lat": report.lat,
+        "source": report.source.value,
+        "reporter": report.reporter,
+        "emergency": report.emergency,
+        "occurred_at": None if report.occurred_at is None else report.occurred_at.isoformat(),
+        "address": report.address,
+        "photos": sorted(p.sha256 for p in photos),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _record(row: Case) -> CaseRecord:

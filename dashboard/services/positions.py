@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Scope
 from dashboard.domain.regions import Location
+from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
 from dashboard.storage.db import Database
 from dashboard.storage.models import GridWorker, PositionFix, WorkerPosition
 from streams.bus import BusError, Event, EventBus
@@ -33,7 +34,6 @@ from streams.bus import BusError, Event, EventBus
 logger = logging.getLogger(__name__)
 
 TOPIC_POSITIONS = "positions"
-MAX_FUTURE_SKEW = timedelta(minutes=5)  # phone clocks drift; a fix further ahead is refused
 
 _FIXES = PositionFix.__table__
 _track_order = attrgetter("worker_id", "at")
@@ -147,6 +147,7 @@ def _check_fixes(fixes: Sequence[Fix], now: datetime) -> None:
         if fix.at > latest:
             message = f"fix {i} is dated in the future ({fix.at.isoformat()})"
             raise InvalidFix("future_time", message, f"fixes.{i}.time")
+        check_occurred_at(fix.at, now, f"fixes.{i}.time")  # not years ago
         if fix.lon == 0 and fix.lat == 0:  # what a phone without a fix sends
             raise InvalidFix("no_position", f"fix {i} is (0, 0), not a position", f"fixes.{i}.lon")
 

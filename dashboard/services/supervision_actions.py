@@ -14,7 +14,7 @@ order addressed to another department) answers like a missing one, so its existe
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,8 @@ from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
+from dashboard.domain.text import InvalidText, check_text
+from dashboard.domain.time_bounds import TimeOutOfBounds, check_snooze
 from dashboard.security.audit import Actor, record
 from dashboard.services.cases import CaseRecord, CaseReport, CaseService
 from dashboard.services.watchers import order_payload
@@ -47,7 +49,6 @@ TOPIC_ORDER = protocol.TOPIC_SUPERVISION_ORDER
 OUTCOMES = ("reached", "promised", "no_answer", "busy", "wrong_number", "other")
 MAX_NOTE = 2000
 MAX_REASON = 500
-MAX_SNOOZE = timedelta(days=7)  # longer than a week is not a snooze: resolve or escalate
 
 
 class SupervisionError(DomainError):
@@ -111,12 +112,10 @@ def snooze(
     scope: Scope = UNLIMITED,
 ) -> dict[str, Any]:
     """Put the entry aside until ``until`` (it leaves the list, and returns when the time comes)."""
-    if until.tzinfo is None:
-        raise SupervisionError(422, "naive_time", "until needs a time zone", "until")
-    if until <= now:
-        raise SupervisionError(422, "until_in_past", "snooze until a time in the future", "until")
-    if until > now + MAX_SNOOZE:
-        raise SupervisionError(422, "until_too_far", "snooze for at most 7 days", "until")
+    try:
+        check_snooze(until, now)
+    except TimeOutOfBounds as err:  # the domain's window, answered as this service's error
+        raise SupervisionError(422, err.code, err.message, "until") from None
     reason = _text(reason, MAX_REASON, "reason", required=True)
     with db.transaction() as session:
         entry, village = _open_entry(session, entry_id, scope)
@@ -320,6 +319,10 @@ def _text(value: str, limit: int, field: str, *, required: bool) -> str:
     text = (value or "").strip()
     if required and not text:
         raise SupervisionError(422, f"{field}_required", f"{field} must not be empty", field)
+    try:
+        check_text(text, field)
+    except InvalidText as err:
+        raise SupervisionError(422, err.code, err.message, field) from None
     if len(text) > limit:
         raise SupervisionError(
             422, f"{field}_too_long", f"{field} has over {limit} characters", field

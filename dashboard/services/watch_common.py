@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from dashboard.config import AppConfig
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.deadlines import DEFAULT_YELLOW_AT
+from dashboard.domain.errors import DomainError
 from dashboard.domain.regions import Location
 from dashboard.domain.supervision import PatrolShift
 from dashboard.domain.village_status import VillageRule
@@ -23,6 +25,11 @@ from dashboard.services.villages import rule_from_config
 from dashboard.storage.models import OutboxEvent
 from streams.protocol import TOPIC_SUPERVISION_BATCH
 from streams.relay import enqueue
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 BATCH = 5_000  # rows per transaction (insertmanyvalues batches them further)
 FEW = 50  # up to this many outbox events per transaction are ORM rows (they wake the relay)
@@ -132,6 +139,24 @@ def enqueue_all(
         for (village, town, department), count in groups.items()
     ]
     session.execute(insert(OutboxEvent), rows)
+
+
+def isolated(
+    items: Iterable[T], judge: Callable[[T], R | None], what: str, key: Callable[[T], Any]
+) -> list[tuple[R, T]]:
+    """``(judge(item), item)`` for each item judged not None. One bad row (a deadline in year
+    9999 written before the bounds existed, a value that overflows) must not stop the watch for
+    everyone: its failure is logged with its key and the item skipped; the others are served."""
+    out: list[tuple[R, T]] = []
+    for item in items:
+        try:
+            found = judge(item)
+        except (DomainError, ArithmeticError, ValueError, TypeError) as err:
+            logger.warning("%s: skipped %s (%s: %s)", what, key(item), type(err).__name__, err)
+            continue
+        if found is not None:
+            out.append((found, item))
+    return out
 
 
 def batches(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:

@@ -35,6 +35,7 @@ from dashboard.domain.supervision import (
     order_due,
     reminder_due,
 )
+from dashboard.domain.time_bounds import measurable
 from dashboard.domain.working_index import yellow_moments
 from dashboard.reference import ReferenceData
 from dashboard.services.rollups import run_rollups
@@ -46,6 +47,7 @@ from dashboard.services.watch_common import (
     enqueue_all,
     insert_new,
     iso,
+    isolated,
 )
 from dashboard.services.watchers_places import run_patrol_watch, run_village_watch
 from dashboard.storage.db import Database
@@ -140,6 +142,31 @@ def _candidates(session: Session, table: Table, now: datetime | None) -> list[An
     return list(session.execute(query))
 
 
+_WHAT = "deadline watch"
+
+
+def _id(row: Any) -> str:
+    return f"case {row.id}"
+
+
+def _pair_id(pair: tuple[WatchedCase, Any]) -> str:
+    return f"case {pair[0].id}"
+
+
+def _measurable(rows: list[Any]) -> list[Any]:
+    """The rows whose stage the calendar can measure; the rest (a deadline in year 9999 stored
+    before the bounds existed) are logged and left out, so they cannot stop the watch."""
+    good = [r for r in rows if measurable(r.registered_at, r.deadline)]
+    if len(good) < len(rows):
+        bad = sorted({r.id for r in rows} - {r.id for r in good})
+        logger.warning(
+            "deadline watch: %s case(s) skipped, deadline too far from registration: %s",
+            len(bad),
+            ", ".join(map(str, bad[:20])),
+        )
+    return good
+
+
 def _watched(row: Any) -> WatchedCase:
     return WatchedCase(row.id, row.status, row.registered_at, row.deadline, row.suspended_at)
 
@@ -157,18 +184,19 @@ def run_deadline_watch(
     result = WatchResult()
     with db.read() as session:
         order_rows = _candidates(session, SupervisionOrder.__table__, now)
-        reminder_rows = _candidates(session, Reminder.__table__, None)
-    orders = [(item, row) for row in order_rows if (item := order_due(_watched(row), now))]
+        reminder_rows = _measurable(_candidates(session, Reminder.__table__, None))
+    orders = isolated(order_rows, lambda row: order_due(_watched(row), now), _WHAT, _id)
     watched = [_watched(row) for row in reminder_rows]
     cache.fill(watched, reference.calendar, settings.yellow_at)
-    reminders = []
-    for case, row in zip(watched, reminder_rows, strict=True):
-        moment = cache.moment(case)
+
+    def reminder(pair: tuple[WatchedCase, Any]) -> DueItem | None:
+        case, moment = pair[0], cache.moment(pair[0])
         if moment is None:
-            continue  # no yellow phase (no working time before the deadline)
-        item = reminder_due(case, now, reference.calendar, settings.yellow_at, moment=moment)
-        if item is not None:
-            reminders.append((item, row))
+            return None  # no yellow phase (no working time before the deadline)
+        return reminder_due(case, now, reference.calendar, settings.yellow_at, moment=moment)
+
+    judged = isolated(zip(watched, reminder_rows, strict=True), reminder, _WHAT, _pair_id)
+    reminders = [(item, pair[1]) for item, pair in judged]
     cache.end_run()
     result.inserted["reminder"] = _write_reminders(db, reminders, now)
     result.inserted["supervision_order"] = _write_orders(db, orders, now, settings.opinion)

@@ -36,6 +36,7 @@ from dashboard.services.watch_common import (
     enqueue_all,
     insert_new,
     iso,
+    isolated,
 )
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
@@ -196,14 +197,16 @@ def run_patrol_watch(
         )
         known = {f.worker_id: f.since for f in open_flags if f.kind == OUTSIDE}
         fixes, towns = _newest_fixes(session, locate, known)
-    due = []
-    for fix in fixes.values():
-        for item in (
+
+    def items(fix: WorkerFix) -> list[Any]:
+        found = (
             silent_due(fix, now, shift, settings.silent),
             outside_due(fix, now, shift, settings.outside),
-        ):
-            if item is not None:
-                due.append(item)
+        )
+        return [item for item in found if item is not None]
+
+    judged = isolated(fixes.values(), items, "patrol watch", lambda f: f"worker {f.worker_id}")
+    due = [item for found, _ in judged for item in found]
     result = WatchResult()
     inserted = 0
     for part in batches(due):

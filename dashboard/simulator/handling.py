@@ -237,7 +237,8 @@ class Handling:
             act = Act(Action.SUSPEND, *SHIFT_LEAD, reason="等待当事人返乡")
             return self._desk(t, at, 30, 240), act
         if t.extend and not t.extended and t.deadline is not None:
-            later = t.deadline + timedelta(days=t.rng.choice((2, 3, 5)))
+            # After the deadline and after now: an overdue case's extension starts from now.
+            later = max(t.deadline, at) + timedelta(days=t.rng.choice((2, 3, 5)))
             act = Act(Action.EXTEND, *SHIFT_LEAD, deadline=later, reason="情况复杂，申请延期")
             return self._desk(t, at, 30, 240), act
         return self._handled(t, at)

@@ -167,6 +167,9 @@ class Case(Base):
     )
     reporter: Mapped[str] = mapped_column(String(100), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    # SHA-256 of the first request's content (migration 0005): a key reused with another body
+    # is refused instead of silently answering with the first case (issue 11).
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     occurred_at: Mapped[MaybeWhen]
     reported_at: Mapped[When]
     accepted_at: Mapped[MaybeWhen]
@@ -284,6 +287,9 @@ class ApiToken(Base):
     expires_at: Mapped[MaybeWhen]
     revoked_at: Mapped[MaybeWhen]
     last_used_at: Mapped[MaybeWhen]
+    # The scope of the role (migration 0005): a department token's department, a phone's worker.
+    department_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    worker_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class SchemaInfo(Base):

@@ -4,7 +4,8 @@ Cameras come from the ``cameras`` table (id, name, stream_url, substream_url) an
 ``[[video.cameras]]`` entries of config.toml (which win on the same id). URLs may hold
 ``${ENV_NAME}`` placeholders — credentials live in the environment, not in the database or the
 file — and are resolved only when a stream is opened (``resolve``), so a resolved URL exists only
-inside the reader that uses it. A placeholder inside ``user:password@`` is percent-encoded.
+inside the reader that uses it. A placeholder inside ``user:password@`` is percent-encoded. A
+``cameras`` row whose URL holds a clear password is skipped (logged by id), as the file refuses it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from dashboard.config import VideoConfig
+from dashboard.config import VideoConfig, has_clear_password
 from dashboard.storage.db import Database
 from dashboard.storage.models import Camera
 from streams.capture import shard_of
@@ -79,6 +80,15 @@ def load_cameras(db: Database | None, video: VideoConfig) -> dict[str, CameraEnt
                 select(Camera.id, Camera.name, Camera.stream_url, Camera.substream_url)
             )
             for cid, name, url, sub in rows:
+                if any(has_clear_password(u or "") for u in (url, sub)):
+                    # As the configuration file refuses it: credentials belong in the
+                    # environment. The URL itself is never logged.
+                    logger.error(
+                        "camera %s skipped: its stream URL in the cameras table holds a clear "
+                        "password; write it as a ${ENV_NAME} placeholder",
+                        cid,
+                    )
+                    continue
                 cameras[cid] = CameraEntry(cid, name, url or "synthetic:", sub or None)
     for c in video.cameras:
         cameras[c.id] = CameraEntry(c.id, c.name or c.id, c.stream_url, c.substream_url or None)

@@ -84,6 +84,17 @@ def _cli(app: RunningApp, *commands: tuple[str, ...]) -> list[str]:
     return outputs
 
 
+def _worker(app: RunningApp) -> str:
+    """A grid worker of the first grid's village: the phone's owner (a device token is scoped
+    to its worker's village, where ``_report`` reports)."""
+    with sqlite3.connect(app.config.parent / "var" / "demo.db") as db:
+        (worker,) = db.execute(
+            "SELECT w.id FROM grid_workers w JOIN grids g ON g.village_code = w.village_code "
+            "ORDER BY g.code, w.id LIMIT 1"
+        ).fetchone()
+    return str(worker)
+
+
 def _report(app: RunningApp, token: str) -> int:
     """The grid worker's phone reports a case at the first grid's centre."""
     with sqlite3.connect(app.config.parent / "var" / "demo.db") as db:
@@ -125,7 +136,8 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
             + (("--department", department) if department else ())
             for name, (role, department) in USERS.items()
         ]
-        *_, token = _cli(app, *commands, ("token", "create", "gw-phone", "--role", "grid_worker"))
+        phone = ("token", "create", "gw-phone", "--role", "grid_worker", "--worker", _worker(app))
+        *_, token = _cli(app, *commands, phone)
         case_id = _report(app, token.strip().splitlines()[-1])
         photos = [
             _photo(tmp / "handled-1.jpg", (40, 90, 160), "handled 1"),

@@ -82,7 +82,17 @@ def wall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
     # Without the simulator, so the cases on screen are this test's (and the seeded history).
     app = start_app(tmp, "--no-simulator")
     created = subprocess.run(
-        [*RUN, "--config", str(app.config), "token", "create", "e2e-wall", "--role", "integration"],
+        [
+            *RUN,
+            "--config",
+            str(app.config),
+            "token",
+            "create",
+            "e2e-wall",
+            "--role",
+            "integration",
+            "--all-areas",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -33,6 +33,7 @@ from dashboard.domain.roles import Role
 from dashboard.storage.db import Database
 from dashboard.storage.models import Grid, GridWorker
 from streams.protocol import NAMESPACE
+from tests.integration.support import token_scope
 from tests.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +88,8 @@ class Deployment:
         db = Database.from_url(self.database_url)
         try:
             with db.transaction() as session:
-                return create_token(session, name, role, datetime.now(UTC), area_code=area).token
+                scope = token_scope(session, role, name, area_code=area)
+                return create_token(session, name, role, datetime.now(UTC), **scope).token
         finally:
             db.dispose()
 

@@ -206,3 +206,27 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.SchedulerLease, models.CameraLayout, models.Attachment, models.CaseEvent),
     models.Case,
 )
+
+
+def token_scope(session: Any, role: Role, name: str, **given: Any) -> dict[str, Any]:
+    """The scope a test's token of ``role`` gets when the test names none (tokens must carry
+    their role's scope): a department token the justice office's (the default department of
+    the 01002 dispute the tests report); a phone the worker named ``name`` if there is one,
+    else the first worker of the first grid's village; an integration the whole deployment."""
+    scope = dict(given)
+    if role is Role.DEPARTMENT:
+        scope.setdefault("department_code", "justice")
+    elif role is Role.GRID_WORKER and not scope.get("worker_id"):
+        worker = session.get(models.GridWorker, name)
+        if worker is None:
+            first_grid = session.scalars(select(Grid).order_by(Grid.code).limit(1)).one()
+            worker = session.scalars(
+                select(models.GridWorker)
+                .where(models.GridWorker.village_code == first_grid.village_code)
+                .order_by(models.GridWorker.id)
+                .limit(1)
+            ).one()
+        scope["worker_id"] = worker.id
+    elif role is Role.INTEGRATION and not scope.get("area_code"):
+        scope.setdefault("all_areas", True)
+    return scope

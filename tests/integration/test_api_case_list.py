@@ -32,7 +32,7 @@ def _other_village_grid(api: Api) -> int:
 def _cases(api: Api) -> list[int]:
     """Five cases: three in grid 0's village (one dispatched to urban and overdue, one with a
     formula-like address), two elsewhere (one dispatched to police)."""
-    worker = api.token(Role.GRID_WORKER, "gw-list")
+    worker = api.token(Role.INTEGRATION, "hotline-list")  # reports in every village
     other = _other_village_grid(api)
     bodies = [
         case_body(api, 0, address='=HYPERLINK("http://x")', description="井盖缺失"),

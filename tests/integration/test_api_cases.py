@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from dashboard.domain.roles import Role
+from dashboard.domain.status import Action
 from dashboard.http.api_cases import MAX_PHOTOS
 from dashboard.storage.models import Attachment
-from tests.integration.support import TOWN_NOW
+from tests.integration.support import TOWN_NOW, request
 from tests.integration.test_api_support import (
     MAX_PHOTO_MB,
     Api,
@@ -174,7 +175,9 @@ def test_a_retried_upload_returns_the_same_photos(lite_api: Api) -> None:
 def test_photos_added_to_an_open_case(lite_api: Api) -> None:
     api = lite_api
     created = _report(api, api.token(Role.GRID_WORKER))
-    department = api.token(Role.DEPARTMENT)
+    for action in (Action.ACCEPT, Action.REGISTER, Action.DISPATCH):  # to justice, its default
+        api.services.cases.act(created["id"], request(action))
+    department = api.token(Role.DEPARTMENT)  # a department token sees only its cases
     photo = image(seed=9)
     path = f"/api/v1/cases/{created['id']}/attachments"
 
@@ -351,7 +354,7 @@ def test_an_area_token_reports_and_sees_only_inside_its_area(api: Api) -> None:
 
     own = _report(api, area)
     assert api.get(f"/api/v1/cases/{own['id']}", headers=area).status_code == 200
-    elsewhere = _report(api, api.token(Role.GRID_WORKER), grid_index=outside_index)
+    elsewhere = _report(api, api.token(Role.INTEGRATION), grid_index=outside_index)
     hidden = api.get(f"/api/v1/cases/{elsewhere['id']}", headers=area)
     assert hidden.status_code == 404
     missing = api.get("/api/v1/cases/999999", headers=area)
@@ -397,7 +400,7 @@ def test_attachments_are_scoped_like_their_case(lite_api: Api) -> None:
         api.post(
             "/api/v1/cases",
             data={**case_body(api, outside_index), "photos": [((photo), "a.jpg")]},
-            headers=api.token(Role.GRID_WORKER),
+            headers=api.token(Role.INTEGRATION),
         ).json
         or {}
     )

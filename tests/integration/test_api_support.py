@@ -49,7 +49,7 @@ from dashboard.storage.models import (
     WebSession,
     WorkerPosition,
 )
-from tests.integration.support import TOWN_NOW, SeededTown
+from tests.integration.support import TOWN_NOW, SeededTown, token_scope
 
 MAX_PHOTO_MB = 1  # small, so the 413 test needs only a megabyte
 # In delete order (rows that point to others first).
@@ -104,10 +104,15 @@ class Api:
     def post(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("POST", path, **kwargs)
 
-    def token(self, role: Role, name: str | None = None, area: str | None = None) -> dict[str, str]:
-        """Headers carrying a new bearer token (the name defaults to the role)."""
+    def token(
+        self, role: Role, name: str | None = None, area: str | None = None, **scope: Any
+    ) -> dict[str, str]:
+        """Headers carrying a new bearer token (the name defaults to the role; the scope to
+        ``support.token_scope``'s)."""
+        name = name or role.value
         with self.services.db.transaction() as session:
-            issued = create_token(session, name or role.value, role, TOWN_NOW, area_code=area)
+            scope = token_scope(session, role, name, area_code=area, **scope)
+            issued = create_token(session, name, role, TOWN_NOW, **scope)
         return {"Authorization": f"Bearer {issued.token}"}
 
     def user(self, username: str, role: Role, **kwargs: Any) -> None:
@@ -188,6 +193,7 @@ def _build(seeded: SeededTown, data_dir: Path) -> tuple[Services, Flask, _Server
     config = parse_config(
         f'[server]\ndata_dir = "{data_dir}"\n[database]\nurl = "{url}"\n'
         "[security]\ntoken_rate_per_second = 10000\ntoken_burst = 100000\n"
+        "search_burst = 100000\nexport_burst = 100000\n"
         f"max_photo_mb = {MAX_PHOTO_MB}\n",
         "test config",
     )

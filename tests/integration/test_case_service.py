@@ -23,6 +23,7 @@ from dashboard.services.cases import (
     CaseRecord,
     CaseService,
     ConcurrentChange,
+    IdempotencyKeyReused,
     InvalidReport,
 )
 from dashboard.storage.models import Case, CaseEvent
@@ -149,15 +150,18 @@ def test_occurred_at_within_the_allowed_clock_skew_is_accepted(town: Town) -> No
 def test_same_idempotency_key_returns_the_first_case(town: Town) -> None:
     first = town.cases.report(make_report(town, idempotency_key="tablet-1:0042"))
     town.clock.set(TOWN_NOW + timedelta(seconds=30))  # the tablet retries after a time-out
-    again = town.cases.report(
-        make_report(town, idempotency_key="tablet-1:0042", description="retry")
-    )
+    again = town.cases.report(make_report(town, idempotency_key="tablet-1:0042"))
 
     assert first.created and not again.created
     assert again.id == first.id
     assert again.status == first.status and again.village_code == first.village_code
     assert town.counts() == {"cases": 1, "case_events": 1, "outbox": 1}
-    assert town.case(first.id).description != "retry"
+    # The same key with another report is refused, not answered with the first case (issue 11).
+    with pytest.raises(IdempotencyKeyReused):
+        town.cases.report(
+            make_report(town, idempotency_key="tablet-1:0042", description="another report")
+        )
+    assert town.counts() == {"cases": 1, "case_events": 1, "outbox": 1}
 
 
 def test_idempotency_key_race_answers_with_the_winner(
@@ -169,9 +173,11 @@ def test_idempotency_key_race_answers_with_the_winner(
     real_lookup = CaseService._by_idempotency_key
     lookups: list[str] = []
 
-    def lookup_before_the_winner_committed(self: CaseService, key: str) -> CaseRecord | None:
+    def lookup_before_the_winner_committed(
+        self: CaseService, key: str, fingerprint: str | None
+    ) -> CaseRecord | None:
         lookups.append(key)
-        return None if len(lookups) == 1 else real_lookup(self, key)
+        return None if len(lookups) == 1 else real_lookup(self, key, fingerprint)
 
     monkeypatch.setattr(CaseService, "_by_idempotency_key", lookup_before_the_winner_committed)
     loser = town.cases.report(make_report(town, idempotency_key="tablet-1:0043"))

@@ -339,6 +339,8 @@ def side_by_side(tmp_path_factory: pytest.TempPathFactory) -> SideBySide:
             ),
             "token_without_name": (["token", "create", " ", "--role", "wall"], {}),
             "unknown_role": (["token", "create", "tablet-9", "--role", "mayor"], {}),
+            "department_token": (["token", "create", "tablet-8", "--role", "department"], {}),
+            "phone_token": (["token", "create", "phone-8", "--role", "grid_worker"], {}),
             "token_list": (["token", "list"], {}),
         }
     )
@@ -393,6 +395,23 @@ def test_token_create_without_a_name_fails_cleanly(side_by_side: SideBySide) -> 
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("department_token", "a department token needs --department"),
+        ("phone_token", "a grid worker's device token needs --worker"),
+    ],
+)
+def test_a_token_without_its_roles_scope_is_refused(
+    side_by_side: SideBySide, name: str, message: str
+) -> None:
+    """Issue 11: a department token without a department saw every case."""
+    done = side_by_side.done[name]
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not _last_line(done.stdout).startswith("gcc_")
+
+
 def test_department_user_needs_a_known_department(side_by_side: SideBySide) -> None:
     done = side_by_side.done["unknown_department"]
     assert done.returncode != 0
@@ -410,8 +429,8 @@ def test_command_errors_are_written_to_stderr(side_by_side: SideBySide) -> None:
 
 
 def test_token_create_then_revoke(cli: Cli) -> None:
-    created = cli.run("token", "create", "tablet-1", "--role", "grid_worker")
-    _check_token_created(cli, created, "tablet-1", "grid_worker")
+    created = cli.run("token", "create", "tablet-1", "--role", "integration", "--all-areas")
+    _check_token_created(cli, created, "tablet-1", "integration")
 
     revoked = cli.run("token", "revoke", "tablet-1")
 
@@ -468,7 +487,10 @@ def test_commands_on_postgresql_named_by_gcc_database_url(
 
         done = cli.run_together(
             {
-                "token": (["token", "create", "tablet-1", "--role", "grid_worker"], {}),
+                "token": (
+                    ["token", "create", "tablet-1", "--role", "integration", "--all-areas"],
+                    {},
+                ),
                 "user": (
                     ["user", "create", "alice", "--role", "supervisor"],
                     {"GCC_USER_PASSWORD": PASSWORD},
@@ -477,7 +499,7 @@ def test_commands_on_postgresql_named_by_gcc_database_url(
             }
         )
 
-        _check_token_created(cli, done["token"], "tablet-1", "grid_worker")
+        _check_token_created(cli, done["token"], "tablet-1", "integration")
         _check_user_created(cli, done["user"], "alice", "supervisor")
         _check_seeded(cli, done["seed"])
     assert not (tmp_path / "command-center.db").exists()  # the SQLite file was never used

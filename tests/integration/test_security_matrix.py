@@ -73,7 +73,7 @@ EXPECT: dict[str, Rule_] = {
     "api.cases.add_photos": perm(P.VIEW_CASES),
     "api.cases.get_attachment": perm(P.VIEW_CASES),
     "api.case_list.list_cases": perm(P.VIEW_CASES),  # scoped: see test_api_case_list
-    "api.case_list.export_cases": perm(P.VIEW_CASES),
+    "api.case_list.export_cases": perm(P.EXPORT_CASES),
     "api.reference.villages": perm(P.VIEW_REFERENCE),
     "api.reference.villages_geojson": perm(P.VIEW_REFERENCE),
     "api.reference.categories": perm(P.VIEW_REFERENCE),

@@ -38,7 +38,7 @@ from dashboard.storage.models import (
     WebSession,
 )
 from streams.socket import stop_live
-from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown
+from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown, token_scope
 
 PASSWORD = "correct horse battery"
 
@@ -68,8 +68,10 @@ class SecureApp:
             create_user(session, username, role, PASSWORD, TOWN_NOW, **kwargs)
 
     def token(self, role: Role, name: str | None = None, **kwargs: Any) -> str:
+        name = name or f"{role.value}-device"
         with self.services.db.transaction() as session:
-            issued = create_token(session, name or f"{role.value}-device", role, TOWN_NOW, **kwargs)
+            scope = token_scope(session, role, name, **kwargs)
+            issued = create_token(session, name, role, TOWN_NOW, **scope)
         return issued.token
 
     def signed_in(self, username: str) -> tuple[FlaskClient, str]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dash import dcc, html
 
-from dashboard.domain.lifecycle import CaseState, allowed_actions
+from dashboard.domain.lifecycle import ActionRequest, CaseState, allowed_actions, apply_action
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, CaseStatus, Source
 from dashboard.services.case_workspace import CaseView, TimelineItem
@@ -268,3 +268,21 @@ def test_the_video_check_links_to_the_video_page_for_the_case() -> None:
     links = [n for n in _walk(page) if isinstance(n, html.A) and n.id == "case-ws-video-check"]
     assert links[0].href == "/video?case=42&lang=zh"
     assert "123 米" in _texts(page)
+
+
+@pytest.mark.parametrize("overdue", [timedelta(0), timedelta(hours=3), timedelta(days=2)])
+def test_the_extension_form_suggests_a_deadline_the_domain_accepts(overdue: timedelta) -> None:
+    """Issue 10 §4: "deadline + 1 day" of a case two days overdue suggested a past deadline."""
+    deadline = NOW - overdue
+    form = action_form(_A.EXTEND, _view(_S.HANDLING, deadline=deadline), _ctx(Role.COMMANDER))
+    (field,) = [n for n in _walk(form) if isinstance(n, dcc.Input)]
+    suggested = datetime.strptime(field.value, "%Y-%m-%d %H:%M").replace(tzinfo=TZ)
+    state = CaseState(
+        status=_S.HANDLING, source=Source.GRID_WORKER, deadline=deadline, updated_at=deadline
+    )
+    step = apply_action(
+        state,
+        ActionRequest(_A.EXTEND, actor="c-01", role=Role.COMMANDER, deadline=suggested),
+        NOW,
+    )
+    assert step.state.deadline == suggested > NOW
