@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import CaseStatus
 from dashboard.i18n import Lang, normalise_lang, t
@@ -140,7 +141,9 @@ def register_case_list_page(services: Services) -> None:
             "cases", language, principal, case_list_page(view), query=urlencode(view.params)
         )
 
-    dash.register_page("case_list", path="/cases", layout=layout, title=services.config.ui.title)
+    dash.register_page(
+        "case_list", path="/cases", layout=layout, title=page_title("title.cases", services)
+    )
     _register_callbacks()
 
 

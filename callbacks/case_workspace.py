@@ -22,6 +22,7 @@ from dash import ALL, MATCH, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import Action
@@ -115,7 +116,7 @@ def register_case_workspace_page(services: Services) -> None:
         "case",
         path_template=PATH_TEMPLATE,
         layout=layout,
-        title=services.config.ui.title,
+        title=page_title("title.case", services),
     )
     _register_callbacks(page)
 

@@ -19,6 +19,7 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
@@ -118,7 +119,10 @@ def register_department_page(services: Services) -> None:
         return page_shell("department", language, principal, body, query=query)
 
     dash.register_page(
-        "department", path="/department", layout=layout, title=services.config.ui.title
+        "department",
+        path="/department",
+        layout=layout,
+        title=page_title("title.department", services),
     )
     _register_callbacks(page)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import dash
 from dash import html
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang
 from dashboard.read_models import status_summary
@@ -44,4 +45,6 @@ def register_status_page(services: Services) -> None:
         page = status_page(summary, services.health(), rates, names[language], language, tz, now)
         return page_shell("status", language, principal, page, switch_id=ids.LANG_LINK)
 
-    dash.register_page("status", path="/", layout=layout, title=services.config.ui.title)
+    dash.register_page(
+        "status", path="/", layout=layout, title=page_title("title.status", services)
+    )

@@ -14,6 +14,7 @@ import dash
 from dash import html
 from sqlalchemy import select
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang, t
 from dashboard.security.pages import page_guard
@@ -70,5 +71,5 @@ def register_video_page(services: Services) -> None:
         "video",
         path="/video",
         layout=page_guard(Permission.VIEW_CAMERAS)(layout),
-        title=services.config.ui.title,
+        title=page_title("title.video", services),
     )

@@ -14,6 +14,7 @@ import dash
 from dash import html
 from sqlalchemy import select
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang, t
 from dashboard.read_models_wall import wall_snapshot
@@ -76,5 +77,5 @@ def register_wall_page(services: Services) -> None:
         "wall",
         path="/wall",
         layout=page_guard(Permission.VIEW_WALL)(layout),
-        title=services.config.ui.title,
+        title=page_title("title.wall", services),
     )

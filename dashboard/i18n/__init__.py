@@ -9,7 +9,17 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Literal
 
-from dashboard.i18n import case_list, cases, core, department, shell, supervision, video, watchers
+from dashboard.i18n import (
+    case_list,
+    cases,
+    core,
+    department,
+    pages,
+    shell,
+    supervision,
+    video,
+    watchers,
+)
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -25,6 +35,7 @@ _AREAS: tuple[ModuleType, ...] = (
     supervision,
     case_list,
     department,
+    pages,
 )
 
 
