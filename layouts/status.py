@@ -12,6 +12,7 @@ from dash import html
 from dashboard.i18n import Lang, t
 from dashboard.read_models import StatusSummary
 from layouts import ids
+from layouts.village_format import red_why
 
 _COUNTS = ["counties", "towns", "villages", "grids", "workers", "cameras", "departments"]
 
@@ -42,7 +43,7 @@ def _health(health: dict[str, Any], lang: Lang) -> html.Div:
     return html.Div(items, className="health-row")
 
 
-def _table(headers: list[str], rows: list[list[str]], lang: Lang) -> html.Table:
+def _table(headers: list[str], rows: list[list[Any]], lang: Lang) -> html.Table:
     body = [html.Tr([html.Td(cell) for cell in row]) for row in rows] or [
         html.Tr([html.Td(t("empty.none", lang), colSpan=len(headers), className="empty")])
     ]
@@ -96,6 +97,7 @@ def status_page(
             v.town,
             _local(v.red_since, tz),
             "—" if v.open_ratio is None else f"{v.open_ratio:.0%}",
+            red_why(v.reasons, lang),
             v.contact_name,
             v.contact_phone,
         ]
@@ -103,7 +105,7 @@ def status_page(
     ]
     latest_rows = [
         [
-            f"{c.id:06d}",
+            html.A(str(c.id), href=f"/cases/{c.id}?lang={lang}"),
             _local(c.reported_at, tz),
             category_names.get(c.category_code, c.category_code),
             c.village,
@@ -144,6 +146,7 @@ def status_page(
                                         "col.town",
                                         "col.red_since",
                                         "col.open_ratio",
+                                        "col.red_why",
                                         "col.contact",
                                         "col.phone",
                                     )

@@ -144,7 +144,7 @@
       tr.append(
         td("", el("div", "", e.village_name), el("div", "muted small", e.town_name)),
         contact,
-        td("num red-for", e.red_for),
+        td("num red-for", el("div", "", e.red_for), el("div", "muted small red-why", e.why || "")),
         td("num", e.counts),
         last,
         td("", pick),

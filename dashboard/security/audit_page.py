@@ -161,8 +161,9 @@ def details_text(details: dict[str, Any], lang: Lang) -> str:
             " → ".join(status_label(str(s), lang) for s in (before, after) if s is not None)
         )
     for key, value in sorted(details.items()):
-        label = f"audit.detail.{key}"
-        parts.append(f"{t(label, lang) if label in TABLE else key}: {value}")
+        label, said = f"audit.detail.{key}", f"audit.value.{value}"
+        shown = t(said, lang) if said in TABLE else role_label(str(value), lang)
+        parts.append(f"{t(label, lang) if label in TABLE else key}: {shown}")
     return "；".join(parts) if lang == "zh" else "; ".join(parts)
 
 

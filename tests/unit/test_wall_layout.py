@@ -263,6 +263,28 @@ def test_red_villages_are_listed_longest_red_first() -> None:
 
 
 @pytest.mark.parametrize(
+    ("reasons", "lang", "why"),
+    [
+        (["open_ratio"], "zh", "在办率高"),
+        (["open_ratio", "emergency"], "zh", "紧急事件 · 在办率高"),  # most pressing first
+        (["overdue"], "en", "overdue"),
+        ([], "zh", "—"),
+    ],
+)
+def test_the_red_list_says_why_a_village_is_red(reasons: list[str], lang: str, why: str) -> None:
+    village = {
+        "code": "v",
+        "name": "村",
+        "status": "red",
+        "open_ratio": 0.57,  # below the threshold: the ratio alone would not explain it
+        "red_since": "2026-11-23T01:00:00+00:00",
+        "reasons": reasons,
+    }
+    row = red_list([village], lang, NOW)[1]  # type: ignore[arg-type]
+    assert row.children[-1].className == "red-why" and row.children[-1].children == why
+
+
+@pytest.mark.parametrize(
     ("since", "lang", "text"),
     [
         ("2026-11-23T01:29:30+00:00", "zh", "0分钟"),

@@ -1,0 +1,52 @@
+"""The frame's own rules: where each role lands after sign-in, and the audit log in words."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.domain.roles import Role
+from dashboard.security.audit_page import action_label, details_text, role_label
+from dashboard.security.landing import HOME, landing
+
+
+@pytest.mark.parametrize(
+    ("role", "page"),
+    [
+        (Role.DEPARTMENT, "/department"),
+        (Role.SUPERVISOR, "/supervision"),
+        (Role.WALL, "/wall"),
+        (Role.LEADER, "/wall"),  # until the leaders' page exists
+        (Role.GRID_WORKER, "/field"),
+        (Role.DISPATCHER, "/cases"),
+        (Role.COMMANDER, "/"),
+    ],
+)
+def test_a_role_without_a_wanted_page_lands_on_its_own(role: Role, page: str) -> None:
+    assert landing("/", role) == page
+    assert landing("", role) == page
+
+
+def test_a_page_asked_for_is_kept_and_every_role_has_a_home() -> None:
+    assert landing("/cases/12", Role.DEPARTMENT) == "/cases/12"
+    assert set(HOME) == set(Role)
+
+
+@pytest.mark.parametrize(
+    ("code", "lang", "words"),
+    [
+        ("case.accept", "zh", "受理"),
+        ("case.report", "zh", "上报"),
+        ("sign_in", "zh", "登录"),
+        ("camera_view", "en", "Viewed a camera"),
+        ("something_new", "zh", "something_new"),  # unknown: shown as it is, not dropped
+    ],
+)
+def test_audit_actions_in_words(code: str, lang: str, words: str) -> None:
+    assert action_label(code, lang) == words  # type: ignore[arg-type]
+
+
+def test_audit_roles_and_case_steps_in_words() -> None:
+    assert role_label("commander", "zh") == "值班长"
+    assert details_text({"from": "reported", "to": "accepted"}, "zh") == "已上报 → 已受理"
+    assert details_text({"method": "password"}, "zh") == "方式: 密码"
+    assert details_text({"role": "department"}, "zh") == "角色: 职能部门"
