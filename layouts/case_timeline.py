@@ -17,6 +17,7 @@ from layouts.case_format import (
     CasePageContext,
     action_word,
     local,
+    person,
     role_word,
     source_word,
     status_word,
@@ -50,6 +51,7 @@ def _item(item: TimelineItem, ctx: CasePageContext) -> html.Li:
 
 def _when_who(at: datetime, who: str, role: str, ctx: CasePageContext) -> list[html.Span]:
     lang = ctx.lang
+    who = person(who, role, ctx)
     if role:  # full-width brackets in Chinese text
         words = role_word(role, lang)
         actor = f"{who}（{words}）" if lang == "zh" else f"{who} ({words})"

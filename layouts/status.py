@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
-from dashboard.i18n import Lang, t
+from dashboard.i18n import TABLE, Lang, t
 from dashboard.read_models import StatusSummary
 from layouts import ids
 from layouts.village_format import red_why
@@ -28,6 +28,12 @@ def _kpi(label: str, value: str, tone: str = "") -> html.Div:
     )
 
 
+def _backend(name: str, lang: Lang) -> str:
+    """The product behind a part, by its name ("PostgreSQL"), or in words ("进程内")."""
+    key = f"status.backend.{name}"
+    return t(key, lang) if key in TABLE else name or "—"
+
+
 def _health(health: dict[str, Any], lang: Lang) -> html.Div:
     items = []
     for key in ("database", "bus"):
@@ -36,7 +42,7 @@ def _health(health: dict[str, Any], lang: Lang) -> html.Div:
         items.append(
             html.Span(
                 f"{t('status.' + key, lang)}: {t('status.ok' if ok else 'status.down', lang)}"
-                f" ({part.get('backend', '?')})",
+                f" ({_backend(str(part.get('backend', '')), lang)})",
                 className="health ok" if ok else "health down",
             )
         )
