@@ -143,7 +143,7 @@ def _details(details: dict[str, Any], ctx: CasePageContext) -> list[html.Div]:
     lang = ctx.lang
     words: dict[str, Callable[[str], str]] = {
         "department": lambda v: _department(v, ctx),
-        "category": lambda v: f"{v} {ctx.categories.get(v, '')}".strip(),
+        "category": lambda v: ctx.categories.get(v) or v,
         "source": lambda v: source_word(v, lang),
         "resume_status": lambda v: status_word(v, lang),
         "closed_on_time": lambda v: t("case_ws.yes" if v == "true" else "case_ws.no", lang),

@@ -154,7 +154,7 @@ def _row(label_key: str, value: Any, ctx: CasePageContext, cls: str = "") -> htm
 
 def _details(view: CaseView, ctx: CasePageContext) -> html.Table:
     lang, tz = ctx.lang, ctx.tz
-    category = f"{view.category_code} {ctx.categories.get(view.category_code, '')}".strip()
+    category = ctx.categories.get(view.category_code) or view.category_code  # a name, not a code
     place = " / ".join(p for p in (view.town_name, view.village_name) if p)
     grid = grid_name(view.grid_code, view.village_code, view.village_name, lang)
     department = ctx.departments.get(view.department_code or "", view.department_code or "—")

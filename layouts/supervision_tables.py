@@ -212,6 +212,7 @@ def order_table(data: SectionData, view: SupervisionView) -> dict[str, Any]:
         "columns": [t(c, view.lang) for c in ORDER_COLUMNS] + [""],
         "rows": [_order_row(o, view) for o in data.orders],
         "close": t("sup.order_close", view.lang),
+        "confirm": t("sup.order_close_confirm", view.lang),
         "empty": t("sup.no_orders", view.lang),
     }
 

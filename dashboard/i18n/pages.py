@@ -124,6 +124,15 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "status.backend.redis": ("Redis", "Redis"),
     "status.backend.sqlite": ("SQLite", "SQLite"),
     "status.backend.postgresql": ("PostgreSQL", "PostgreSQL"),
+    "sup.order_close_confirm": (
+        "确认办结督办单 {n}？办结后不能再回复或重新打开。",
+        "Close supervision order {n}? A closed order cannot be replied to or reopened.",
+    ),
+    "form.count": ("已输入 {n} / {max} 字", "{n} / {max} characters"),
+    "form.count_full": (
+        "已达 {max} 字上限，超出的部分不会保存，请精简后再提交",
+        "The {max}-character limit is reached: anything beyond it is not saved; shorten it",
+    ),
     "title.status": ("系统状态", "Status"),
     "title.wall": ("指挥大屏", "Wall"),
     "title.video": ("视频监控", "Video"),

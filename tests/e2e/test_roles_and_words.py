@@ -59,6 +59,8 @@ WALKS: dict[str, list[str]] = {
         "/department",
         "/supervision",
         "/admin/audit",
+        "/field",
+        "/video",
         "/no-such-page",
     ],
     "wang-commander": ["/admin/audit"],  # not allowed: a page in the frame, not JSON
@@ -194,6 +196,7 @@ def _codes_in(text: str, departments: list[str]) -> list[str]:
     found += re.findall(r"\bW\d{12}-\d{2}\b", text)  # worker ids
     found += re.findall(r"(?<!\d)\d{15}(?!\d)", text)  # grid numbers
     found += re.findall(r"(?<!\d)\d{12}(?!\d)", text)  # village codes
+    found += re.findall(r"(?<![\d-])\d{5}(?![\d:-]|热线)", text)  # 小类 codes (not 12345热线)
     for word in re.findall(r"[A-Za-z][A-Za-z_]{2,}", text):
         if word in ALLOWED_ASCII:
             continue
@@ -237,3 +240,47 @@ def test_no_page_shows_english_or_a_raw_code(walk: Walk, browser: Any) -> None:
             if path == "/no-such-page":
                 assert "页面不存在" in text
     assert not problems, "\n".join(f"{page}: {found}" for page, found in problems.items())
+
+
+VISIBLE = """
+const e = document.querySelector(arguments[0]);
+if (!e) return null;
+const r = e.getBoundingClientRect();
+return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+"""
+
+
+def test_forms_open_where_the_user_looks(walk: Walk, browser: Any) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        _sign_in(browser, walk.app, "qian-dept")
+        _open(browser, walk.app.url + "/department")
+        buttons = browser.find_elements(By.CSS_SELECTOR, "button[id*='department-report']")
+        assert buttons, "the department has a case to report handled"
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", buttons[-1])
+        buttons[-1].click()
+        WebDriverWait(browser, 10).until(
+            lambda b: b.execute_script(VISIBLE, "#department-form .dv-form button")
+        )
+        # A note at its limit says so before it is saved (the browser cuts the rest).
+        browser.execute_script(
+            "const a = document.querySelector('#department-form textarea');"
+            "a.value = 'x'.repeat(Number(a.getAttribute('maxlength')));"
+            "a.dispatchEvent(new Event('input', {bubbles: true}));"
+        )
+        note = browser.find_element(By.CSS_SELECTOR, "#department-form .char-count.full")
+        assert "上限" in note.text and "不会保存" in note.text
+
+        _sign_in(browser, walk.app, "zhang-admin")
+        _open(browser, walk.app.url + f"/cases/{walk.case}")
+        action = browser.find_elements(
+            By.CSS_SELECTOR, "button[id*='case-ws-action']:not([disabled])"
+        )
+        assert action, "the admin may take a step on the case"
+        action[-1].click()
+        WebDriverWait(browser, 10).until(lambda b: b.execute_script(VISIBLE, "#case-ws-submit"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
