@@ -282,5 +282,13 @@ def test_forms_open_where_the_user_looks(walk: Walk, browser: Any) -> None:
         assert action, "the admin may take a step on the case"
         action[-1].click()
         WebDriverWait(browser, 10).until(lambda b: b.execute_script(VISIBLE, "#case-ws-submit"))
+
+        # A drop-down list's own words (its search box) are Chinese too.
+        _open(browser, walk.app.url + "/cases")
+        browser.find_element(By.CSS_SELECTOR, ".dash-dropdown").click()
+        search = WebDriverWait(browser, 10).until(
+            lambda b: b.find_element(By.CSS_SELECTOR, "input[placeholder]:focus")
+        )
+        assert search.get_attribute("placeholder") == "搜索"
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
