@@ -140,6 +140,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "dropdown.clear_search": ("清除搜索", "Clear search"),
     "dropdown.clear_selection": ("清除选择", "Clear selection"),
     "dropdown.no_options_found": ("没有匹配的选项", "No options found"),
+    "video.check_point_in": ("{name} 地图选点周边视频", "Cameras near a point in {name}"),
+    "video.check_map_point": ("地图选点周边视频", "Cameras near the point picked"),
     "title.status": ("系统状态", "Status"),
     "title.wall": ("指挥大屏", "Wall"),
     "title.video": ("视频监控", "Video"),
