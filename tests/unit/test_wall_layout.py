@@ -16,6 +16,7 @@ from dash.development.base_component import Component
 from dashboard.domain.status import Source
 from dashboard.i18n import TABLE
 from layouts import wall_ids
+from layouts.names import short_name
 from layouts.wall import WallView, js_config, wall_page
 from layouts.wall_feed import alarm_banner, feed_item, local_time, red_for, red_list
 from layouts.wall_panels import (
@@ -371,3 +372,17 @@ def test_vendored_libraries_are_there_with_their_licences() -> None:
         assert (vendor / name).stat().st_size > 0, name
     assert list(vendor.glob("LICENSE*"))
     assert (ASSETS / "alarm.wav").read_bytes()[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize(
+    ("name", "limit", "short"),
+    [
+        ("应急管理办（安监站）", 8, "应急管理办"),  # the aside goes, the name stays whole
+        ("村（社区）委员会", 8, "村（社区）委员会"),  # fits: kept as it is
+        ("在建违法建设（需立即制止）", 11, "在建违法建设"),
+        ("电动自行车违规停放充电", 11, "电动自行车违规停放充电"),
+        ("（全部）", 2, "（全部）"),  # nothing would be left: kept
+    ],
+)
+def test_long_names_lose_their_asides_not_their_ends(name: str, limit: int, short: str) -> None:
+    assert short_name(name, limit) == short
