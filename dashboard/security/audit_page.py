@@ -24,7 +24,7 @@ from dashboard.domain.status import Action
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security import audit
 from dashboard.security.landing import home_for
-from dashboard.security.pages import PERMISSION_ATTR
+from dashboard.security.pages import PERMISSION_ATTR, signed_in_as
 from dashboard.security.principal import Principal
 from dashboard.security.web import browser_page, require_principal
 from dashboard.storage.models import AuditEntry, Camera, User
@@ -130,8 +130,8 @@ class Names:
                 session.execute(select(Camera.id, Camera.name).where(Camera.id.in_(cameras))).all()
             )
 
-    def actor(self, name: str) -> str:
-        return self.users.get(name) or name
+    def actor(self, name: str, lang: Lang) -> str:
+        return actor_label(name, self.users, lang)
 
     def target(self, target: str, lang: Lang) -> tuple[str, str]:
         """The target in words, and a link to it when there is a page for it."""
@@ -145,6 +145,16 @@ class Names:
         if kind in _TARGETS:
             return fill(t(_TARGETS[kind], lang), ident), ""
         return target, ""
+
+
+def actor_label(name: str, users: dict[str, str], lang: Lang) -> str:
+    """A user by display name; the command line, a token, the system in words."""
+    kind, _, rest = name.partition(":")
+    if rest and f"audit.actor.{kind}" in TABLE:  # "cli:root", "token:camera-gw"
+        return fill(t(f"audit.actor.{kind}", lang), rest)
+    if f"audit.actor.{name}" in TABLE:  # "system", "(unknown)"
+        return t(f"audit.actor.{name}", lang)
+    return users.get(name) or name
 
 
 def fill(text: str, ident: str) -> str:
@@ -238,7 +248,7 @@ def _frame(principal: Principal, lang: Lang, body: Any, status: int = 200) -> Re
 
 
 def _forbidden(principal: Principal, lang: Lang) -> str:
-    who = f"{t('auth.signed_in_as', lang)}: {principal.display_name or principal.name}"
+    who = signed_in_as(principal, lang)
     return render_template_string(
         """<div class="access-notice" id="access-notice"><div class="notice-code">403</div>
 <h2>{{ title }}</h2><p>{{ detail }}</p><div class="notice-links">
@@ -282,7 +292,7 @@ def audit_page() -> ResponseReturnValue:
         items.append(
             {
                 "at": row.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-                "actor": names.actor(row.actor),
+                "actor": names.actor(row.actor, lang),
                 "role": role_label(row.role, lang),
                 "action": action_label(row.action, lang),
                 "target": target,

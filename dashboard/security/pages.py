@@ -201,11 +201,16 @@ def _notice(
     )
 
 
+def signed_in_as(principal: Principal, lang: Lang) -> str:
+    colon = "：" if lang == "zh" else ": "
+    return f"{t('auth.signed_in_as', lang)}{colon}{principal.display_name or principal.name}"
+
+
 def forbidden_page(principal: Principal, lang: Lang) -> html.Div:
     """ "Not allowed", inside the desk frame: who is signed in, their own page, switch user."""
     from layouts.shell import page_shell  # layouts import this package: import when used
 
-    who = f"{t('auth.signed_in_as', lang)}: {principal.display_name or principal.name}"
+    who = signed_in_as(principal, lang)
     detail = f"{t('auth.forbidden_detail', lang)} {who}"
     links = [
         (f"{home_for(principal.role)}?lang={lang}", t("nav.home", lang)),

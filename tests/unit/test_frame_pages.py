@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.domain.roles import Role
-from dashboard.security.audit_page import action_label, details_text, role_label
+from dashboard.security.audit_page import action_label, actor_label, details_text, role_label
 from dashboard.security.landing import HOME, landing
 
 
@@ -50,3 +50,12 @@ def test_audit_roles_and_case_steps_in_words() -> None:
     assert details_text({"from": "reported", "to": "accepted"}, "zh") == "已上报 → 已受理"
     assert details_text({"method": "password"}, "zh") == "方式: 密码"
     assert details_text({"role": "department"}, "zh") == "角色: 职能部门"
+
+
+def test_audit_actors_by_name_and_in_words() -> None:
+    users = {"wang": "王值班"}
+    assert actor_label("wang", users, "zh") == "王值班"
+    assert actor_label("cli:root", users, "zh") == "命令行（root）"
+    assert actor_label("token:gw-7", users, "zh") == "令牌 gw-7"
+    assert actor_label("(unknown)", users, "zh") == "未知用户"
+    assert actor_label("li", users, "zh") == "li"  # no display name known: the user name
