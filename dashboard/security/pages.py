@@ -117,6 +117,20 @@ def _render(template: str, heading_key: str, status: int = 200, **values: Any) -
     return page, status
 
 
+@bp.before_app_request
+def _root_to_own_page() -> ResponseReturnValue | None:
+    """The root address (the status page) opened by a role that may not see it - a department
+    or a grid worker following an old bookmark - leads to the role's own page, not a refusal.
+    Runs after the principal is resolved (dashboard.security.web registers that hook first)."""
+    principal = current_principal()
+    if request.method != "GET" or request.path != "/" or principal is None:
+        return None
+    if principal.can(Permission.VIEW_WALL):
+        return None
+    query = request.query_string.decode()
+    return redirect(home_for(principal.role) + (f"?{query}" if query else ""))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:

@@ -1,5 +1,6 @@
-"""The audit log as a page of the desk frame: words and names, local times, filters, paging, and
-a page (not JSON) for a role that may not read it."""
+"""The frame's own pages: the root address leads a role that may not see it to its own page; the
+audit log as a page of the desk frame (words and names, local times, filters, paging, and a page,
+not JSON, for a role that may not read it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,20 @@ from tests.integration import test_security_support as support
 from tests.integration.test_security_support import SecureApp
 
 _secure_apps, lite_secure = support._secure_apps, support.lite_secure
+
+
+def test_the_root_leads_a_department_and_a_grid_worker_to_their_own_page(
+    lite_secure: SecureApp,
+) -> None:
+    lite_secure.user("qian", Role.DEPARTMENT)
+    lite_secure.user("wu", Role.GRID_WORKER)
+    for username, home in (("qian", "/department"), ("wu", "/field")):
+        client, _ = lite_secure.signed_in(username)
+        response = client.get("/?lang=en")
+        assert response.status_code == 302 and response.location == f"{home}?lang=en"
+    lite_secure.user("wang", Role.COMMANDER)
+    client, _ = lite_secure.signed_in("wang")
+    assert client.get("/").status_code == 200  # the status page is the commander's own
 
 
 def test_a_commander_gets_a_page_that_says_no(lite_secure: SecureApp) -> None:
