@@ -19,7 +19,7 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
-from callbacks.frame_pages import page_title
+from callbacks.frame_pages import page_title, unknown_refusal
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
@@ -133,7 +133,7 @@ def _first(page: _Page) -> str | None:
 
 def _reason(err: DomainError, lang: Lang) -> str:
     key = f"case_ws.err.{err.code}"
-    return t(key, lang) if key in TABLE else err.message
+    return t(key, lang) if key in TABLE else unknown_refusal(err, lang)
 
 
 def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 import dash
 from dash import html
 
+from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
-from dashboard.i18n import normalise_lang, t
+from dashboard.i18n import Lang, normalise_lang, t
 from dashboard.security.landing import FIELD_PAGE
 from dashboard.security.pages import not_found_page, page_guard
 from layouts.field import field_page
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
 def page_title(key: str, services: Services) -> str:
     """A page's browser title: the page first (it is what a tab shows), then the product."""
     return f"{t(key, services.config.ui.language)} · {services.config.ui.title}"
+
+
+def unknown_refusal(err: DomainError, lang: Lang) -> str:
+    """A refusal whose code has no words yet: the service's own message is English (for the
+    API), so the Chinese page says it in general terms instead of showing it."""
+    return err.message if lang == "en" else t("action.err.other", lang)
 
 
 def register_frame_pages(services: Services) -> None:

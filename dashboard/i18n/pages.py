@@ -146,6 +146,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "dropdown.no_options_found": ("没有匹配的选项", "No options found"),
     "video.check_point_in": ("{name} 地图选点周边视频", "Cameras near a point in {name}"),
     "video.check_map_point": ("地图选点周边视频", "Cameras near the point picked"),
+    "action.err.other": (
+        "系统未能完成此操作，请刷新页面后重试；如仍不行，请联系值班长",
+        "The step could not be done",
+    ),
     "title.status": ("系统状态", "Status"),
     "title.wall": ("指挥大屏", "Wall"),
     "title.video": ("视频监控", "Video"),

@@ -59,3 +59,19 @@ def test_audit_actors_by_name_and_in_words() -> None:
     assert actor_label("token:gw-7", users, "zh") == "令牌 gw-7"
     assert actor_label("(unknown)", users, "zh") == "未知用户"
     assert actor_label("li", users, "zh") == "li"  # no display name known: the user name
+
+
+def test_refusals_and_search_errors_never_show_the_services_english() -> None:
+    from callbacks.case_list import query_error
+    from callbacks.frame_pages import unknown_refusal
+    from dashboard.domain.errors import DomainError
+    from dashboard.services.case_queries import InvalidQuery
+
+    bad_id = InvalidQuery("bad_number", "id must be a whole number", "id")
+    assert query_error(bad_id, "zh") == "事件编号：应为整数"
+    assert query_error(bad_id, "en") == "Case no.: must be a whole number"
+    odd = InvalidQuery("brand_new", "whatever changed", "nonsense")
+    assert query_error(odd, "zh") == "查询参数：无法使用"
+    new = DomainError("brand_new_rule", "the deadline must be after now")
+    assert unknown_refusal(new, "zh").startswith("系统未能完成此操作")
+    assert unknown_refusal(new, "en") == "the deadline must be after now"
