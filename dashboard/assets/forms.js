@@ -51,15 +51,21 @@
     });
   }
 
+  // Cheap for pages that redraw often (the wall): a form is looked up by id, and only added
+  // nodes are searched for text fields.
   new MutationObserver((changes) => {
     changes.forEach((change) => {
       const node = change.target;
       if (node.nodeType !== 1) return;
       SCROLL_INTO_VIEW.forEach((id) => {
         const form = node.id === id ? node : node.closest("#" + id);
-        if (form) reveal(form);
+        if (form) reveal(form); // opened (or, emptied, closed)
       });
-      node.querySelectorAll("textarea[maxlength]").forEach(count);
+      change.addedNodes.forEach((added) => {
+        if (added.nodeType !== 1) return;
+        if (added.matches("textarea[maxlength]")) count(added);
+        added.querySelectorAll("textarea[maxlength]").forEach(count);
+      });
     });
   }).observe(document.body, { childList: true, subtree: true });
 })();
