@@ -23,7 +23,7 @@ HOME: Mapping[Role, str] = MappingProxyType(
         Role.LEADER: "/wall",
         Role.WALL: "/wall",
         Role.GRID_WORKER: FIELD_PAGE,
-        Role.INTEGRATION: "/",
+        Role.INTEGRATION: "/cases",  # a machine role; a person signed in with it sees cases
     }
 )
 

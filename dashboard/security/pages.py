@@ -125,8 +125,8 @@ def _root_to_own_page() -> ResponseReturnValue | None:
     principal = current_principal()
     if request.method != "GET" or request.path != "/" or principal is None:
         return None
-    if principal.can(Permission.VIEW_WALL):
-        return None
+    if principal.can(Permission.VIEW_WALL) or home_for(principal.role) == "/":
+        return None  # never a redirect to itself
     query = request.query_string.decode()
     return redirect(home_for(principal.role) + (f"?{query}" if query else ""))
 

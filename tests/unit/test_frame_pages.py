@@ -31,6 +31,14 @@ def test_a_page_asked_for_is_kept_and_every_role_has_a_home() -> None:
     assert set(HOME) == set(Role)
 
 
+def test_a_role_whose_home_is_the_root_may_open_the_root() -> None:
+    """Else the root would send it to itself (dashboard.security.pages._root_to_own_page)."""
+    from dashboard.domain.permissions import Permission, can
+
+    for role, home in HOME.items():
+        assert home != "/" or can(role, Permission.VIEW_WALL), role
+
+
 @pytest.mark.parametrize(
     ("code", "lang", "words"),
     [
