@@ -17,9 +17,10 @@ from dash import Input, Output, State, callback, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import CaseStatus
-from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.services.case_params import (
     DEFAULT_SORT,
@@ -100,6 +101,15 @@ def _search(
     return found.rows, found.total
 
 
+def query_error(err: InvalidQuery, lang: Lang) -> str:
+    """A search the list cannot take, in the page's language: the field by its label and the
+    reason by its code (the service's own message is English, for the API)."""
+    field, reason = f"query.field.{err.field}", f"query.err.{err.code}"
+    label = t(field if field in TABLE else "query.field.other", lang)
+    said = t(reason if reason in TABLE else "query.err.other", lang)
+    return f"{label}：{said}" if lang == "zh" else f"{label}: {said}"
+
+
 def build_view(
     services: Services, names: _Names, principal: Principal, lang: Lang, raw: Mapping[str, str]
 ) -> CaseListView:
@@ -117,7 +127,7 @@ def build_view(
         query = parse_case_params(given, services.reference.calendar.tz)
         rows, total = _search(services, principal, query, lang)
     except InvalidQuery as err:
-        return CaseListView(params=given, error=f"{err.field}: {err.message}", **common)
+        return CaseListView(params=given, error=query_error(err, lang), **common)
     return CaseListView(
         params=case_params(query),
         rows=rows,
@@ -140,7 +150,9 @@ def register_case_list_page(services: Services) -> None:
             "cases", language, principal, case_list_page(view), query=urlencode(view.params)
         )
 
-    dash.register_page("case_list", path="/cases", layout=layout, title=services.config.ui.title)
+    dash.register_page(
+        "case_list", path="/cases", layout=layout, title=page_title("title.cases", services)
+    )
     _register_callbacks()
 
 

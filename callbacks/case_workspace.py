@@ -22,6 +22,7 @@ from dash import ALL, MATCH, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
+from callbacks.frame_pages import page_title, unknown_refusal
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import Action
@@ -115,7 +116,7 @@ def register_case_workspace_page(services: Services) -> None:
         "case",
         path_template=PATH_TEMPLATE,
         layout=layout,
-        title=services.config.ui.title,
+        title=page_title("title.case", services),
     )
     _register_callbacks(page)
 
@@ -221,7 +222,7 @@ def _message(text: str, error: bool = False) -> html.Div:
 
 def _reason(err: DomainError, lang: Lang) -> str:
     key = f"case_ws.err.{err.code}"
-    return t(key, lang) if key in TABLE else err.message
+    return t(key, lang) if key in TABLE else unknown_refusal(err, lang)
 
 
 def _field_values() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
+from callbacks.frame_pages import page_title, unknown_refusal
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
@@ -118,7 +119,10 @@ def register_department_page(services: Services) -> None:
         return page_shell("department", language, principal, body, query=query)
 
     dash.register_page(
-        "department", path="/department", layout=layout, title=services.config.ui.title
+        "department",
+        path="/department",
+        layout=layout,
+        title=page_title("title.department", services),
     )
     _register_callbacks(page)
 
@@ -129,7 +133,7 @@ def _first(page: _Page) -> str | None:
 
 def _reason(err: DomainError, lang: Lang) -> str:
     key = f"case_ws.err.{err.code}"
-    return t(key, lang) if key in TABLE else err.message
+    return t(key, lang) if key in TABLE else unknown_refusal(err, lang)
 
 
 def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import dash
 from dash import html
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.calendar import calendar_gap
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang
@@ -47,4 +48,6 @@ def register_status_page(services: Services) -> None:
         page = status_page(summary, health, rates, names[language], language, tz, now, gap)
         return page_shell("status", language, principal, page, switch_id=ids.LANG_LINK)
 
-    dash.register_page("status", path="/", layout=layout, title=services.config.ui.title)
+    dash.register_page(
+        "status", path="/", layout=layout, title=page_title("title.status", services)
+    )

@@ -19,6 +19,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, html
 from dash.exceptions import PreventUpdate
 
+from callbacks.frame_pages import page_title, unknown_refusal
 from callbacks.supervision_data import SupervisionData
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
@@ -54,14 +55,18 @@ def register_supervision_page(services: Services) -> None:
         return supervision_page(principal, view, sections)
 
     dash.register_page(
-        "supervision", path="/supervision", layout=layout, title=services.config.ui.title
+        "supervision",
+        path="/supervision",
+        layout=layout,
+        title=page_title("title.supervision", services),
     )
     _register_callbacks(data)
 
 
 def _refused(err: actions.SupervisionError, lang: Lang) -> str:
     key = f"sup.error.{err.code}"
-    return fill(t("sup.refused", lang), m=t(key, lang) if key in TABLE else err.message)
+    said = t(key, lang) if key in TABLE else unknown_refusal(err, lang)
+    return fill(t("sup.refused", lang), m=said)
 
 
 def _number(value: Any) -> int:

@@ -14,6 +14,7 @@ import dash
 from dash import html
 from sqlalchemy import select
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang, t
 from dashboard.security.pages import page_guard
@@ -48,6 +49,12 @@ def register_video_page(services: Services) -> None:
         focus, error = parse_focus(query)
         if focus is not None and focus.kind == "village":
             focus = Focus("village", focus.value, _village_name(services, principal, focus.value))
+        elif focus is not None and focus.kind == "near":
+            lon, lat = (float(part) for part in focus.value.split(","))
+            place = services.locator(lon, lat)
+            if place is not None:
+                name = _village_name(services, principal, place.village_code)
+                focus = Focus("near", focus.value, name)
         layout_id = query.get("layout")
         view = VideoView(
             lang=language,
@@ -70,5 +77,5 @@ def register_video_page(services: Services) -> None:
         "video",
         path="/video",
         layout=page_guard(Permission.VIEW_CAMERAS)(layout),
-        title=services.config.ui.title,
+        title=page_title("title.video", services),
     )

@@ -14,12 +14,14 @@ import dash
 from dash import html
 from sqlalchemy import select
 
+from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang, t
 from dashboard.read_models_wall import wall_snapshot
 from dashboard.security.pages import page_guard
 from dashboard.security.principal import Principal
 from dashboard.storage.models import SchemaInfo
+from layouts.names import WALL_CATEGORY_CHARS, WALL_DEPARTMENT_CHARS, short_name
 from layouts.wall import WallView, wall_page
 
 if TYPE_CHECKING:
@@ -49,9 +51,14 @@ def register_wall_page(services: Services) -> None:
     tz = services.reference.calendar.tz
     subs = services.reference.categories.subs
     depts = services.reference.departments
-    categories = {"zh": {s.code: s.name_zh for s in subs}, "en": {s.code: s.name_en for s in subs}}
+    # Shortened where they would not fit the wall's columns (layouts/names.py).
+    cats, deps = WALL_CATEGORY_CHARS, WALL_DEPARTMENT_CHARS
+    categories = {
+        "zh": {s.code: short_name(s.name_zh, cats) for s in subs},
+        "en": {s.code: s.name_en for s in subs},
+    }
     departments = {
-        "zh": {d.code: d.name_zh for d in depts},
+        "zh": {d.code: short_name(d.name_zh, deps) for d in depts},
         "en": {d.code: d.name_en for d in depts},
     }
     snapshot = wall_snapshot_for(services)
@@ -76,5 +83,5 @@ def register_wall_page(services: Services) -> None:
         "wall",
         path="/wall",
         layout=page_guard(Permission.VIEW_WALL)(layout),
-        title=services.config.ui.title,
+        title=page_title("title.wall", services),
     )

@@ -150,6 +150,9 @@ def create_app(services: Services) -> Flask:
     from callbacks.supervision import register_supervision_page  # /supervision
 
     register_supervision_page(services)
+    from callbacks.frame_pages import register_frame_pages  # /field and "not found"
+
+    register_frame_pages(services)
     app.layout = html.Div(page_container, className="app")
     from streams.socket import init_socketio  # the live wall's websocket (namespace /live)
 

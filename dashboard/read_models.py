@@ -31,6 +31,7 @@ class RedVillage:
     open_ratio: float | None
     contact_name: str
     contact_phone: str
+    reasons: tuple[str, ...] = ()  # why it is red (dashboard.domain.village_status.RedReason)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,16 @@ def status_summary(
         .limit(20)
     ).all()
     red = [
-        RedVillage(v.code, v.name, town, v.red_since, v.open_ratio, v.contact_name, v.contact_phone)
+        RedVillage(
+            v.code,
+            v.name,
+            town,
+            v.red_since,
+            v.open_ratio,
+            v.contact_name,
+            v.contact_phone,
+            tuple(r for r in (v.red_reasons or "").split(",") if r),
+        )
         for v, town in red_rows
     ]
     latest_rows = session.execute(

@@ -21,6 +21,7 @@ from dashboard.i18n import t
 from dashboard.services.case_workspace import CaseView
 from layouts import case_ids as ids
 from layouts.case_format import CasePageContext, action_word, local, role_word, status_word
+from layouts.controls import dropdown_labels
 
 _A = Action
 # The order of the bar: the lifecycle from report to evaluation, side branches next to their step.
@@ -145,12 +146,24 @@ def _field(name: str, action: Action, view: CaseView, ctx: CasePageContext) -> o
     if name == "department":
         options = [{"label": n, "value": c} for c, n in ctx.departments.items()]
         value = view.department_code if view.department_code in ctx.departments else None
-        control = dcc.Dropdown(options, value, id=fid, clearable=False, className="case-ws-select")
+        control = dcc.Dropdown(
+            options,
+            value,
+            id=fid,
+            clearable=False,
+            className="case-ws-select",
+            labels=dropdown_labels(lang),
+        )
         return _labelled(t("case_ws.department", lang), control)
     if name == "category":
         options = [{"label": f"{c} {n}", "value": c} for c, n in ctx.categories.items()]
         control = dcc.Dropdown(
-            options, view.category_code, id=fid, clearable=False, className="case-ws-select"
+            options,
+            view.category_code,
+            id=fid,
+            clearable=False,
+            className="case-ws-select",
+            labels=dropdown_labels(lang),
         )
         return _labelled(t("case_ws.category", lang), control)
     if name == "deadline":

@@ -28,6 +28,23 @@ class CasePageContext:
     policy: LifecyclePolicy = DEFAULT_POLICY
     tile_url: str = ""
     can_view_cameras: bool = False
+    people: Mapping[str, str] = field(default_factory=dict)  # worker id / user name → name
+
+
+def person(who: str, role: str, ctx: CasePageContext) -> str:
+    """Who did it, by name: a department by its name, a worker or user by theirs."""
+    if role == "department" and who in ctx.departments:
+        return ctx.departments[who]
+    return ctx.people.get(who, who)
+
+
+def grid_name(grid_code: str, village_code: str, village_name: str, lang: Lang) -> str:
+    """A grid by its village and number ("阳春村第3网格"): grid codes are the village's code
+    and a 3-digit sequence."""
+    seq = grid_code[len(village_code) :]
+    if not village_name or not grid_code.startswith(village_code) or not seq.isdigit():
+        return grid_code
+    return f"{village_name}第{int(seq)}网格" if lang == "zh" else f"{village_name} grid {int(seq)}"
 
 
 def local(when: datetime | None, tz: ZoneInfo, fmt: str = TIME_FORMAT) -> str:

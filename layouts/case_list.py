@@ -19,6 +19,7 @@ from dash import dcc, html
 from dashboard.i18n import Lang, t
 from layouts import case_list_ids as ids
 from layouts.case_format import duration, local, status_word
+from layouts.controls import dropdown_labels
 
 PER_PAGE_CHOICES = (20, 50, 100, 200, 500)
 EXPORT_PATH = "/api/v1/cases.csv"
@@ -114,6 +115,7 @@ def _select(ident: str, value: str, options: Options, lang: Lang) -> dcc.Dropdow
         placeholder=t("case_list.any", lang),
         clearable=True,
         className="cl-select",
+        labels=dropdown_labels(lang),
     )
 
 
@@ -274,6 +276,7 @@ def summary_bar(view: CaseListView) -> html.Div:
         clearable=False,
         searchable=False,
         className="cl-select small",
+        labels=dropdown_labels(lang),
     )
     return html.Div(
         [

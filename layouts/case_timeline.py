@@ -17,6 +17,7 @@ from layouts.case_format import (
     CasePageContext,
     action_word,
     local,
+    person,
     role_word,
     source_word,
     status_word,
@@ -50,6 +51,7 @@ def _item(item: TimelineItem, ctx: CasePageContext) -> html.Li:
 
 def _when_who(at: datetime, who: str, role: str, ctx: CasePageContext) -> list[html.Span]:
     lang = ctx.lang
+    who = person(who, role, ctx)
     if role:  # full-width brackets in Chinese text
         words = role_word(role, lang)
         actor = f"{who}（{words}）" if lang == "zh" else f"{who} ({words})"
@@ -141,7 +143,7 @@ def _details(details: dict[str, Any], ctx: CasePageContext) -> list[html.Div]:
     lang = ctx.lang
     words: dict[str, Callable[[str], str]] = {
         "department": lambda v: _department(v, ctx),
-        "category": lambda v: f"{v} {ctx.categories.get(v, '')}".strip(),
+        "category": lambda v: ctx.categories.get(v) or v,
         "source": lambda v: source_word(v, lang),
         "resume_status": lambda v: status_word(v, lang),
         "closed_on_time": lambda v: t("case_ws.yes" if v == "true" else "case_ws.no", lang),

@@ -11,6 +11,7 @@ they cannot differ.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from dash import dcc, html
@@ -22,6 +23,7 @@ from layouts.case_actions import action_bar
 from layouts.case_format import (
     CasePageContext,
     duration,
+    grid_name,
     local,
     source_word,
     status_word,
@@ -92,7 +94,7 @@ def dynamic_parts(view: CaseView, ctx: CasePageContext) -> dict[str, Any]:
         ids.DETAILS: _details(view, ctx),
         ids.ACTIONS: action_bar(view, ctx),
         ids.PHOTOS: _photos(view, ctx),
-        ids.TIMELINE: timeline(view.timeline, ctx),
+        ids.TIMELINE: timeline(view.timeline, replace(ctx, people=view.people)),
     }
 
 
@@ -152,8 +154,9 @@ def _row(label_key: str, value: Any, ctx: CasePageContext, cls: str = "") -> htm
 
 def _details(view: CaseView, ctx: CasePageContext) -> html.Table:
     lang, tz = ctx.lang, ctx.tz
-    category = f"{view.category_code} {ctx.categories.get(view.category_code, '')}".strip()
+    category = ctx.categories.get(view.category_code) or view.category_code  # a name, not a code
     place = " / ".join(p for p in (view.town_name, view.village_name) if p)
+    grid = grid_name(view.grid_code, view.village_code, view.village_name, lang)
     department = ctx.departments.get(view.department_code or "", view.department_code or "—")
     rows = [
         _row("case_ws.f_id", str(view.id), ctx),
@@ -163,8 +166,8 @@ def _details(view: CaseView, ctx: CasePageContext) -> html.Table:
         _row("case_ws.f_description", view.description, ctx, "case-ws-description"),
         _row("case_ws.f_address", view.address or "—", ctx),
         _row("case_ws.f_place", place or view.village_code, ctx),
-        _row("case_ws.f_grid", view.grid_code, ctx),
-        _row("case_ws.f_reporter", view.reporter or "—", ctx),
+        _row("case_ws.f_grid", grid, ctx),
+        _row("case_ws.f_reporter", view.people.get(view.reporter, view.reporter) or "—", ctx),
         _row("case_ws.f_reported_at", local(view.reported_at, tz), ctx),
         _row("case_ws.f_department", department, ctx),
         _row("case_ws.f_deadline", local(view.deadline, tz), ctx),

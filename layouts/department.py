@@ -18,6 +18,7 @@ from dashboard.i18n import Lang, t
 from layouts import department_ids as ids
 from layouts.case_format import status_word
 from layouts.case_list import light_badge, place_text, short, when
+from layouts.controls import dropdown_labels
 
 ACCEPTABLE = TRANSITIONS[Action.START].sources  # dispatched, rework
 REPORTABLE = TRANSITIONS[Action.HANDLED].sources  # handling, rework
@@ -206,6 +207,7 @@ def _picker(page: DepartmentPage) -> Any:
                 value=page.department,
                 clearable=False,
                 className="cl-select dv-pick",
+                labels=dropdown_labels(page.lang),
             ),
         ],
         className="dv-head",

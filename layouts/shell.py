@@ -36,6 +36,7 @@ NAV: tuple[NavItem, ...] = (
         Permission.VIEW_CASES,
         frozenset({Role.DEPARTMENT, Role.COMMANDER, Role.ADMIN}),
     ),
+    NavItem("field", "/field", "nav.field", Permission.REPORT_CASE, frozenset({Role.GRID_WORKER})),
     NavItem("status", "/", "nav.status", Permission.VIEW_WALL),
     NavItem("audit", "/admin/audit", "nav.audit", Permission.VIEW_AUDIT),
 )
@@ -97,4 +98,8 @@ def page_shell(
         className="shell-bar",
     )
     body = children if isinstance(children, list | tuple) else [children]
-    return html.Div([bar, html.Main(list(body), className="shell-main")], className="shell")
+    # The words assets/forms.js shows under a text field with a length limit.
+    words = {"data-count": t("form.count", lang), "data-count-full": t("form.count_full", lang)}
+    return html.Div(
+        [bar, html.Main(list(body), className="shell-main")], className="shell", **words
+    )

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from dash import html
 
 from dashboard.domain.calendar import CalendarGap
-from dashboard.i18n import Lang, t
+from dashboard.i18n import TABLE, Lang, t
 from dashboard.read_models import StatusSummary
 from layouts import ids
+from layouts.village_format import red_why
 
 _COUNTS = ["counties", "towns", "villages", "grids", "workers", "cameras", "departments"]
 
@@ -28,6 +29,12 @@ def _kpi(label: str, value: str, tone: str = "") -> html.Div:
     )
 
 
+def _backend(name: str, lang: Lang) -> str:
+    """The product behind a part, by its name ("PostgreSQL"), or in words ("进程内")."""
+    key = f"status.backend.{name}"
+    return t(key, lang) if key in TABLE else name or "—"
+
+
 def _health(health: dict[str, Any], lang: Lang) -> html.Div:
     items = []
     for key in ("database", "bus"):
@@ -36,7 +43,7 @@ def _health(health: dict[str, Any], lang: Lang) -> html.Div:
         items.append(
             html.Span(
                 f"{t('status.' + key, lang)}: {t('status.ok' if ok else 'status.down', lang)}"
-                f" ({part.get('backend', '?')})",
+                f" ({_backend(str(part.get('backend', '')), lang)})",
                 className="health ok" if ok else "health down",
             )
         )
@@ -53,7 +60,7 @@ def calendar_warning(gap: CalendarGap | None, lang: Lang) -> html.Div | None:
     )
 
 
-def _table(headers: list[str], rows: list[list[str]], lang: Lang) -> html.Table:
+def _table(headers: list[str], rows: list[list[Any]], lang: Lang) -> html.Table:
     body = [html.Tr([html.Td(cell) for cell in row]) for row in rows] or [
         html.Tr([html.Td(t("empty.none", lang), colSpan=len(headers), className="empty")])
     ]
@@ -108,6 +115,7 @@ def status_page(
             v.town,
             _local(v.red_since, tz),
             "—" if v.open_ratio is None else f"{v.open_ratio:.0%}",
+            red_why(v.reasons, lang),
             v.contact_name,
             v.contact_phone,
         ]
@@ -115,7 +123,7 @@ def status_page(
     ]
     latest_rows = [
         [
-            f"{c.id:06d}",
+            html.A(str(c.id), href=f"/cases/{c.id}?lang={lang}"),
             _local(c.reported_at, tz),
             category_names.get(c.category_code, c.category_code),
             c.village,
@@ -157,6 +165,7 @@ def status_page(
                                         "col.town",
                                         "col.red_since",
                                         "col.open_ratio",
+                                        "col.red_why",
                                         "col.contact",
                                         "col.phone",
                                     )

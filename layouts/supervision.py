@@ -22,6 +22,7 @@ from dashboard.i18n import Lang, t
 from dashboard.security.principal import Principal
 from layouts import supervision_ids as ids
 from layouts import wall_ids
+from layouts.controls import dropdown_labels
 from layouts.shell import page_shell
 from layouts.supervision_tables import (
     EMERGENCY_KINDS,
@@ -160,6 +161,7 @@ def _emergency_form(view: SupervisionView) -> html.Div:
                 id=ids.EMERGENCY_VILLAGE,
                 placeholder=t("sup.pick_village", lang),
                 className="sup-dropdown",
+                labels=dropdown_labels(lang),
             ),
             html.Label(t("sup.emergency_text", lang)),
             dcc.Textarea(id=ids.EMERGENCY_TEXT, value="", maxLength=2000, className="sup-textarea"),
@@ -200,7 +202,14 @@ def _filters(view: SupervisionView) -> html.Div:
         return html.Label(
             [
                 html.Span(label),
-                dcc.Dropdown(options, None, id=ident, placeholder=every, className="sup-dropdown"),
+                dcc.Dropdown(
+                    options,
+                    None,
+                    id=ident,
+                    placeholder=every,
+                    className="sup-dropdown",
+                    labels=dropdown_labels(lang),
+                ),
             ],
             className="sup-filter",
         )
@@ -241,6 +250,7 @@ def _filters(view: SupervisionView) -> html.Div:
                         id=ids.FILTER_WINDOW,
                         clearable=False,
                         className="sup-dropdown small",
+                        labels=dropdown_labels(lang),
                     ),
                 ],
                 className="sup-filter",
@@ -289,7 +299,12 @@ def _call_form(view: SupervisionView) -> html.Div:
     lang = view.lang
     outcomes = [{"label": t(f"sup.outcome.{o}", lang), "value": o} for o in OUTCOMES]
     outcome = dcc.Dropdown(
-        outcomes, "reached", id=ids.CALL_OUTCOME, clearable=False, className="sup-dropdown"
+        outcomes,
+        "reached",
+        id=ids.CALL_OUTCOME,
+        clearable=False,
+        className="sup-dropdown",
+        labels=dropdown_labels(lang),
     )
     call_row = [
         _field(t("sup.outcome", lang), outcome),

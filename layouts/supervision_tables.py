@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dashboard.i18n import Lang, t
+from layouts.village_format import red_why
 from layouts.wall_feed import red_for
 
 if TYPE_CHECKING:
@@ -211,6 +212,7 @@ def order_table(data: SectionData, view: SupervisionView) -> dict[str, Any]:
         "columns": [t(c, view.lang) for c in ORDER_COLUMNS] + [""],
         "rows": [_order_row(o, view) for o in data.orders],
         "close": t("sup.order_close", view.lang),
+        "confirm": t("sup.order_close_confirm", view.lang),
         "empty": t("sup.no_orders", view.lang),
     }
 
@@ -265,6 +267,7 @@ def _call_row(e: Mapping[str, Any], view: SupervisionView) -> dict[str, Any]:
         "contact": str(e.get("contact_name") or "—"),
         "phone": str(e.get("contact_phone") or ""),
         "red_for": red_for(red_since.isoformat() if red_since else None, view.now, view.lang),
+        "why": red_why(e.get("reasons") or [], view.lang),
         "counts": f"{e.get('open_cases', 0)} / {e.get('overdue_cases', 0)} / "
         f"{e.get('emergencies', 0)}",
         "last_call": _last_call(e, view),

@@ -36,7 +36,7 @@ class Focus:
 
     kind: FocusKind
     value: str  # the case id, the village code, or "lon,lat" — exactly what the API takes
-    label: str = ""  # the village's name (kind "village")
+    label: str = ""  # the village's name (kind "village"; "near": the village it lies in)
 
     def api_query(self) -> str:
         return urlencode({self.kind: self.value})
@@ -111,8 +111,10 @@ def focus_title(focus: Focus, lang: Lang) -> str:
         return fill(t("video.check_case", lang), id=focus.value)
     if focus.kind == "village":
         return fill(t("video.check_village", lang), name=focus.label or focus.value)
-    lon, lat = focus.value.split(",")
-    return fill(t("video.check_point", lang), lon=f"{float(lon):.5f}", lat=f"{float(lat):.5f}")
+    # A point picked on the map is named by the village it lies in, not by its coordinates.
+    if focus.label:
+        return fill(t("video.check_point_in", lang), name=focus.label)
+    return t("video.check_map_point", lang)
 
 
 def js_config(view: VideoView) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from layouts.wall_panels import (
 )
 
 STALE_AFTER_S = 45  # the server pings every 25 s; two silent intervals mean a dead stream
-_JS_PREFIXES = ("wall.", "kpi.", "empty.", "video.check")  # video.check*: wall_videocheck.js
+_JS_PREFIXES = ("wall.", "kpi.", "empty.", "video.check", "red.")  # video.check*: videocheck.js
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dash import dcc, html
 
 from dashboard.i18n import Lang, t
 from layouts import wall_ids as ids
+from layouts.village_format import red_why
 
 
 def local_time(iso: str | None, tz: ZoneInfo, now: datetime, with_seconds: bool = False) -> str:
@@ -66,6 +67,7 @@ def red_list(villages: Sequence[Mapping[str, Any]], lang: Lang, now: datetime) -
                     className="red-ratio",
                 ),
                 html.Span(red_for(v.get("red_since"), now, lang), className="red-since"),
+                html.Span(red_why(v.get("reasons") or [], lang), className="red-why"),
             ],
             className="red-row",
             **{"data-key": v["code"]},

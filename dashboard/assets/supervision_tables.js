@@ -16,6 +16,10 @@
     return node;
   }
 
+  function fill(text, n) {
+    return String(text || "").replace("{n}", String(n));
+  }
+
   function td(cls, ...children) {
     const cell = el("td", cls);
     children.forEach((c) => cell.append(typeof c === "string" ? document.createTextNode(c) : c));
@@ -102,7 +106,12 @@
       let action = "";
       if (o.closable) {
         action = el("button", "sup-plain small", data.close);
-        action.addEventListener("click", () => { clicks += 1; set("sup-order-close", { order: o.id, n: clicks }); });
+        action.addEventListener("click", () => {
+          // Closing ends the order for good: ask first (the question names the order).
+          if (!window.confirm(fill(data.confirm, o.id))) return;
+          clicks += 1;
+          set("sup-order-close", { order: o.id, n: clicks });
+        });
       }
       tr.append(
         td("num", "#" + o.id),
@@ -144,7 +153,7 @@
       tr.append(
         td("", el("div", "", e.village_name), el("div", "muted small", e.town_name)),
         contact,
-        td("num red-for", e.red_for),
+        td("num red-for", el("div", "", e.red_for), el("div", "muted small red-why", e.why || "")),
         td("num", e.counts),
         last,
         td("", pick),

@@ -10,6 +10,13 @@
   const STALE_MS = 10e3; // a watched tile without a frame for this long looks offline
   const BAD_STATES = { offline: true, reconnecting: true };
 
+  /* A camera's name without its leading town ("枫桥镇 主干道 …路段 1号" → "主干道 …路段 1号"):
+     the tile's corner names the village, and in small tiles an ellipsis would otherwise cut
+     the end that tells cameras apart (the road segment and its number). */
+  function shortName(name) {
+    return String(name).replace(/^\S+(?:镇|乡|街道)\s+/, "");
+  }
+
   function el(tag, cls, text) {
     const node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -40,7 +47,9 @@
     canvas.width = 320;
     canvas.height = 180;
     const top = el("div", "tile-top");
-    top.append(el("span", "tile-dot"), el("span", "tile-name", cam.name || cam.id),
+    const name = el("span", "tile-name", shortName(cam.name || cam.id));
+    name.title = cam.name || cam.id;
+    top.append(el("span", "tile-dot"), name,
       el("span", "tile-dist", distance(cam.distance_m, L)),
       el("span", "tile-village", cam.village_name || ""));
     const bottom = el("div", "tile-bottom");

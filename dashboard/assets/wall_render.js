@@ -223,6 +223,13 @@
     return fill(cfg.labels["wall.dur_m"], { m });
   }
 
+  /* Why a village is red, most pressing first (layouts.village_format.red_why). */
+  const REASON_ORDER = ["emergency", "overdue", "open_ratio"];
+  function redWhy(reasons, cfg) {
+    const words = REASON_ORDER.filter((r) => reasons.includes(r)).map((r) => cfg.labels["red." + r]);
+    return words.length ? words.join(" · ") : "—";
+  }
+
   /* Red villages over the map, longest red first (layouts.wall_feed.red_list). */
   const RED_LIST_ROWS = 6;
   function redList(box, villages, cfg) {
@@ -235,7 +242,8 @@
       const ratio = v.open_ratio === null || v.open_ratio === undefined
         ? "—" : Math.round(100 * v.open_ratio) + "%";
       row.append(el("span", "red-name", v.name), el("span", "red-ratio", ratio),
-        el("span", "red-since", redFor(v.red_since, cfg)));
+        el("span", "red-since", redFor(v.red_since, cfg)),
+        el("span", "red-why", redWhy(v.reasons || [], cfg)));
       rows.push(row);
     });
     if (red.length > RED_LIST_ROWS) {

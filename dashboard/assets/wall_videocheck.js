@@ -26,7 +26,8 @@
     if (map && wall.map && wall.map.map && !e.target.closest(".leaflet-control")) {
       const at = wall.map.map.mouseEventToLatLng(e);
       const lon = at.lng.toFixed(6), lat = at.lat.toFixed(6);
-      return { query: "near=" + lon + "," + lat, title: lon + ", " + lat, kind: "point" };
+      const title = wall.cfg.labels["video.check_map_point"]; // words, not coordinates
+      return { query: "near=" + lon + "," + lat, title, kind: "point" };
     }
     return null;
   }

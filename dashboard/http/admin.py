@@ -1,4 +1,5 @@
-"""Admin views: the audit log (``GET /api/v1/audit``, ``GET /admin/audit``) and ``GET /api/v1/me``.
+"""Admin views: the audit log (``GET /api/v1/audit``; its page ``/admin/audit`` is
+dashboard.security.audit_page) and ``GET /api/v1/me``.
 
 The audit log is newest first and paged by id: pass the ``next_before`` of one page as ``before``
 to get the next. Filters: ``actor``, ``action`` (exact, or a prefix ending in ``*``: ``case.*``),
@@ -7,20 +8,18 @@ to get the next. Filters: ``actor``, ``action`` (exact, or a prefix ending in ``
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template_string, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from dashboard.domain.permissions import Permission
 from dashboard.domain.time_bounds import TimeOutOfBounds, check_query_time
 from dashboard.http.errors import ApiError
-from dashboard.i18n import normalise_lang, t
 from dashboard.security import audit
-from dashboard.security.web import browser_page, require, require_principal
+from dashboard.security.web import require, require_principal
 
 bp = Blueprint("admin", __name__)
 
@@ -113,36 +112,4 @@ def me() -> ResponseReturnValue:
             "department_code": who.scope.department_code,
             "permissions": sorted(p.value for p in Permission if who.can(p)),
         }
-    )
-
-
-_AUDIT_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
-<title>{{ t('audit.title', lang) }}</title><link rel="stylesheet" href="/assets/base.css">
-</head><body class="audit-page"><h1>{{ t('audit.title', lang) }}</h1>
-<table id="audit-table"><thead><tr>
-{% for key in columns %}<th>{{ t('audit.col.' + key, lang) }}</th>{% endfor %}
-</tr></thead><tbody>
-{% for row in items %}<tr>
-<td>{{ row.at }}</td><td>{{ row.actor }}</td><td>{{ row.role }}</td><td>{{ row.action }}</td>
-<td>{{ row.target }}</td><td>{{ row.ip }}</td><td>{{ row.details_text }}</td></tr>
-{% endfor %}</tbody></table>
-{% if next_before %}<p><a href="?before={{ next_before }}&amp;lang={{ lang }}">
-{{ t('audit.older', lang) }}</a></p>{% endif %}
-</body></html>"""
-
-
-@bp.get("/admin/audit")
-@browser_page
-@require(Permission.VIEW_AUDIT)
-def audit_page() -> ResponseReturnValue:
-    """The same log as a page (server-rendered; Jinja2 escapes every value)."""
-    lang = normalise_lang(
-        request.args.get("lang"), current_app.extensions["gcc"].config.ui.language
-    )
-    items, next_before = _page(_query())
-    for item in items:
-        item["details_text"] = json.dumps(item["details"], ensure_ascii=False, sort_keys=True)
-    columns = ["at", "actor", "role", "action", "target", "ip", "details"]
-    return render_template_string(
-        _AUDIT_PAGE, t=t, lang=lang, items=items, next_before=next_before, columns=columns
     )

@@ -14,6 +14,7 @@ from dashboard.i18n import (
     cases,
     core,
     department,
+    pages,
     security,
     shell,
     supervision,
@@ -35,6 +36,7 @@ _AREAS: tuple[ModuleType, ...] = (
     supervision,
     case_list,
     department,
+    pages,
     security,
 )
 

@@ -8,14 +8,14 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "status.heading": ("系统状态", "System status"),
     "calendar.gap_current": (
         "工作日历缺少{year}年的节假日安排：期限暂按周一至周五计算（法定节假日和调休未计入）。"
-        "请尽快将国务院办公厅{year}年节假日安排通知录入 calendar_cn.toml。",
+        "请系统管理员尽快录入国务院办公厅{year}年节假日安排通知。",
         "The working calendar has no {year} holidays: deadlines count Monday to Friday only "
         "(public holidays and make-up days are not applied). Add the State Council's {year} "
         "notice to calendar_cn.toml.",
     ),
     "calendar.gap_next": (
         "工作日历尚无{year}年的节假日安排：1月1日起期限将只按周一至周五计算。"
-        "请在年底前将国务院办公厅{year}年节假日安排通知录入 calendar_cn.toml。",
+        "请系统管理员在年底前录入国务院办公厅{year}年节假日安排通知。",
         "The working calendar has no {year} holidays yet: from 1 January deadlines will count "
         "Monday to Friday only. Add the State Council's {year} notice to calendar_cn.toml "
         "before the year ends.",

@@ -38,6 +38,8 @@ from markupsafe import Markup
 from dashboard.domain.permissions import Permission
 from dashboard.http.errors import ApiError
 from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.security.landing import home_for, landing
+from dashboard.security.principal import Principal
 from dashboard.security.ratelimit import retry_after
 from dashboard.security.sessions import CSRF_FIELD, SESSION_COOKIE, SignInRefused, SignInThrottled
 from dashboard.security.web import (
@@ -63,7 +65,7 @@ bp = Blueprint("security", __name__)
 _FRAME = """<!DOCTYPE html>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ heading }} · {{ app_title }}</title>
+<title>{{ heading }} · {{ app_title }}</title><link rel="icon" href="/_favicon.ico">
 <style>
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
 background:#0b1220;color:#e6edf7;font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
@@ -117,6 +119,20 @@ def _render(template: str, heading_key: str, status: int = 200, **values: Any) -
     return page, status
 
 
+@bp.before_app_request
+def _root_to_own_page() -> ResponseReturnValue | None:
+    """The root address (the status page) opened by a role that may not see it - a department
+    or a grid worker following an old bookmark - leads to the role's own page, not a refusal.
+    Runs after the principal is resolved (dashboard.security.web registers that hook first)."""
+    principal = current_principal()
+    if request.method != "GET" or request.path != "/" or principal is None:
+        return None
+    if principal.can(Permission.VIEW_WALL) or home_for(principal.role) == "/":
+        return None  # never a redirect to itself
+    query = request.query_string.decode()
+    return redirect(home_for(principal.role) + (f"?{query}" if query else ""))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:
@@ -143,7 +159,7 @@ def login() -> ResponseReturnValue:
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # signing in as someone else ends the session this browser had
         security.sessions.sign_out(previous, client_ip())
-    response = redirect(target)
+    response = redirect(landing(target, issued.principal.role))
     set_session_cookies(response, issued, security.now())
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
@@ -183,12 +199,63 @@ def logout() -> ResponseReturnValue:
 # --- Dash guards -----------------------------------------------------------------------------
 
 
-def _notice(title: str, detail: str, lang: Lang, link: tuple[str, str]) -> html.Div:
+def _notice(
+    title: str,
+    detail: str,
+    lang: Lang,
+    links: list[tuple[str, str]],
+    code: str = "",
+    kind: str = "access-notice",  # tests tell a refusal by this class: other notices differ
+) -> html.Div:
     return html.Div(
-        [html.H2(title), html.P(detail), html.A(link[1], href=link[0], className="switch-user")],
-        className="access-notice",
-        id="access-notice",
+        [
+            *([html.Div(code, className="notice-code")] if code else []),
+            html.H2(title),
+            html.P(detail),
+            html.Div(
+                [html.A(text, href=href, className="switch-user") for href, text in links],
+                className="notice-links",
+            ),
+        ],
+        className=kind,
+        id=kind,
     )
+
+
+def signed_in_as(principal: Principal, lang: Lang) -> str:
+    colon = "：" if lang == "zh" else ": "
+    return f"{t('auth.signed_in_as', lang)}{colon}{principal.display_name or principal.name}"
+
+
+def forbidden_page(principal: Principal, lang: Lang) -> html.Div:
+    """ "Not allowed", inside the desk frame: who is signed in, their own page, switch user."""
+    from layouts.shell import page_shell  # layouts import this package: import when used
+
+    who = signed_in_as(principal, lang)
+    detail = f"{t('auth.forbidden_detail', lang)} {who}"
+    links = [
+        (f"{home_for(principal.role)}?lang={lang}", t("nav.home", lang)),
+        ("/logout", t("auth.switch_user", lang)),
+    ]
+    return page_shell(
+        "", lang, principal, _notice(t("auth.forbidden", lang), detail, lang, links, "403")
+    )
+
+
+def not_found_page(principal: Principal, lang: Lang) -> html.Div:
+    """ "Page not found", inside the desk frame (any signed-in user; it shows no data)."""
+    from layouts.shell import page_shell
+
+    links = [(f"{home_for(principal.role)}?lang={lang}", t("nav.home", lang))]
+    notice = _notice(
+        t("page.not_found", lang),
+        t("page.not_found_detail", lang),
+        lang,
+        links,
+        "404",
+        kind="frame-notice",
+    )
+    return page_shell("", lang, principal, notice)
 
 
 def page_guard(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -207,13 +274,10 @@ def page_guard(permission: Permission) -> Callable[[Callable[..., Any]], Callabl
             principal = current_principal()
             if principal is None:
                 return _notice(
-                    t("auth.sign_in", lang), "", lang, ("/login", t("login.title", lang))
+                    t("auth.sign_in", lang), "", lang, [("/login", t("login.title", lang))]
                 )
             if not principal.can(permission):
-                who = f"{t('auth.signed_in_as', lang)}: {principal.display_name or principal.name}"
-                detail = f"{t('auth.forbidden_detail', lang)} {who}"
-                link = ("/logout", t("auth.switch_user", lang))
-                return _notice(t("auth.forbidden", lang), detail, lang, link)
+                return forbidden_page(principal, lang)
             return layout(principal, *args, **kwargs)
 
         setattr(guarded, PERMISSION_ATTR, permission)

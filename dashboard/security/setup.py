@@ -78,6 +78,9 @@ def install_security(server: Flask, services: Services) -> Security:
 
     server.register_blueprint(pages_bp)
     server.register_blueprint(admin_bp)
+    from dashboard.security.audit_page import bp as audit_page_bp
+
+    server.register_blueprint(audit_page_bp)
     services.extras["authenticate_socket"] = make_socket_authenticator(security)
     install_heavy_limits(server, services)
     return security

@@ -37,9 +37,11 @@ from dashboard.storage.models import (
     Case,
     CaseEvent,
     Grid,
+    GridWorker,
     Reminder,
     SupervisionOrder,
     Town,
+    User,
     Village,
 )
 
@@ -112,6 +114,8 @@ class CaseView:
     cameras: tuple[dict[str, Any], ...] = ()
     village_geometry: str | None = None  # GeoJSON text as stored
     grid_geometry: str | None = None
+    # Who the reporter and the trail's actors are: worker ids and user names → people's names.
+    people: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,7 @@ def _case_view(session: Session, row: Case, now: datetime, services: Services) -
     town = session.get(Town, row.town_code)
     grid = session.get(Grid, row.grid_code)
     state = to_state(row)
+    trail = timeline(session, row.id)
     light, remaining = _light(row, now, services)
     return CaseView(
         id=row.id,
@@ -228,10 +233,25 @@ def _case_view(session: Session, row: Case, now: datetime, services: Services) -
         satisfaction=row.satisfaction,
         report_rating=row.report_rating,
         attachments=tuple(_attachment_ids(session, row.id)),
-        timeline=tuple(timeline(session, row.id)),
+        timeline=tuple(trail),
         village_geometry=village.geometry if village else None,
         grid_geometry=grid.geometry if grid else None,
+        people=people_names(session, {row.reporter, *(i.actor for i in trail if i.actor)}),
     )
+
+
+def people_names(session: Session, who: set[str]) -> dict[str, str]:
+    """Names of grid workers (by worker id) and users (by user name) among ``who``."""
+    names = dict(
+        session.execute(select(GridWorker.id, GridWorker.name).where(GridWorker.id.in_(who)))
+        .tuples()
+        .all()
+    )
+    users = select(User.username, User.display_name).where(
+        User.username.in_(who), User.display_name != ""
+    )
+    names.update(session.execute(users).tuples().all())
+    return names
 
 
 def _light(row: Case, now: datetime, services: Services) -> tuple[str | None, timedelta | None]:

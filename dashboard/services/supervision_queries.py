@@ -210,6 +210,8 @@ def _call_row(
         "contact_phone": v.contact_phone,
         "red_since": iso(e.red_since),
         "red_for_minutes": max(0, int((now - e.red_since) / timedelta(minutes=1))),
+        "reasons": [r for r in (v.red_reasons or "").split(",") if r],  # why it is red now
+        "open_ratio": v.open_ratio,
         "listed_at": iso(e.listed_at),
         "status": e.status,
         "snoozed_until": iso(e.snoozed_until),

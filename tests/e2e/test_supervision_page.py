@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -180,6 +180,37 @@ def test_a_new_supervision_order_arrives_without_reload(desk: Desk, page: Any) -
     overdue = f"#sup-cases a[href='/cases/{case_id}']"
     until(page, lambda b: b.find_elements(By.CSS_SELECTOR, overdue))
     assert page.execute_script("return window.sameDesk") is True
+    _closing_asks_first(desk, page, case_id)
+
+
+def _closing_asks_first(desk: Desk, page: Any, case_id: int) -> None:
+    """Closing an order ends it for good: the page asks, and "cancel" changes nothing."""
+    with desk.db.read() as session:
+        order = session.scalars(
+            select(SupervisionOrder).where(SupervisionOrder.case_id == case_id)
+        ).one()
+    button = f"//tr[.//a[@href='/cases/{case_id}']]//button"
+
+    def ask(browser: Any) -> str | None:
+        try:
+            browser.find_element(By.XPATH, "//*[@id='sup-orders']" + button).click()
+            return str(browser.switch_to.alert.text)
+        except (StaleElementReferenceException, NoAlertPresentException):
+            return None
+
+    question = until(page, ask)
+    assert str(order.id) in question and "办结" in question
+    page.switch_to.alert.dismiss()
+    with desk.db.read() as session:
+        assert session.get(SupervisionOrder, order.id).status != "closed"  # type: ignore[union-attr]
+    until(page, ask)
+    page.switch_to.alert.accept()
+
+    def closed(_browser: Any) -> bool:
+        with desk.db.read() as session:
+            return session.get(SupervisionOrder, order.id).status == "closed"  # type: ignore[union-attr]
+
+    until(page, closed, 15)
 
 
 def _choose_village(page: Any, name: str) -> None:

@@ -387,6 +387,8 @@ def test_the_live_wall_offers_video_checks(video: RunningApp, screen: Any) -> No
     assert re.fullmatch(r".*/video\?near=\d+\.\d{6},\d+\.\d{6}&lang=zh", near)
     screen.get(near)
     items = until(screen, _focus_items, 30)
+    title = screen.find_element(By.CSS_SELECTOR, ".focus-title").text
+    assert "地图选点周边视频" in title and not re.search(r"\d+\.\d+", title)  # words, no lon/lat
     distances = [float(d) for _, d in items]
     assert distances == sorted(distances) and distances[-1] <= RADIUS_M
 

@@ -197,6 +197,7 @@ def test_an_emergency_raises_the_alarm_until_acknowledged(wall: Wall, screen: An
                 " !document.getElementById('wall-sound-hint').classList.contains('hidden')]"
             )
             assert any(sound)  # playing, or asking for the click browsers need first
+            _assert_alarm_hides_nothing_vital(screen)
         name = screen.find_element(By.ID, "wall-alarm-name")
         name.send_keys(Keys.CONTROL, "a", Keys.DELETE)  # the name stays for the next alarm
         button = screen.find_element(By.ID, "wall-alarm-ack")
@@ -210,6 +211,32 @@ def test_an_emergency_raises_the_alarm_until_acknowledged(wall: Wall, screen: An
     else:
         pytest.fail("the emergency never reached the banner")
     until(screen, lambda b: b.execute_script("return document.getElementById('wall-audio').paused"))
+
+
+# What an alarm must leave in sight: the clock, the live/stale state, every KPI tile, and the
+# flashing marker's map (its upper part at least: the banner is a strip below it).
+VITAL = (".wall-clock", ".wall-live", ".wall-header h1", ".kpi")
+RECTS = """
+const r = (e) => {
+  const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+return {banner: r(document.getElementById('wall-alarm')),
+  vital: arguments[0].flatMap((s) => [...document.querySelectorAll(s)].map((e) => [s, r(e)])),
+  map: r(document.getElementById('wall-map'))};
+"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _assert_alarm_hides_nothing_vital(screen: Any) -> None:
+    rects = screen.execute_script(RECTS, list(VITAL))
+    banner = rects["banner"]
+    assert banner[2] - banner[0] > 600 and banner[3] - banner[1] > 150  # still loud
+    assert len(rects["vital"]) >= 8 + 3  # eight KPI tiles, the clock, the state, the title
+    hidden = [name for name, rect in rects["vital"] if _overlap(rect, banner)]
+    assert hidden == [], f"the alarm covers {hidden}"
+    assert banner[1] >= rects["map"][1] + 400  # the map's upper part stays in sight
 
 
 def test_the_page_recovers_by_itself_after_a_server_restart(wall: Wall, screen: Any) -> None:

@@ -160,7 +160,14 @@ def test_names_stay_text() -> None:
     evil = '<img src=x onerror="window.hacked=1">'
     page = video_page(view(focus=Focus("village", "330681109002", evil)))
     assert f"村社 {evil} 视频" in texts(page)  # a plain string: React renders it as text
-    assert focus_title(Focus("near", "120.123456,29.5"), "en") == "Cameras near 120.12346, 29.50000"
+    assert focus_title(Focus("near", "120.123456,29.5", evil), "zh") == f"{evil} 地图选点周边视频"
+
+
+def test_a_map_point_is_named_by_its_village_not_its_coordinates() -> None:
+    assert (
+        focus_title(Focus("near", "120.123456,29.5", "阳春村"), "zh") == "阳春村 地图选点周边视频"
+    )
+    assert focus_title(Focus("near", "120.123456,29.5"), "en") == "Cameras near the point picked"
 
 
 def test_a_bad_focus_says_so_and_loads_nothing() -> None:

@@ -16,6 +16,7 @@ from dash.development.base_component import Component
 from dashboard.domain.status import Source
 from dashboard.i18n import TABLE
 from layouts import wall_ids
+from layouts.names import short_name
 from layouts.wall import WallView, js_config, wall_page
 from layouts.wall_feed import alarm_banner, feed_item, local_time, red_for, red_list
 from layouts.wall_panels import (
@@ -263,6 +264,28 @@ def test_red_villages_are_listed_longest_red_first() -> None:
 
 
 @pytest.mark.parametrize(
+    ("reasons", "lang", "why"),
+    [
+        (["open_ratio"], "zh", "在办率高"),
+        (["open_ratio", "emergency"], "zh", "紧急事件 · 在办率高"),  # most pressing first
+        (["overdue"], "en", "overdue"),
+        ([], "zh", "—"),
+    ],
+)
+def test_the_red_list_says_why_a_village_is_red(reasons: list[str], lang: str, why: str) -> None:
+    village = {
+        "code": "v",
+        "name": "村",
+        "status": "red",
+        "open_ratio": 0.57,  # below the threshold: the ratio alone would not explain it
+        "red_since": "2026-11-23T01:00:00+00:00",
+        "reasons": reasons,
+    }
+    row = red_list([village], lang, NOW)[1]  # type: ignore[arg-type]
+    assert row.children[-1].className == "red-why" and row.children[-1].children == why
+
+
+@pytest.mark.parametrize(
     ("since", "lang", "text"),
     [
         ("2026-11-23T01:29:30+00:00", "zh", "0分钟"),
@@ -349,3 +372,17 @@ def test_vendored_libraries_are_there_with_their_licences() -> None:
         assert (vendor / name).stat().st_size > 0, name
     assert list(vendor.glob("LICENSE*"))
     assert (ASSETS / "alarm.wav").read_bytes()[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize(
+    ("name", "limit", "short"),
+    [
+        ("应急管理办（安监站）", 8, "应急管理办"),  # the aside goes, the name stays whole
+        ("村（社区）委员会", 8, "村（社区）委员会"),  # fits: kept as it is
+        ("在建违法建设（需立即制止）", 11, "在建违法建设"),
+        ("电动自行车违规停放充电", 11, "电动自行车违规停放充电"),
+        ("（全部）", 2, "（全部）"),  # nothing would be left: kept
+    ],
+)
+def test_long_names_lose_their_asides_not_their_ends(name: str, limit: int, short: str) -> None:
+    assert short_name(name, limit) == short

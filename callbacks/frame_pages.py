@@ -1,0 +1,55 @@
+"""The frame's own pages: the grid workers' page (``/field``) and "not found" (any address
+without a page), both in the desk frame and in the user's language."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dash
+from dash import html
+
+from dashboard.domain.errors import DomainError
+from dashboard.domain.permissions import Permission
+from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.security.landing import FIELD_PAGE
+from dashboard.security.pages import not_found_page, page_guard
+from layouts.field import field_page
+
+if TYPE_CHECKING:
+    from dashboard.app import Services
+    from dashboard.security.principal import Principal
+
+
+def page_title(key: str, services: Services) -> str:
+    """A page's browser title: the page first (it is what a tab shows), then the product."""
+    return f"{t(key, services.config.ui.language)} · {services.config.ui.title}"
+
+
+def unknown_refusal(err: DomainError, lang: Lang) -> str:
+    """A refusal whose code has no words yet: the service's own message is English (for the
+    API), so the Chinese page says it in general terms instead of showing it."""
+    return err.message if lang == "en" else t("action.err.other", lang)
+
+
+def register_frame_pages(services: Services) -> None:
+    def field(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
+        return field_page(principal, normalise_lang(lang, services.config.ui.language))
+
+    dash.register_page(
+        "field",
+        path=FIELD_PAGE,
+        layout=page_guard(Permission.REPORT_CASE)(field),
+        title=page_title("title.field", services),
+    )
+
+    def not_found(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
+        return not_found_page(principal, normalise_lang(lang, services.config.ui.language))
+
+    # Dash shows the page whose module is named "not_found_404" for any unknown address.
+    dash.register_page(
+        "not_found_404",
+        path="/not-found",
+        # Every role may read reference data: the guard only asks that someone signed in.
+        layout=page_guard(Permission.VIEW_REFERENCE)(not_found),
+        title=page_title("title.not_found", services),
+    )
