@@ -44,12 +44,15 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
+# The dependencies only (scripts/requirements.py reads pyproject.toml): the code runs from here.
 $(RUN_STAMP): pyproject.toml $(VENV)/bin/python
-	$(PIP) install -e .
+	$(PY) scripts/requirements.py > $(VENV)/requirements-run.txt
+	$(PIP) install -r $(VENV)/requirements-run.txt
 	touch $@
 
 $(TEST_STAMP): pyproject.toml $(VENV)/bin/python
-	$(PIP) install -e '.[test]'
+	$(PY) scripts/requirements.py test > $(VENV)/requirements-test.txt
+	$(PIP) install -r $(VENV)/requirements-test.txt
 	touch $(RUN_STAMP) $@
 
 system-deps:
