@@ -29,12 +29,13 @@ _KEY = "gcc_heavy_limits"
 
 class HeavyLimited(ApiError):
     def __init__(self, kind: str, wait: float) -> None:
-        super().__init__(429, "rate_limited", f"too many {kind} requests; retry later")
+        super().__init__(
+            429,
+            "rate_limited",
+            f"too many {kind} requests; retry later",
+            headers={"Retry-After": retry_after(wait)},
+        )
         self.wait = wait
-
-    def response(self) -> Any:
-        body, status = super().response()  # type: ignore[misc]
-        return body, status, {"Retry-After": retry_after(self.wait)}
 
 
 def install_heavy_limits(server: Flask, services: Services) -> None:

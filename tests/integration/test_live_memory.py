@@ -43,9 +43,9 @@ class Live:
     deployment: Deployment
     server: Server
     wall: str  # a wall screen's token, made with `run.py token create`
-    reporter: str  # a grid worker's token: may report, may not watch the wall
+    reporter: str  # a grid worker's token: may report (in its own village), may not watch the wall
     dispatcher: str  # may watch the wall and acknowledge alarms
-    integration: str  # sends position fixes
+    integration: str  # the whole deployment's (a hotline's): reports anywhere, sends position fixes
     places: list[Place]
     clients: list[LiveClient]
     closing: list[threading.Thread]
@@ -56,8 +56,10 @@ class Live:
         return client
 
     def report(self, place: Place, **overrides: object) -> int:
+        """A report at ``place``, in any village: sent with the integration token, as a phone
+        token may report in its own worker's village only."""
         status, body = self.server.post(
-            "/api/v1/cases", case_body(place, **overrides), self.reporter
+            "/api/v1/cases", case_body(place, **overrides), self.integration
         )
         assert status == 201, body
         return int(body["id"])

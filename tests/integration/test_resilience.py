@@ -34,7 +34,7 @@ from dashboard.security.web import security_of
 from dashboard.storage.models import ApiToken, Grid, User, WebSession
 from streams.socket import stop_live
 from tests.integration.partition import FreezableProxy
-from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown
+from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown, token_scope
 from tests.processes import terminate
 
 PASSWORD = "correct horse battery"
@@ -111,7 +111,8 @@ def test_redis_down_keeps_the_node_ready(
         _town_sqlite, tmp_path, f'[bus]\nbackend = "redis"\nredis_url = "{redis_url}"\n'
     )
     with services.db.transaction() as session:
-        token = create_token(session, "phone-redis", Role.GRID_WORKER, TOWN_NOW).token
+        scope = token_scope(session, Role.GRID_WORKER, "phone-redis")  # the first grid's worker
+        token = create_token(session, "phone-redis", Role.GRID_WORKER, TOWN_NOW, **scope).token
     try:
         client = _app(services).test_client()
         up = client.get("/healthz")
