@@ -166,6 +166,11 @@ class SimulatorConfig(_Strict):
     burst_max_cases: Annotated[int, Field(ge=1, le=500)] = Field(
         40, description="Most reports one burst sends while waiting for its village to turn red."
     )
+    adopt_open_cases: bool = Field(
+        True,
+        description="At the start, follow the cases already open in the system (the seeded "
+        "history, or what a previous run left) and handle and close them too.",
+    )
 
     @model_validator(mode="after")
     def _shift_order(self) -> SimulatorConfig:

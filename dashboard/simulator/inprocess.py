@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED
-from dashboard.domain.status import CaseStatus
+from dashboard.domain.status import CaseStatus, Source
 from dashboard.services.cases import CaseRecord, CaseReport
 from dashboard.services.positions import Fix as PositionFix
 from dashboard.services.positions import PositionService
@@ -26,6 +26,7 @@ from dashboard.simulator.client import (
     Act,
     CaseRef,
     Fix,
+    OpenCase,
     Refused,
     Report,
     SimClient,
@@ -34,7 +35,7 @@ from dashboard.simulator.client import (
 )
 from dashboard.simulator.photos import photo_id
 from dashboard.storage.db import StorageError
-from dashboard.storage.models import Village
+from dashboard.storage.models import Case, Village
 
 if TYPE_CHECKING:
     from dashboard.app import Services
@@ -77,6 +78,24 @@ class InProcessClient(SimClient):
         with _translated():
             result = self.positions.submit(batch, self.services.clock.now(), UNLIMITED)
         return result.stored
+
+    def open_cases(self) -> list[OpenCase]:
+        with _translated(), self.services.db.read() as session:
+            rows = session.scalars(select(Case).where(Case.open.is_(True)).order_by(Case.id))
+            return [
+                OpenCase(
+                    id=row.id,
+                    status=CaseStatus(row.status),
+                    source=Source(row.source),
+                    emergency=bool(row.emergency),
+                    category=row.category_code or row.reported_category,
+                    village=row.village_code,
+                    grid=row.grid_code,
+                    department=row.department_code,
+                    deadline=row.deadline,
+                )
+                for row in rows
+            ]
 
     def villages(self) -> list[VillageInfo]:
         with _translated(), self.services.db.read() as session:
