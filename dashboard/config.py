@@ -156,7 +156,7 @@ class SimulatorConfig(_Strict):
         4.0, description="Mean time between the later one-click emergencies."
     )
     first_burst_minutes: Annotated[float, Field(ge=0)] = Field(
-        4.0,
+        1.0,
         description="A burst of reports concentrated in one village (it turns red) this many "
         "minutes after the start.",
     )

@@ -118,9 +118,9 @@ def poisson(rng: random.Random, lam: float) -> int:
 
 
 # After office hours a department's duty officer (值班) still works its cases, more slowly:
-# 15 % of the office pace. So a case reported at 18:00 is not left untouched until 08:30
+# half the office pace. So a case reported at 18:00 is not left untouched until 08:30
 # (which turned half the town red every evening), and weekends move too, only slower.
-AFTER_HOURS_PACE = 0.15
+AFTER_HOURS_PACE = 0.5
 # The typical department effort on a case: this share of the limit's working time, at most
 # TYPICAL_CAP (a well-run town: most cases handled the same day, a tail of late ones).
 TYPICAL_SHARE = 0.3

@@ -111,6 +111,7 @@ class Handling:
         source = planned.report.source
         by_worker = routine and source is Source.GRID_WORKER
         by_phone = routine and source in (Source.PUBLIC, Source.HOTLINE)
+        fails = int(rng.random() < 0.08) + int(rng.random() < 0.01)  # drawn for every story
         track = Track(
             case_id=ref.id,
             seq=seq,
@@ -125,7 +126,8 @@ class Handling:
             void=planned.duplicate or (by_phone and rng.random() < VOID_SHARE),
             duplicate=planned.duplicate,
             wrong_department=routine and rng.random() < 0.05,
-            check_fails=int(rng.random() < 0.08) + int(rng.random() < 0.01),
+            # An emergency is checked by the worker who called it in, on the spot: no rework.
+            check_fails=0 if planned.kind is Kind.EMERGENCY else fails,
             extend=routine and rng.random() < 0.05,
             suspend=routine and rng.random() < 0.03,
             evaluate=rng.random() < 0.5,
