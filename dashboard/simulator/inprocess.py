@@ -4,6 +4,7 @@ Cases go through ``CaseService`` exactly as the API's would (same validation, sa
 machine, same transaction with the audit trail, the village light and the outbox event), and
 position fixes through ``PositionService`` (stored, then published to the wall as one batch).
 Permissions are the API's business; here every simulated person acts with their own role.
+Result photos are synthetic JPEGs stored like uploads (the case page shows them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED
 from dashboard.domain.status import CaseStatus, Source
 from dashboard.services.cases import CaseRecord, CaseReport
+from dashboard.services.photos import PhotoStore
 from dashboard.services.positions import Fix as PositionFix
 from dashboard.services.positions import PositionService
 from dashboard.simulator.client import (
@@ -33,7 +35,7 @@ from dashboard.simulator.client import (
     Unavailable,
     VillageInfo,
 )
-from dashboard.simulator.photos import photo_id
+from dashboard.simulator.photos import synthetic_jpeg
 from dashboard.storage.db import StorageError
 from dashboard.storage.models import Case, Village
 
@@ -47,6 +49,8 @@ class InProcessClient(SimClient):
     def __init__(self, services: Services, photo_salt: str = "") -> None:
         self.services = services
         self.positions = PositionService(services.db, services.bus, services.locator)
+        # Result photos are real JPEGs in the app's photo store, so the case page shows them.
+        self.photos = PhotoStore(services.config.data_dir() / "photos")
         self._salt = photo_salt
 
     def report(self, report: Report) -> CaseRef:
@@ -67,9 +71,12 @@ class InProcessClient(SimClient):
             return _ref(self.services.cases.report(request))
 
     def act(self, case_id: int, act: Act) -> CaseRef:
-        request = act.request(tuple(photo_id(case_id, n, self._salt) for n in range(act.photos)))
+        photos = [
+            self.photos.inspect(synthetic_jpeg(case_id, n, self._salt)) for n in range(act.photos)
+        ]
+        request = act.request(tuple(p.sha256 for p in photos))
         with _translated():
-            return _ref(self.services.cases.act(case_id, request))
+            return _ref(self.services.cases.act(case_id, request, photos))
 
     def send_fixes(self, fixes: Sequence[Fix]) -> int:
         if not fixes:

@@ -34,6 +34,7 @@ from dashboard.services.villages import rule_from_config
 from dashboard.simulator.launch import demo_simulator
 from dashboard.storage.migrate import upgrade
 from dashboard.storage.models import (
+    Attachment,
     CallListEntry,
     CallLogEntry,
     CaseEvent,
@@ -113,7 +114,9 @@ def _first_happenings(services: Services, start: datetime) -> dict[str, datetime
         for event in session.scalars(
             select(CaseEvent).where(CaseEvent.action == "handled", CaseEvent.at >= start)
         ):
-            if event.attachments.get("ids"):
+            ids = event.attachments.get("ids") or []
+            stored = session.scalars(select(Attachment.id).where(Attachment.id.in_(ids))).all()
+            if ids and len(stored) == len(ids):  # real photos, shown on the case page
                 seen("handled", event.at)
         seen(
             "reminder",
