@@ -145,7 +145,8 @@ def replay_lights(
     return states, sorted(episodes, key=lambda e: e.since)
 
 
-def write_lights(session: Session, states: dict[str, VillageState], now: datetime) -> None:
+def write_lights(session: Session, states: dict[str, VillageState]) -> None:
+    """Store the replayed lights (status_changed_at: when the current red episode began)."""
     for code, state in states.items():
         session.execute(
             update(Village)

@@ -200,7 +200,7 @@ class _Past:
     ) -> None:
         villages = {v.code: v for v in ctx.region.villages}
         states, episodes = replay_lights(self.spans, villages, rule, now)
-        write_lights(session, states, now)
+        write_lights(session, states)
         write_call_list(session, episodes, villages, rule, now, seed)
         watch = WatchSettings()  # the default light and opinion (the watchers catch up the rest)
         write_deadline_items(
