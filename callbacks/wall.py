@@ -31,12 +31,17 @@ SnapshotFn = Callable[[Principal], dict[str, Any]]
 
 
 def wall_snapshot_for(services: Services) -> SnapshotFn:
-    """The snapshot of the wall as ``principal`` may see it (scoped by ``principal.scope``)."""
+    """The snapshot of the wall as ``principal`` may see it (scoped by ``principal.scope``).
+
+    Built once at start-up, so the moment it is built is the server's start: emergencies reported
+    before it (the seeded history, or before a restart) do not ring on the wall again."""
     tz = services.reference.calendar.tz
+    started = services.clock.now()
 
     def snapshot(principal: Principal) -> dict[str, Any]:
         with services.db.read() as session:
-            return wall_snapshot(session, principal.scope, services.clock.now(), tz)
+            now = services.clock.now()
+            return wall_snapshot(session, principal.scope, now, tz, alarms_since=started)
 
     return snapshot
 

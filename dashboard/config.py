@@ -208,7 +208,7 @@ class SimulatorConfig(_Strict):
         4.0, description="Mean time between the later one-click emergencies."
     )
     first_burst_minutes: Annotated[float, Field(ge=0)] = Field(
-        4.0,
+        1.0,
         description="A burst of reports concentrated in one village (it turns red) this many "
         "minutes after the start.",
     )
@@ -217,6 +217,11 @@ class SimulatorConfig(_Strict):
     )
     burst_max_cases: Annotated[int, Field(ge=1, le=500)] = Field(
         40, description="Most reports one burst sends while waiting for its village to turn red."
+    )
+    adopt_open_cases: bool = Field(
+        True,
+        description="At the start, follow the cases already open in the system (the seeded "
+        "history, or what a previous run left) and handle and close them too.",
     )
 
     @model_validator(mode="after")

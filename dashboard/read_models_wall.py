@@ -297,14 +297,22 @@ def acknowledged(session: Session, case_ids: Sequence[int]) -> set[int]:
 
 
 def _alarms(
-    session: Session, scope: list[ColumnElement[bool]], now: datetime
+    session: Session,
+    scope: list[ColumnElement[bool]],
+    now: datetime,
+    since: datetime | None,
 ) -> list[dict[str, Any]]:
+    """Open, unacknowledged emergencies reported in the last ALARM_WINDOW and, when ``since``
+    is given, not before it: only alarms raised while this server runs ring; an emergency of
+    the seeded history, or one from before a restart, is history (the feed and the case list
+    still show it)."""
+    cutoff = now - ALARM_WINDOW if since is None else max(now - ALARM_WINDOW, since)
     rows = session.execute(
         select(*_FEED_COLUMNS, Case.description)
         .where(
             Case.emergency.is_(True),
             Case.open.is_(True),
-            Case.reported_at >= now - ALARM_WINDOW,
+            Case.reported_at >= cutoff,
             *scope,
         )
         .order_by(Case.reported_at.desc())
@@ -328,8 +336,15 @@ def _positions(session: Session, scope: Scope, now: datetime) -> list[list[Any]]
     return [[w, lon, lat, _iso(at)] for w, lon, lat, at in session.execute(query)]
 
 
-def wall_snapshot(session: Session, scope: Scope, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """Everything the wall shows, for ``scope`` at ``now`` (``tz``: the command room's zone)."""
+def wall_snapshot(
+    session: Session,
+    scope: Scope,
+    now: datetime,
+    tz: ZoneInfo,
+    alarms_since: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything the wall shows, for ``scope`` at ``now`` (``tz``: the command room's zone);
+    alarms only for emergencies reported since ``alarms_since`` (the server's start)."""
     cases = case_scope(scope)
     local = now.astimezone(tz)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -373,7 +388,7 @@ def wall_snapshot(session: Session, scope: Scope, now: datetime, tz: ZoneInfo) -
         "departments": _departments(by_department, handled),
         "villages": villages,
         "feed": _feed(session, cases),
-        "alarms": _alarms(session, cases, now),
+        "alarms": _alarms(session, cases, now, alarms_since),
         "positions": positions,
         "patrol_window_s": int(PATROL_WINDOW.total_seconds()),
     }

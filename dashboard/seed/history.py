@@ -38,6 +38,7 @@ from dashboard.seed.rhythm import (
     describe,
     handling_time,
     hour_arrivals,
+    office_time_add,
 )
 from dashboard.storage.case_rows import state_columns
 
@@ -235,7 +236,9 @@ class _Walk:
             ):
                 self.step(self.minutes(10, 120), Action.CLOSE, "值班长", Role.COMMANDER)
             return self.state
-        if not self.step(self.minutes(2, 40), Action.ACCEPT, "受理员", Role.DISPATCHER):
+        urgent = self.state.emergency  # skips the queues: everything within minutes
+        accept = self.minutes(0.5, 2) if urgent else self.minutes(1, 15)
+        if not self.step(accept, Action.ACCEPT, "受理员", Role.DISPATCHER):
             return self.state
         if src in (Source.PUBLIC, Source.HOTLINE) and rng.random() < VOID_SHARE:
             self.step(
@@ -252,7 +255,7 @@ class _Walk:
             ) and self.step(self.minutes(20, 180), Action.VERIFY, self.worker.id, Role.GRID_WORKER)
             if not ok:
                 return self.state
-        reg_delay = self.minutes(1, 10) if self.state.emergency else self.minutes(10, 90)
+        reg_delay = self.minutes(1, 10) if self.state.emergency else self.minutes(5, 30)
         deadline = deadline_for(self.at + reg_delay, self.sub.limit, self.cal)
         if not self.step(
             reg_delay,
@@ -267,10 +270,12 @@ class _Walk:
         return self._department_stage(photo)
 
     def _department_stage(self, photo: tuple[str, ...]) -> CaseState:
+        if self.state.emergency:
+            return self._emergency_stage(photo)
         rng = self.rng
         dept = self.sub.default_department
         if not self.step(
-            self.minutes(5, 60), Action.DISPATCH, "派遣员", Role.DISPATCHER, department_code=dept
+            self.minutes(2, 20), Action.DISPATCH, "派遣员", Role.DISPATCHER, department_code=dept
         ):
             return self.state
         if rng.random() < 0.05:  # wrong department: returned, then sent elsewhere
@@ -291,7 +296,7 @@ class _Walk:
                 department_code=dept,
             ):
                 return self.state
-        if not self.step(self.minutes(10, 240), Action.START, dept, Role.DEPARTMENT):
+        if not self.step(self._office(5, 60), Action.START, dept, Role.DEPARTMENT):
             return self.state
         if rng.random() < 0.04 and not self._suspend(dept):
             return self.state
@@ -331,12 +336,12 @@ class _Walk:
                     return self.state
                 continue
             if not self.step(
-                self.minutes(20, 240), Action.CHECK_PASS, self.worker.id, Role.GRID_WORKER
+                self.minutes(15, 120), Action.CHECK_PASS, self.worker.id, Role.GRID_WORKER
             ):
                 return self.state
             break
         if (
-            self.step(self.minutes(10, 120), Action.CLOSE, "值班长", Role.COMMANDER)
+            self.step(self.minutes(5, 45), Action.CLOSE, "值班长", Role.COMMANDER)
             and rng.random() < 0.5
         ):
             self.step(
@@ -347,6 +352,37 @@ class _Walk:
                 satisfaction=rng.choices((5, 4, 3, 2, 1), weights=(60, 25, 9, 4, 2))[0],
             )
         return self.state
+
+    def _emergency_stage(self, photo: tuple[str, ...]) -> CaseState:
+        """A one-click emergency: dispatched, on site and handled within the hour."""
+        dept = self.sub.default_department
+        steps: tuple[tuple[timedelta, Action, str, Role, dict[str, Any]], ...] = (
+            (
+                self.minutes(1, 5),
+                Action.DISPATCH,
+                "派遣员",
+                Role.DISPATCHER,
+                {"department_code": dept},
+            ),
+            (self.minutes(1, 10), Action.START, dept, Role.DEPARTMENT, {}),
+            (
+                self.minutes(20, 90),
+                Action.HANDLED,
+                dept,
+                Role.DEPARTMENT,
+                {"attachments": photo, "note": "已处置完毕"},
+            ),
+            (self.minutes(10, 60), Action.CHECK_PASS, self.worker.id, Role.GRID_WORKER, {}),
+            (self.minutes(5, 30), Action.CLOSE, "值班长", Role.COMMANDER, {}),
+        )
+        for delay, action, actor, role, kw in steps:
+            if not self.step(delay, action, actor, role, **kw):
+                break
+        return self.state
+
+    def _office(self, lo: float, hi: float) -> timedelta:
+        """Department time: office hours at full pace, after hours at the duty officer's."""
+        return office_time_add(self.cal, self.at, self.minutes(lo, hi)) - self.at
 
     def _suspend(self, dept: str) -> bool:
         suspended_at = self.at + self.minutes(60, 600)
@@ -399,6 +435,113 @@ def _event(
     }
 
 
+# The cases the demo's opening relies on (docs/demo.md), planted at fixed distances before the
+# seed's ``now`` so they are there whatever the hour of the first start:
+# - a group dispute (群体性矛盾苗头, reported with the one-click emergency) a few hours ago, the
+#   police mediating on site: its village has been red for longer than the call-list delay, so
+#   the supervisors' call list is not empty at the first start;
+# - a street stall that the urban management has let run past its 4-hour limit, and a rubbish
+#   heap in its yellow phase: the watchers' first run raises a supervision order and a reminder
+#   (dashboard.seed.aftermath leaves the newest of each to them).
+DISPUTE_HOURS = (2.5, 4.0)  # reported this many hours before ``now``
+
+
+@dataclass(frozen=True)
+class _Plant:
+    category: str
+    text: str
+    emergency: bool
+    note: str  # what the department says when it starts
+
+
+_DISPUTE = _Plant(
+    "01005",
+    "一键报警：{place}村民因土地流转补偿聚集，情绪激动，请求立即处置！",
+    True,
+    "民警已到场调解",
+)
+_LATE = _Plant(
+    "10002", "{place}主干道旁流动摊贩占道经营，多次劝离后又返回。", False, "已安排执法队员处置"
+)
+_YELLOW = _Plant("10001", "{place}河道边暴露垃圾堆积，气味明显。", False, "已安排保洁员清运")
+
+
+def _before(calendar: WorkingCalendar, now: datetime, working: timedelta) -> datetime:
+    """The latest moment from which ``working`` time of the calendar runs until ``now``."""
+    t = now
+    while calendar.working_time_between(t, now) < working:
+        t -= timedelta(minutes=10)
+    return t
+
+
+def _plants(ctx: HistoryContext, seed: int, now: datetime) -> list[tuple[datetime, _Plant]]:
+    """(when it was registered, what) of each plant whose category the tree has."""
+    cal = ctx.calendar
+    dispute = now - timedelta(hours=random.Random(f"dispute:{seed}").uniform(*DISPUTE_HOURS))
+    plants = [
+        (dispute, _DISPUTE),
+        (_before(cal, now, timedelta(hours=4, minutes=30)), _LATE),  # 30 min past the limit
+        (_before(cal, now, timedelta(hours=3, minutes=30)), _YELLOW),  # 87 % of the limit
+    ]
+    return sorted((at, p) for at, p in plants if p.category in ctx.categories)
+
+
+def _planted(
+    gen: HistoryGenerator, plant: _Plant, case_id: int, registered: datetime, now: datetime
+) -> SeededCase:
+    """A planted case: reported, registered at ``registered``, dispatched, being handled."""
+    rng = gen.rng
+    village = rng.choice(sorted(gen.ctx.region.villages, key=lambda v: v.code))
+    grid = min(gen.ctx.region.grids_of(village.code), key=lambda g: g.code)
+    worker = gen.workers_by_grid[grid.code][0]
+    sub = gen.ctx.categories.get(plant.category)
+    source = Source.EMERGENCY if plant.emergency else Source.GRID_WORKER
+    reported_at = registered - timedelta(minutes=3)
+    lon, lat = gen.points.inside(grid)
+    state = new_case(source, reported_at, emergency=plant.emergency)
+    seeded = SeededCase(
+        row={
+            "id": case_id,
+            "reported_category": sub.code,
+            "description": plant.text.format(place=village.short_name),
+            "lon": round(lon, 6),
+            "lat": round(lat, 6),
+            "address": "",
+            "grid_code": grid.code,
+            "village_code": village.code,
+            "town_code": village.town_code,
+            "county_code": village.town_code[:6],
+            "reporter": worker.id,
+            "idempotency_key": None,
+            "occurred_at": reported_at - timedelta(minutes=5),
+        }
+    )
+    details = {"category": sub.code, "source": source.value}
+    seeded.events.append(
+        _event(case_id, "report", None, state.status.value, reported_at, worker.id,
+               Role.GRID_WORKER, details=details)
+    )  # fmt: skip
+    walk = _Walk(gen, seeded, state, sub, worker, now)
+    deadline = deadline_for(registered, sub.limit, gen.ctx.calendar)
+    dept = sub.default_department
+    walk.step(timedelta(minutes=1), Action.ACCEPT, "受理员", Role.DISPATCHER)
+    walk.step(
+        timedelta(minutes=2),
+        Action.REGISTER,
+        "值班长",
+        Role.COMMANDER,
+        category_code=sub.code,
+        deadline=deadline,
+        department_code=dept,
+    )
+    walk.step(
+        timedelta(minutes=2), Action.DISPATCH, "派遣员", Role.DISPATCHER, department_code=dept
+    )
+    walk.step(timedelta(minutes=12), Action.START, dept, Role.DEPARTMENT, note=plant.note)
+    seeded.row.update(_state_columns(walk.state))
+    return seeded
+
+
 def generate_history(
     ctx: HistoryContext,
     *,
@@ -408,10 +551,19 @@ def generate_history(
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[SeededCase]:
-    """Cases reported during the ``days`` before ``now``, in report order, ids from 1."""
+    """Cases reported during the ``days`` before ``now``, in report order, ids from 1.
+
+    With a history of a day or more, the planted cases (``_plants``) are among them."""
     gen = HistoryGenerator(ctx, seed, scale)
     start = now - timedelta(days=days)
-    for case_id, reported_at in enumerate(gen.arrivals(start, now), start=1):
-        yield gen.case(case_id, reported_at, now)
+    plants = _plants(ctx, seed, now) if days >= 1 else []
+    ids = itertools.count(1)
+    for reported_at in gen.arrivals(start, now):
+        while plants and plants[0][0] - timedelta(minutes=3) <= reported_at:
+            registered, plant = plants.pop(0)
+            yield _planted(gen, plant, next(ids), registered, now)
+        yield gen.case(next(ids), reported_at, now)
         if progress is not None:
             progress(1)
+    for registered, plant in plants:  # a quiet night: no report since
+        yield _planted(gen, plant, next(ids), registered, now)

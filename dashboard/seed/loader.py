@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -21,11 +21,20 @@ from sqlalchemy.orm import Session
 from dashboard.domain.regions import Region, polygon_to_geojson
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
+from dashboard.seed.aftermath import (
+    CaseSpan,
+    case_span,
+    replay_lights,
+    write_call_list,
+    write_deadline_items,
+    write_lights,
+)
 from dashboard.seed.cameras import CameraSeed, generate_cameras
 from dashboard.seed.geography import generate_region
-from dashboard.seed.history import HistoryContext, generate_history
+from dashboard.seed.history import HistoryContext, SeededCase, generate_history
 from dashboard.seed.people import WorkerSeed, generate_workers
 from dashboard.services.villages import refresh_villages
+from dashboard.services.watch_common import WatchSettings
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
     Attachment,
@@ -129,9 +138,13 @@ def seed(
     ctx = HistoryContext(
         region, workers, reference.categories, reference.departments, reference.calendar
     )
-    cases = _write_history(db, ctx, scale=scale, seed=seed, days=days, now=now, progress=progress)
+    past = _Past()
+    cases = _write_history(
+        db, ctx, scale=scale, seed=seed, days=days, now=now, progress=progress, past=past
+    )
     with db.transaction() as session:
-        refresh_villages(session, rule, now)
+        past.write(session, ctx, rule, reference, now, seed)
+        refresh_villages(session, rule, now)  # a no-op when the replay was right
         session.execute(delete(OutboxEvent))  # the seeded past is not news for the screens
         for key, value in {
             "scale": scale,
@@ -157,6 +170,42 @@ def seed(
     }
     logger.info("seeded %s (%s): %s", region.name, scale, counts)
     return SeedReport(scale, seed, days, counts)
+
+
+class _Past:
+    """What the aftermath of the history needs (dashboard.seed.aftermath), kept while the
+    cases stream into the database: the spans of the last days' cases and the open cases."""
+
+    def __init__(self) -> None:
+        self.spans: list[CaseSpan] = []
+        self.open: list[SeededCase] = []
+
+    def keep(self, chunk: list[SeededCase], now: datetime) -> None:
+        horizon = now - timedelta(days=3)
+        for case in chunk:
+            span = case_span(case)
+            if span.closed_at is None or span.closed_at >= horizon:
+                self.spans.append(span)
+            if case.row["open"]:
+                self.open.append(case)
+
+    def write(
+        self,
+        session: Session,
+        ctx: HistoryContext,
+        rule: VillageRule,
+        reference: ReferenceData,
+        now: datetime,
+        seed: int,
+    ) -> None:
+        villages = {v.code: v for v in ctx.region.villages}
+        states, episodes = replay_lights(self.spans, villages, rule, now)
+        write_lights(session, states)
+        write_call_list(session, episodes, villages, rule, now, seed)
+        watch = WatchSettings()  # the default light and opinion (the watchers catch up the rest)
+        write_deadline_items(
+            session, self.open, reference.calendar, watch.yellow_at, watch.opinion, now
+        )
 
 
 def _region(scale: str, seed: int, progress: Progress) -> Region:
@@ -274,6 +323,7 @@ def _write_history(
     days: int,
     now: datetime,
     progress: Progress,
+    past: _Past,
 ) -> int:
     advance = progress("cases", None)
     count = 0
@@ -284,6 +334,7 @@ def _write_history(
                 row["updated_at"] = row.get("updated_at") or row["reported_at"]
             session.execute(insert(Case.__table__), [c.row for c in chunk])
             session.execute(insert(CaseEvent.__table__), [e for c in chunk for e in c.events])
+        past.keep(chunk, now)
         count += len(chunk)
         advance(len(chunk))
     if db.dialect == "postgresql" and count:

@@ -13,7 +13,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.categories import SubCategory
@@ -117,6 +117,58 @@ def poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
+# After office hours a department's duty officer (值班) still works its cases, more slowly:
+# half the office pace. So a case reported at 18:00 is not left untouched until 08:30
+# (which turned half the town red every evening), and weekends move too, only slower.
+AFTER_HOURS_PACE = 0.5
+# The typical department effort on a case: this share of the limit's working time, at most
+# TYPICAL_CAP (a well-run town: most cases handled the same day, a tail of late ones).
+TYPICAL_SHARE = 0.3
+TYPICAL_CAP = timedelta(hours=2)
+# The difficult ones (a dispute between neighbours, an owner who cannot be reached): they take
+# most of their limit, and some more, so a town always has a few cases in yellow and red.
+DIFFICULT_SHARE = 0.06
+DIFFICULT_SHARE_OF_LIMIT = (1.0, 2.5)
+
+
+def office_time_add(
+    calendar: WorkingCalendar, start: datetime, work: timedelta, pace: float = AFTER_HOURS_PACE
+) -> datetime:
+    """When a department has put ``work`` of office-hours effort into a case from ``start``:
+    work periods count fully, the rest of the time at ``pace`` (the duty officer)."""
+    if work <= timedelta(0):
+        return start
+    t, remaining = start, work
+    for p_start, p_end in _work_periods_from(calendar, start):
+        if p_start > t:  # after hours until the period starts
+            gap = (p_start - t) * pace
+            if remaining <= gap:
+                return t + remaining / pace
+            remaining -= gap
+            t = p_start
+        available = p_end - t
+        if remaining <= available:
+            return t + remaining
+        remaining -= available
+        t = p_end
+    raise AssertionError("unreachable: the periods never end")  # pragma: no cover
+
+
+def _work_periods_from(
+    calendar: WorkingCalendar, t: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """UTC (start, end) of the work periods ending after ``t``, for a year at most."""
+    day = t.astimezone(calendar.tz).date()
+    for _ in range(366):
+        if calendar.is_working_day(day):
+            for start, end in calendar.work_periods:
+                p_start = datetime.combine(day, start, tzinfo=calendar.tz).astimezone(UTC)
+                p_end = datetime.combine(day, end, tzinfo=calendar.tz).astimezone(UTC)
+                if p_end > t:
+                    yield max(p_start, t), p_end
+        day += timedelta(days=1)
+
+
 def handling_time(
     rng: random.Random,
     calendar: WorkingCalendar,
@@ -127,14 +179,18 @@ def handling_time(
 ) -> timedelta:
     """Wall-clock time a department takes from ``start`` to report a case handled.
 
-    Most cases are fixed within hours (a median of a few working hours, at most 30 % of the
+    Most cases are fixed within hours (a median of an hour or two, at most 30 % of the
     limit), scaled by the department's own ``pace``; a lognormal tail makes some run late, more
-    often at the slow departments. A rework (``attempt`` > 0) takes half as long.
+    often at the slow departments, and the difficult ones (``DIFFICULT_SHARE``) take about their
+    limit. A rework (``attempt`` > 0) takes half as long. After office
+    hours the duty officer works at ``AFTER_HOURS_PACE`` (``office_time_add``).
     """
     total = calendar.working_time_between(start, deadline)
-    typical = min(total * 0.3, timedelta(hours=4))
+    typical = min(total * TYPICAL_SHARE, TYPICAL_CAP)
     work = typical * pace * math.exp(rng.gauss(0, 0.9))
+    if not attempt and rng.random() < DIFFICULT_SHARE:
+        work = total * rng.uniform(*DIFFICULT_SHARE_OF_LIMIT)
     if attempt:
         work *= 0.5
     work = max(work, timedelta(minutes=15))
-    return calendar.add_working_time(start, work) - start
+    return office_time_add(calendar, start, work) - start

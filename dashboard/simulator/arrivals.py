@@ -64,6 +64,7 @@ class PlannedReport:
     sub: SubCategory
     worker: WorkerSeed  # the grid worker on the spot: verifies, checks, handles it themself
     kind: Kind = Kind.ROUTINE
+    duplicate: bool = False  # a burst's report about what an earlier one already reported
 
 
 class Arrivals:

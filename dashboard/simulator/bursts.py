@@ -5,6 +5,10 @@ again and the public app fills up, all about one spot. Such a wave is what turns
 on the wall (≥ 80 % of its cases in the window open), and the demo must show a red village
 within minutes, so a burst keeps sending small batches of reports and watches the village's
 light, stopping as soon as it is red (or after ``burst_max_cases``).
+
+Every report of a wave after the first is a duplicate: the desk voids it within minutes (重复上报,
+the first report carries the case), so the village recovers as fast as it turned red. Waves go
+to a village well below the red line (``CALM_RATIO``), so voiding the duplicates brings it back.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ BATCH = 6  # reports per batch
 BATCH_EVERY = timedelta(seconds=20)
 SPREAD_M = 150.0  # the reports come from around one spot
 SOURCES = (Source.HOTLINE, Source.PUBLIC, Source.HOTLINE, Source.GRID_WORKER)
+CALM_RATIO = 0.62  # a wave picks a village below this open ratio (it leaves red below 0.7)
 
 Villages = Callable[[], list[VillageInfo]]
 
@@ -85,20 +90,30 @@ class Bursts:
         count = min(BATCH, self._max - wave.sent)
         wave.sent += count
         wave.next_batch = now + BATCH_EVERY
-        return [self._report(wave, now) for _ in range(count)]
+        first = wave.sent == count
+        return [self._report(wave, now, duplicate=not first or i > 0) for i in range(count)]
 
     def skip_to(self, now: datetime) -> None:
         if self.wave is None:
             self.next_start = max(self.next_start, now)
 
     def _begin(self, lights: list[VillageInfo]) -> _Wave:
-        """Pick the village closest to red (open ratio high), the smallest on a tie."""
+        """Pick the calm village closest to red (open ratio high), the smallest on a tie."""
         known = {v.code: v for v in lights}
-        candidates = [
-            v
-            for v in self.world.villages
-            if known.get(v.code, VillageInfo(v.code, "ok")).status != "red"
-        ] or list(self.world.villages)
+
+        def calm(code: str) -> bool:
+            light = known.get(code, VillageInfo(code, "ok"))
+            return light.status != "red" and (light.open_ratio or 0.0) < CALM_RATIO
+
+        candidates = (
+            [v for v in self.world.villages if calm(v.code)]
+            or [
+                v
+                for v in self.world.villages
+                if known.get(v.code, VillageInfo(v.code, "ok")).status != "red"
+            ]
+            or list(self.world.villages)
+        )
 
         def closeness(code: str) -> tuple[float, int]:
             ratio = known[code].open_ratio if code in known else None
@@ -117,7 +132,7 @@ class Bursts:
         gap = self._rng.expovariate(1 / self._every.total_seconds())
         self.next_start = now + timedelta(seconds=max(gap, 600.0))
 
-    def _report(self, wave: _Wave, at: datetime) -> PlannedReport:
+    def _report(self, wave: _Wave, at: datetime, *, duplicate: bool) -> PlannedReport:
         rng = self._rng
         village = self.world.village(wave.village)
         lon, lat = self._near(wave)
@@ -136,7 +151,7 @@ class Bursts:
             reporter=worker.id if by_worker else caller(rng, source),
             occurred_at=at - timedelta(minutes=rng.uniform(0, 30)),
         )
-        return PlannedReport(at, report, wave.sub, worker, Kind.BURST)
+        return PlannedReport(at, report, wave.sub, worker, Kind.BURST, duplicate)
 
     def _near(self, wave: _Wave) -> tuple[float, float]:
         """A point around the wave's spot that is still in the village (else the spot)."""

@@ -102,6 +102,21 @@ class CaseRef:
 
 
 @dataclass(frozen=True)
+class OpenCase:
+    """A case open in the system when the simulator starts (it adopts and continues it)."""
+
+    id: int
+    status: CaseStatus
+    source: Source
+    emergency: bool
+    category: str  # 小类 code (the registered one, else the reported one)
+    village: str
+    grid: str | None  # None when the client cannot tell (the list API has no grid)
+    department: str | None
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
 class VillageInfo:
     code: str
     status: str  # "ok" or "red"
@@ -131,6 +146,10 @@ class SimClient(ABC):
     @abstractmethod
     def send_fixes(self, fixes: Sequence[Fix]) -> int:
         """Store a batch of position fixes; returns how many the system accepted."""
+
+    @abstractmethod
+    def open_cases(self) -> list[OpenCase]:
+        """Every case open now (the simulator adopts them at its start)."""
 
     @abstractmethod
     def villages(self) -> list[VillageInfo]:

@@ -7,10 +7,18 @@ the next step is planned after each one succeeds. Who acts and when follows the 
 - desk operators (受理员/派遣员) accept, register and dispatch within minutes, day and night;
   the shift lead (值班长) voids, approves extensions and suspensions, and closes;
 - departments work office hours on the working calendar, each at its own pace (some are slow,
-  so some cases run late), and report back with a photo;
+  so some cases run late), and report back with a photo; after hours their duty officers go on,
+  at a quarter of the pace (``rhythm.office_time_add``);
 - the grid worker verifies public reports and checks results on site during their shift,
   passing most and failing some (rework), or fixes small things on the spot (self-handled);
-- emergencies skip the queue: everything happens within minutes.
+- emergencies skip the queue: everything happens within minutes;
+- a burst's duplicate reports are voided by the desk within minutes (重复上报).
+
+At the start the simulator adopts the cases already open in the system (the seeded history, or
+what a previous run left), so they are handled and closed too (``adopt``): each one's next step
+is planned from the start as if its last step had just been taken, and the longest-waiting ones
+go first — a department reports one handled ``OPENING_HANDLED`` after the start, the desk
+closes one after ``OPENING_CLOSED`` (docs/demo.md).
 
 The steps are only proposed here; the runner sends them through the client, so every one goes
 through the real state machine, and a step it refuses ends that case's story.
@@ -29,16 +37,20 @@ from dashboard.domain.categories import SubCategory
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, CaseStatus, Source
 from dashboard.reference import ReferenceData
-from dashboard.seed.rhythm import SELF_HANDLE_SHARE, VOID_SHARE, handling_time
+from dashboard.seed.rhythm import SELF_HANDLE_SHARE, VOID_SHARE, handling_time, office_time_add
 from dashboard.simulator.arrivals import Kind, PlannedReport
-from dashboard.simulator.client import Act, CaseRef
+from dashboard.simulator.client import Act, CaseRef, OpenCase
 from dashboard.simulator.patrol import Shift
+from dashboard.simulator.world import World
 
 DESK = ("受理员", Role.DISPATCHER)
 DISPATCHER = ("派遣员", Role.DISPATCHER)
 SHIFT_LEAD = ("值班长", Role.COMMANDER)
 CALLBACK = ("12345回访", Role.INTEGRATION)  # the reporter's satisfaction, asked by the hotline
 VOID_REASONS = ("重复上报", "无效信息", "不属于受理范围")
+DUPLICATE = "重复上报"
+OPENING_HANDLED = timedelta(minutes=3)
+OPENING_CLOSED = timedelta(minutes=5)
 
 
 @dataclass
@@ -58,6 +70,7 @@ class Track:
     # The story, decided at the report.
     self_handle: bool = False
     void: bool = False
+    duplicate: bool = False
     wrong_department: bool = False
     check_fails: int = 0
     extend: bool = False
@@ -82,6 +95,7 @@ class Handling:
         self.speed = speed
         self.seed = seed
         self.departments = sorted(d.code for d in reference.departments)
+        self.categories = reference.categories
         paces = random.Random(f"paces:{seed}")
         # Each department has its own pace, as in the seeded history: a factor on its time.
         self.pace = {code: paces.uniform(0.5, 2.2) for code in self.departments}
@@ -97,6 +111,7 @@ class Handling:
         source = planned.report.source
         by_worker = routine and source is Source.GRID_WORKER
         by_phone = routine and source in (Source.PUBLIC, Source.HOTLINE)
+        fails = int(rng.random() < 0.08) + int(rng.random() < 0.01)  # drawn for every story
         track = Track(
             case_id=ref.id,
             seq=seq,
@@ -108,9 +123,11 @@ class Handling:
             status=ref.status,
             deadline=ref.deadline,
             self_handle=by_worker and rng.random() < SELF_HANDLE_SHARE,
-            void=by_phone and rng.random() < VOID_SHARE,
+            void=planned.duplicate or (by_phone and rng.random() < VOID_SHARE),
+            duplicate=planned.duplicate,
             wrong_department=routine and rng.random() < 0.05,
-            check_fails=int(rng.random() < 0.08) + int(rng.random() < 0.01),
+            # An emergency is checked by the worker who called it in, on the spot: no rework.
+            check_fails=0 if planned.kind is Kind.EMERGENCY else fails,
             extend=routine and rng.random() < 0.05,
             suspend=routine and rng.random() < 0.03,
             evaluate=rng.random() < 0.5,
@@ -118,6 +135,60 @@ class Handling:
         self.tracks[ref.id] = track
         self._plan(track, planned.at)
         return track
+
+    def adopt(self, cases: list[OpenCase], world: World, start: datetime) -> int:
+        """Follow the cases already open at ``start``; how many were adopted."""
+        adopted = []
+        for case in sorted(cases, key=lambda c: c.id):
+            if case.id in self.tracks or case.category not in self.categories:
+                continue
+            staff = world.staff_of(case.grid) if case.grid else ()
+            if not staff and case.village:
+                grids = world.grids_of(case.village)
+                staff = world.staff_of(grids[0].code) if grids else ()
+            if not staff:
+                continue
+            rng = random.Random(f"adopted:{self.seed}:{case.id}")
+            track = Track(
+                case_id=case.id,
+                seq=-case.id,
+                kind=Kind.EMERGENCY if case.emergency else Kind.ROUTINE,
+                source=case.source,
+                sub=self.categories.get(case.category),
+                worker=staff[0].id,
+                rng=rng,
+                status=case.status,
+                deadline=case.deadline,
+                department=case.department,
+                check_fails=int(rng.random() < 0.08),
+                evaluate=rng.random() < 0.5,
+            )
+            self.tracks[case.id] = track
+            step = self._next(track, start)
+            if step is None:
+                self.tracks.pop(case.id)
+                continue
+            track.act = step[1]
+            adopted.append((track, step[0]))
+        self._opening(adopted, start)
+        for track, when in adopted:
+            self._enqueue(track, when)
+        return len(adopted)
+
+    def _opening(self, adopted: list[tuple[Track, datetime]], start: datetime) -> None:
+        """The longest-waiting ones first: the handled report and the closure of the opening."""
+        for statuses, action, after in (
+            ((CaseStatus.HANDLING, CaseStatus.REWORK), Action.HANDLED, OPENING_HANDLED),
+            ((CaseStatus.CHECKED, CaseStatus.SELF_HANDLED), Action.CLOSE, OPENING_CLOSED),
+        ):
+            waiting = [
+                i
+                for i, (t, _) in enumerate(adopted)
+                if t.status in statuses and t.act is not None and t.act.action is action
+            ]
+            if waiting:
+                first = min(waiting, key=lambda i: adopted[i][0].case_id)
+                adopted[first] = (adopted[first][0], min(adopted[first][1], start + after))
 
     def next_due(self, now: datetime) -> Track | None:
         """The track whose next step is due soonest, if one is due at ``now``."""
@@ -174,8 +245,13 @@ class Handling:
         if s is CaseStatus.REPORTED:
             if t.self_handle:
                 return self._field(t, at, 5, 30), self._self_handle(t)
+            if t.duplicate:
+                return self._desk(t, at, 0.5, 2), Act(Action.ACCEPT, *DESK)
             return self._desk(t, at, 0.5, 5), Act(Action.ACCEPT, *DESK)
         if s is CaseStatus.ACCEPTED:
+            if t.duplicate:
+                act = Act(Action.VOID, *SHIFT_LEAD, reason=DUPLICATE)
+                return self._desk(t, at, 1, 3), act
             if t.void:
                 reason = t.rng.choice(VOID_REASONS)
                 return self._desk(t, at, 2, 15), Act(Action.VOID, *SHIFT_LEAD, reason=reason)
@@ -272,11 +348,12 @@ class Handling:
         return at + self._scaled(t.rng.uniform(lo, hi))
 
     def _office(self, t: Track, at: datetime, lo: float, hi: float) -> datetime:
-        """Departments work office hours (emergencies: at once, whatever the hour)."""
+        """Departments work office hours, their duty officers more slowly after hours
+        (emergencies: at once, whatever the hour)."""
         if t.kind is Kind.EMERGENCY:
             return at + self._scaled(t.rng.uniform(1, 5))
         work = self._scaled(t.rng.uniform(lo, hi))
-        return self.calendar.add_working_time(at, work)
+        return office_time_add(self.calendar, at, work)
 
     def _field(self, t: Track, at: datetime, lo: float, hi: float) -> datetime:
         """Grid workers go out during their shift (emergencies: they are already there)."""

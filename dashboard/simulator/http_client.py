@@ -17,15 +17,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from dashboard.clock import SERVER_TIME_HEADER
-from dashboard.domain.status import CaseStatus
+from dashboard.domain.status import OPEN_STATUSES, CaseStatus, Source
 from dashboard.simulator.client import (
     Act,
     CaseRef,
     Fix,
     Forbidden,
+    OpenCase,
     Refused,
     Report,
     SimClient,
@@ -37,6 +38,7 @@ from dashboard.simulator.photos import photo_id, synthetic_jpeg
 logger = logging.getLogger(__name__)
 
 API = "/api/v1"
+LIST_PAGE = 500  # the case list's largest page
 # A reused keep-alive connection the server has closed fails like this before anything is sent.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -118,6 +120,21 @@ class HttpClient(SimClient):
         }
         answer = self._json("POST", f"{API}/positions", body)
         return int(answer.get("stored", len(fixes)))
+
+    def open_cases(self) -> list[OpenCase]:
+        """The open cases through the case list (``GET /cases?status=…``), page by page."""
+        found: list[OpenCase] = []
+        for status in sorted(s.value for s in OPEN_STATUSES):
+            page = 1
+            while True:
+                query = urlencode({"status": status, "per_page": LIST_PAGE, "page": page})
+                answer = self._json("GET", f"{API}/cases?{query}")
+                rows = answer.get("cases", [])
+                found.extend(_open_case(row) for row in rows)
+                if len(rows) < LIST_PAGE:
+                    break
+                page += 1
+        return sorted(found, key=lambda c: c.id)
 
     def villages(self) -> list[VillageInfo]:
         answer = self._json("GET", f"{API}/villages")
@@ -240,6 +257,21 @@ def _drop_empty(body: dict[str, Any]) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def _open_case(row: dict[str, Any]) -> OpenCase:
+    deadline = row.get("deadline")
+    return OpenCase(
+        id=int(row["id"]),
+        status=CaseStatus(row["status"]),
+        source=Source(row["source"]),
+        emergency=bool(row.get("emergency")),
+        category=str(row["category"]),
+        village=str(row.get("village", "")),
+        grid=None,
+        department=row.get("department"),
+        deadline=datetime.fromisoformat(deadline) if deadline else None,
+    )
 
 
 def _ref(body: Any) -> CaseRef:

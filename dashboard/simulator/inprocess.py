@@ -4,6 +4,7 @@ Cases go through ``CaseService`` exactly as the API's would (same validation, sa
 machine, same transaction with the audit trail, the village light and the outbox event), and
 position fixes through ``PositionService`` (stored, then published to the wall as one batch).
 Permissions are the API's business; here every simulated person acts with their own role.
+Result photos are synthetic JPEGs stored like uploads (the case page shows them).
 """
 
 from __future__ import annotations
@@ -18,23 +19,25 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED
-from dashboard.domain.status import CaseStatus
+from dashboard.domain.status import CaseStatus, Source
 from dashboard.services.cases import CaseRecord, CaseReport
+from dashboard.services.photos import PhotoStore
 from dashboard.services.positions import Fix as PositionFix
 from dashboard.services.positions import PositionService
 from dashboard.simulator.client import (
     Act,
     CaseRef,
     Fix,
+    OpenCase,
     Refused,
     Report,
     SimClient,
     Unavailable,
     VillageInfo,
 )
-from dashboard.simulator.photos import photo_id
+from dashboard.simulator.photos import synthetic_jpeg
 from dashboard.storage.db import StorageError
-from dashboard.storage.models import Village
+from dashboard.storage.models import Case, Village
 
 if TYPE_CHECKING:
     from dashboard.app import Services
@@ -46,6 +49,8 @@ class InProcessClient(SimClient):
     def __init__(self, services: Services, photo_salt: str = "") -> None:
         self.services = services
         self.positions = PositionService(services.db, services.bus, services.locator)
+        # Result photos are real JPEGs in the app's photo store, so the case page shows them.
+        self.photos = PhotoStore(services.config.data_dir() / "photos")
         self._salt = photo_salt
 
     def report(self, report: Report) -> CaseRef:
@@ -66,9 +71,12 @@ class InProcessClient(SimClient):
             return _ref(self.services.cases.report(request))
 
     def act(self, case_id: int, act: Act) -> CaseRef:
-        request = act.request(tuple(photo_id(case_id, n, self._salt) for n in range(act.photos)))
+        photos = [
+            self.photos.inspect(synthetic_jpeg(case_id, n, self._salt)) for n in range(act.photos)
+        ]
+        request = act.request(tuple(p.sha256 for p in photos))
         with _translated():
-            return _ref(self.services.cases.act(case_id, request))
+            return _ref(self.services.cases.act(case_id, request, photos))
 
     def send_fixes(self, fixes: Sequence[Fix]) -> int:
         if not fixes:
@@ -77,6 +85,24 @@ class InProcessClient(SimClient):
         with _translated():
             result = self.positions.submit(batch, self.services.clock.now(), UNLIMITED)
         return result.stored
+
+    def open_cases(self) -> list[OpenCase]:
+        with _translated(), self.services.db.read() as session:
+            rows = session.scalars(select(Case).where(Case.open.is_(True)).order_by(Case.id))
+            return [
+                OpenCase(
+                    id=row.id,
+                    status=CaseStatus(row.status),
+                    source=Source(row.source),
+                    emergency=bool(row.emergency),
+                    category=row.category_code or row.reported_category,
+                    village=row.village_code,
+                    grid=row.grid_code,
+                    department=row.department_code,
+                    deadline=row.deadline,
+                )
+                for row in rows
+            ]
 
     def villages(self) -> list[VillageInfo]:
         with _translated(), self.services.db.read() as session:

@@ -8,6 +8,9 @@ it logs, backs off and carries on, e.g. while the server restarts. Work that cou
 (fixes, reports, steps) is kept and sent again later.
 
 ``burst(n)`` pushes ``n`` reports as fast as the system takes them, for the benchmarks.
+
+Its first step adopts the cases already open in the system (``Handling.adopt``): the seeded
+history's, or what a previous run left, so they are handled and closed like the new ones.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class SimStats:
     reports: int = 0
     emergencies: int = 0
     burst_reports: int = 0
+    adopted: int = 0  # open cases found at the start and followed from there
     actions: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     failures: int = 0  # ticks that failed (system unavailable, unexpected error)
@@ -137,6 +141,7 @@ class Simulator:
         self._reports: deque[_Pending] = deque(maxlen=REPORT_BACKLOG)
         self._failures = 0
         self._summary_at = start + SUMMARY_EVERY
+        self._adopt_at: datetime | None = start if cfg.adopt_open_cases else None
         self.fatal: str | None = None  # why the loop stopped for good, if it did
 
     # --- one tick -------------------------------------------------------------------------
@@ -150,7 +155,7 @@ class Simulator:
             self.bursts.skip_to(now)
         self._last = max(self._last, now)
         failure: Unavailable | None = None
-        for part in (self._send_fixes, self._send_reports, self._handle):
+        for part in (self._adopt, self._send_fixes, self._send_reports, self._handle):
             try:
                 part(now)
             except Unavailable as err:
@@ -160,6 +165,15 @@ class Simulator:
             logger.info("simulator: %s", self.stats.summary())
         if failure is not None:
             raise failure
+
+    def _adopt(self, now: datetime) -> None:
+        """Once, at the first step the system answers: follow the cases open in it."""
+        if self._adopt_at is None:
+            return
+        cases = self.client.open_cases()
+        self.stats.adopted = self.handling.adopt(cases, self.world, max(self._adopt_at, now))
+        self._adopt_at = None
+        logger.info("simulator: following %s open cases", self.stats.adopted)
 
     def _send_fixes(self, now: datetime) -> None:
         self._fixes.extend(self.patrol.due(now))

@@ -224,6 +224,34 @@ def test_the_http_client_translates_the_apis_answers(lite_api: Api, server: str)
     assert count(lite_api) == 1
 
 
+def test_both_clients_list_the_open_cases_the_simulator_adopts(lite_api: Api, server: str) -> None:
+    http = HttpClient(server, commander_token(lite_api))
+    grid = lite_api.grid(0)
+    case = http.report(
+        Report("10001", "暴露垃圾", grid.lon, grid.lat, Source.HOTLINE, "", Role.INTEGRATION)
+    )
+    http.act(case.id, Act(Action.ACCEPT, "受理员", Role.DISPATCHER))
+    registered = http.act(case.id, Act(Action.REGISTER, "值班长", Role.COMMANDER))
+    closed = http.report(
+        Report("10001", "暴露垃圾", grid.lon, grid.lat, Source.GRID_WORKER, "w", Role.GRID_WORKER)
+    )
+    http.act(closed.id, Act(Action.SELF_HANDLE, "w", Role.GRID_WORKER, category="10001", photos=1))
+    http.act(closed.id, Act(Action.CLOSE, "值班长", Role.COMMANDER))
+    over_http = http.open_cases()
+    in_process = InProcessClient(lite_api.services).open_cases()
+    assert [c.id for c in over_http] == [c.id for c in in_process] == [case.id]
+    for found in (over_http[0], in_process[0]):
+        assert (found.status, found.source, found.category) == (
+            CaseStatus.REGISTERED,
+            Source.HOTLINE,
+            "10001",
+        )
+        assert found.village == grid.village_code and found.deadline == registered.deadline
+        assert found.emergency is False
+    assert in_process[0].grid == grid.code and over_http[0].grid is None  # not in the list API
+    http.close()
+
+
 def test_an_illegal_step_over_http_is_refused(lite_api: Api, server: str) -> None:
     client = HttpClient(server, commander_token(lite_api))
     grid = lite_api.grid(0)

@@ -104,6 +104,16 @@ def test_red_villages_and_unacknowledged_alarms(town: Town) -> None:
     assert snap(town)["alarms"] == []
 
 
+def test_only_emergencies_reported_since_the_server_started_ring(town: Town) -> None:
+    before = report(town, 40, NOW - timedelta(hours=1), source=Source.EMERGENCY)
+    since = report(town, 41, NOW - timedelta(minutes=5), source=Source.EMERGENCY)
+    with town.db.read() as session:
+        data = wall_snapshot(session, UNLIMITED, NOW, SHANGHAI, NOW - timedelta(minutes=10))
+    assert [a["case_id"] for a in data["alarms"]] == [since]
+    assert before in {c["id"] for c in data["feed"]}  # history stays in the feed, silent
+    assert [a["case_id"] for a in snap(town)["alarms"]] == [since, before]  # no start given
+
+
 def test_the_scope_limits_every_panel(town: Town) -> None:
     report(town, 0, NOW)
     other_village = town.grid(60).village_code

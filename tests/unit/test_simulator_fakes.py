@@ -46,6 +46,7 @@ from dashboard.simulator.client import (
     Act,
     CaseRef,
     Fix,
+    OpenCase,
     Refused,
     Report,
     SimClient,
@@ -168,6 +169,24 @@ class DomainClient(SimClient):
             raise Refused("unknown_workers", ", ".join(sorted(unknown)))
         self.fixes.extend(fixes)
         return len(fixes)
+
+    def open_cases(self) -> list[OpenCase]:
+        self._call()
+        return [
+            OpenCase(
+                case_id,
+                case.state.status,
+                case.state.source,
+                case.state.emergency,
+                case.state.category_code or case.reported_category,
+                case.where.village_code,
+                case.where.grid_code,
+                case.state.department_code,
+                case.state.deadline,
+            )
+            for case_id, case in sorted(self.cases.items())
+            if case.state.is_open
+        ]
 
     def villages(self) -> list[VillageInfo]:
         now = self._call()

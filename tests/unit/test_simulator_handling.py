@@ -88,19 +88,26 @@ def test_a_village_turns_red_soon_after_the_start() -> None:
     assert red and village in client.ever_red and sent <= 40
 
 
-def test_departments_work_office_hours_and_grid_workers_their_shift() -> None:
+def test_departments_are_slower_after_hours_and_grid_workers_work_their_shift() -> None:
     _, client = one_day()
     urgent = emergency_ids(client)
     calendar = reference().calendar
     tick = timedelta(seconds=60)  # an action is stamped at the end of the tick it fell in
+    office = after = 0
     for e in client.log:
         if e.case_id in urgent:
             continue
         if e.role is Role.DEPARTMENT:
-            assert calendar.working_time_between(e.at - tick, e.at) > timedelta(0), e
+            if calendar.working_time_between(e.at - tick, e.at) > timedelta(0):
+                office += 1
+            else:
+                after += 1
         if e.role is Role.GRID_WORKER:
             local = (e.at - tick).astimezone(SHANGHAI).time()
             assert local.hour >= 8 and local.hour < 18, e
+    # Monday 08:00 to Tuesday 08:00: 7.5 office hours, 16.5 hours of duty officers.
+    office_hours = calendar.working_time_between(MONDAY_8AM, MONDAY_8AM + 24 * HOUR) / HOUR
+    assert after > 0 and after / (24 - office_hours) < office / office_hours / 2
 
 
 def test_emergencies_are_closed_within_hours_day_or_night() -> None:
