@@ -1,8 +1,8 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make run   - the embedded demo on http://127.0.0.1:8050 (installs only what the demo needs)
 #   make test  - the whole test suite (installs what the tests need, starts PostgreSQL and Redis),
-#                then once more with every process's calendar clock moved past the working
-#                calendar's last year (scripts/on-date.sh), see docs/testing.md
+#                on today's date and, side by side, with every process's calendar clock moved
+#                past the working calendar's last year (scripts/on-date.sh); docs/testing.md
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,7 +20,9 @@ run: $(RUN_STAMP)
 	@bash scripts/system-deps.sh run
 	$(PY) run.py
 
-test: test-now test-future
+# Both at once (scripts/test-both.sh): together about as long as one alone on 2 cores.
+test: system-deps $(TEST_STAMP) services
+	bash scripts/test-both.sh $(PY) "$(FUTURE_DATE)"
 
 test-now: system-deps $(TEST_STAMP) services
 	$(PY) -m pytest -q

@@ -1,13 +1,13 @@
 """The live wall across processes: two ``run.py serve`` processes on one PostgreSQL database with
 ``[bus] backend = "redis"``, a screen on each, and events from a third process (this one).
 
-The last test stops the shared Redis server (``redis-cli shutdown nosave``) and starts it again
-with scripts/services.sh; a finalizer restarts it whatever happens.
+The deployment's Redis is a server of this module's own (``PrivateRedis``): the last test stops it
+mid-stream and starts it again on the same port, which nobody else (a developer's demo, the
+suite's other run on another date) may notice.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from dashboard.app import Services, build_services
@@ -28,7 +27,6 @@ from streams.bus import Event
 from streams.redis_bus import RedisBus
 from streams.socket import external_emitter
 from tests.integration.live_helpers import (
-    ROOT,
     Deployment,
     LiveClient,
     Place,
@@ -42,6 +40,7 @@ from tests.integration.live_helpers import (
     start_server,
     wait_until,
 )
+from tests.integration.redis_server import PrivateRedis
 from tests.integration.support import fresh_postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -54,7 +53,7 @@ class Cluster:
     wall: str
     places: list[Place]
     writer: Services  # a third process's services: its CaseService writes cases
-    redis_url: str
+    redis: PrivateRedis
     channel: str
     spy: list[Event]  # every event on the deployment's bus channel, as a subscriber sees it
     clients: list[LiveClient]
@@ -83,11 +82,11 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(
-    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, redis_url: str
-) -> Iterator[Cluster]:
-    channel = f"gcc-live-{uuid.uuid4().hex[:8]}"  # other test runs share this Redis server
+def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Cluster]:
+    channel = f"gcc-live-{uuid.uuid4().hex[:8]}"
     tmp = tmp_path_factory.mktemp("live-redis")
+    own = PrivateRedis(tmp).start()
+    redis_url = own.url
     with fresh_postgres_database(postgres_url, "live") as database_url:
         deployment = make_deployment(
             tmp, database_url=database_url, bus=redis_bus_config(redis_url, channel)
@@ -112,7 +111,7 @@ def cluster(
                 wall,
                 grid_points(database_url),
                 writer,
-                redis_url,
+                own,
                 channel,
                 spy,
                 [],
@@ -124,6 +123,7 @@ def cluster(
             writer.close()
             for server in servers:
                 server.stop()
+            own.stop()
 
 
 def _close(clients: list[LiveClient]) -> None:
@@ -172,20 +172,7 @@ def test_a_case_written_by_a_third_process_reaches_both_screens_once(cluster: Cl
     assert wait_until(lambda: cluster.unpublished() == 0, 10, "an empty outbox")
 
 
-def _redis_up(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def _start_redis() -> None:
-    subprocess.run(["bash", "scripts/services.sh"], cwd=ROOT, check=True, capture_output=True)
-
-
-def test_redis_restarted_mid_stream_loses_no_case(
-    cluster: Cluster, request: pytest.FixtureRequest
-) -> None:
+def test_redis_restarted_mid_stream_loses_no_case(cluster: Cluster) -> None:
     # One server only: a second one whose subscription came back later than the publishing
     # relay would (correctly) give its screens a fresh snapshot instead of the deltas.
     cluster.servers[1].stop()
@@ -195,8 +182,7 @@ def test_redis_restarted_mid_stream_loses_no_case(
     before = cluster.report(cluster.places[1])
     screen.wait_for("the case before the outage", lambda c: _case_deltas(c, before))
 
-    request.addfinalizer(lambda: _redis_up(cluster.redis_url) or _start_redis())
-    subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True)
+    cluster.redis.stop()
     # The bus down does not make the node unready (intake works): 200, the bus reported down.
     wait_until(lambda: server.health()[1]["bus"]["ok"] is False, 15, "/healthz to see the bus down")
     assert server.health()[0] == 200
@@ -204,7 +190,7 @@ def test_redis_restarted_mid_stream_loses_no_case(
     wait_until(lambda: "events wait in the outbox" in server.log_text(), 15, "the relay to notice")
     assert cluster.unpublished() >= len(during)  # kept, not lost
 
-    _start_redis()
+    cluster.redis.start()
     after = cluster.report(cluster.places[8])
     expected = [before, *during, after]
     screen.wait_for(
@@ -225,7 +211,7 @@ def test_a_server_that_missed_bus_events_resyncs_its_screens(cluster: Cluster) -
     server = next(s for s in cluster.servers if s.process.poll() is None)
     screen = cluster.screen(server)
     screen.wait_event("snapshot")
-    publisher = RedisBus(cluster.redis_url, cluster.channel)
+    publisher = RedisBus(cluster.redis.url, cluster.channel)
     try:  # as if the events 10**9 - 10 … 10**9 - 1 had been published while it was away
         payload = {"id": 10**9, "village": cluster.places[0].village}
         publisher.publish(Event("probe", payload, seq=10**9, prev=10**9 - 1))

@@ -10,9 +10,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +31,8 @@ from dashboard.security.web import security_of
 from dashboard.storage.models import ApiToken, Grid, User, WebSession
 from streams.socket import stop_live
 from tests.integration.partition import FreezableProxy
+from tests.integration.redis_server import PrivateRedis
 from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown, token_scope
-from tests.processes import terminate
 
 PASSWORD = "correct horse battery"
 
@@ -61,31 +58,12 @@ def _clean(services: Services) -> None:
             session.execute(delete(model))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def own_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     """A Redis server of this test alone (stopping the shared one would disturb others)."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is needed (make test installs it)"
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0", process
-    terminate(process)
+    server = PrivateRedis(tmp_path).start()
+    yield server
+    server.stop()
 
 
 def _intake(client: Any, services: Services, token: str) -> int:
@@ -104,9 +82,9 @@ def _intake(client: Any, services: Services, token: str) -> int:
 
 
 def test_redis_down_keeps_the_node_ready(
-    _town_sqlite: SeededTown, tmp_path: Path, own_redis: tuple[str, subprocess.Popen[bytes]]
+    _town_sqlite: SeededTown, tmp_path: Path, own_redis: PrivateRedis
 ) -> None:
-    redis_url, redis_process = own_redis
+    redis_url = own_redis.url
     services = _build(
         _town_sqlite, tmp_path, f'[bus]\nbackend = "redis"\nredis_url = "{redis_url}"\n'
     )
@@ -121,7 +99,7 @@ def test_redis_down_keeps_the_node_ready(
         assert up.json["capture"]["ok"] is False  # no capture service in this test: reported
         assert up.json["status"] == "degraded"  # ... as a part down, the node stays ready
 
-        terminate(redis_process)  # Redis goes away; the database is still there
+        own_redis.stop()  # Redis goes away; the database is still there
         for path in ("/healthz", "/healthz/ready"):
             down = client.get(path)
             assert down.status_code == 200, path  # still ready: intake works without the bus

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make test`: the whole suite on today's date and, at the same time, on FUTURE_DATE (every
+# process's calendar clock moved, scripts/on-date.sh). The two runs share nothing but the
+# PostgreSQL and Redis servers (each makes its own databases, channels and ports; a test that
+# takes a server away starts a private one), so they run side by side: the suite waits on
+# browsers and servers far more than it computes. The run on today's date prints as it goes; the
+# other's output follows when both are done. Fails if either fails.
+# Usage: scripts/test-both.sh PYTHON FUTURE_DATE [PYTEST ARGS...]
+set -uo pipefail
+py=$1; future_date=$2; shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d -t gcc-test-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bash "$here/on-date.sh" "$future_date" "$py" -m pytest -q -p no:cacheprovider \
+  --basetemp="$work/future" "$@" >"$work/future.log" 2>&1 &
+future_pid=$!
+"$py" -m pytest -q -p no:cacheprovider --basetemp="$work/now" "$@"
+now_status=$?
+wait "$future_pid"
+future_status=$?
+echo
+echo "======== the same suite with the clocks moved to ${future_date} ========"
+cat "$work/future.log"
+if [ "$now_status" -ne 0 ] || [ "$future_status" -ne 0 ]; then
+  echo "make test: today's run exited ${now_status}, the run on ${future_date} exited ${future_status}" >&2
+  exit 1
+fi
