@@ -1,5 +1,6 @@
 """The one entry point of the case search (issue 12): the case list page, ``GET /api/v1/cases``,
-its CSV export and the supervisors' overdue / soon-due table all ask ``CaseSearch``.
+its CSV export, the supervisors' overdue / soon-due table and the department view all ask
+``CaseSearch``.
 
 Before, each caller opened a session and passed the clock's ``now``, the working calendar and
 the configured ``yellow_at`` to ``case_queries.search_cases`` by hand. ``CaseSearch`` holds those
@@ -19,6 +20,7 @@ from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.permissions import Scope
 from dashboard.services.case_params import CaseQuery
 from dashboard.services.case_queries import CaseFilters, CasePage, iter_case_rows, search_cases
+from dashboard.services.department_view import DepartmentCases, department_cases
 from dashboard.storage.db import Database
 
 if TYPE_CHECKING:
@@ -68,6 +70,14 @@ class CaseSearch:
             per_page=query.per_page,
             lang=lang,
         )
+
+    def department(self, scope: Scope, lang: str) -> DepartmentCases:
+        """The open cases dispatched to ``scope.department_code``, overdue first (the
+        department view; ``department_view.department_cases`` is the query)."""
+        with self.db.read() as session:
+            return department_cases(
+                session, scope, self.clock.now(), self.calendar, self.yellow_at, lang
+            )
 
     def rows(self, scope: Scope, query: CaseQuery, lang: str) -> Iterator[dict[str, Any]]:
         """Every matching row in the query's order, streamed in batches (the CSV export); the
