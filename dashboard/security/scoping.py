@@ -32,23 +32,22 @@ def scope_filter(query: S, principal: Principal) -> S:
     return query.where(*case_scope(principal.scope))
 
 
-def case_visible(principal: Principal, case: Case) -> bool:
-    if not principal.can(Permission.VIEW_CASES):
-        return False
+def case_in_scope(principal: Principal, case: Case) -> bool:
+    """One row by the rule ``storage.scoping.case_scope`` applies in SQL: inside the area, and
+    for a department only a case dispatched to it."""
     scope = principal.scope
     if scope.department_code and case.dispatched_at is None:
         return False
     return scope.allows_case(case.village_code, case.department_code)
+
+
+def case_visible(principal: Principal, case: Case) -> bool:
+    return principal.can(Permission.VIEW_CASES) and case_in_scope(principal, case)
 
 
 def may_act_on_case(principal: Principal, action: Action, case: Case) -> bool:
     """The role may take ``action`` and the case is inside the principal's area/department."""
-    if not principal.can_act(action):
-        return False
-    scope = principal.scope
-    if scope.department_code and case.dispatched_at is None:
-        return False
-    return scope.allows_case(case.village_code, case.department_code)
+    return principal.can_act(action) and case_in_scope(principal, case)
 
 
 def can_view_camera(principal: Principal, camera_village_code: str) -> bool:
