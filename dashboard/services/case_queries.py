@@ -3,11 +3,12 @@ department view and the supervisors' overdue / soon-due table.
 
 ``search_cases(session, scope, filters, now, calendar, sort=..., page=..., per_page=...)`` answers
 one page of rows and the total; ``iter_case_rows`` streams every matching row (CSV export).
-Everything is narrowed by SQL, inside the caller's ``Scope`` (area prefix and department, as
-``dashboard.security.scoping`` does): overdue and soon-due are ranges on the ``(open, deadline)``
-index, the light filter and sort are exact SQL conditions built by ``case_light_sql`` (only the
-few cases near the yellow boundary are judged one by one in Python). The light of each returned
-row comes from the domain's ``case_light``. The session is the caller's (opened and closed there).
+Everything is narrowed by SQL, inside the caller's ``Scope`` (area prefix and department, by
+``dashboard.storage.scoping.case_scope``): overdue and soon-due are ranges on the ``(open,
+deadline)`` index, the light filter and sort are exact SQL conditions built by ``case_light_sql``
+(only the few cases near the yellow boundary are judged one by one in Python). The light of each
+returned row comes from the domain's ``case_light``. The session is the caller's (opened and closed
+there).
 """
 
 from __future__ import annotations
