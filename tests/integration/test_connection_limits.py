@@ -36,7 +36,7 @@ AUTH_GRACE_S = 2
 # How late past its limit a close may come on a loaded 2-core machine (CI runs the suite twice at
 # once): the gatekeeper sweeps once a second and the threads wait for a core. Still far below
 # what the limits are there to stop (connections held for ever, or for the 60 s idle timeout).
-SLACK_S = 6
+SLACK_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +125,11 @@ def test_limits_refuse_the_excess_while_a_screen_keeps_its_stream(
             assert silent.recv().startswith("0") and refused.recv().startswith("0")  # EIO open
             refused.send('40/live,{"token":"gcc_not-a-token"}')
             assert refused.recv().startswith("44/live")  # connect_error
-            assert _closed_by_server(silent, AUTH_GRACE_S + SLACK_S) < AUTH_GRACE_S + SLACK_S
-            assert _closed_by_server(refused, AUTH_GRACE_S + SLACK_S) < AUTH_GRACE_S + SLACK_S
+            # Both were opened together: both must be closed within one grace (and its slack).
+            budget = AUTH_GRACE_S + SLACK_S
+            spent = _closed_by_server(silent, budget)
+            spent += _closed_by_server(refused, max(0.5, budget - spent))
+            assert spent < budget
         finally:
             for raw in sockets:
                 raw.close()
