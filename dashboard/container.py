@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from streams.bus import EventBus
     from streams.capture.client import CaptureClient
     from streams.relay import OutboxRelay
-    from streams.screens import LiveHub
-    from streams.video_hub import VideoHub
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +71,7 @@ class Services:
     authenticate_socket: SocketAuthenticator | None = None  # install_security
     wall_snapshot: SnapshotProvider | None = None  # the wall page
     socketio: SocketIO | None = None  # start_live
-    live_hub: LiveHub | None = None  # start_live
     capture: CaptureClient | None = None  # start_video, unless a test put its own first
-    video_hub: VideoHub | None = None  # start_video
     scheduler: WatcherScheduler | None = None  # start_scheduler (serve, when enabled)
     _stops: list[tuple[str, Stop]] = field(default_factory=list, repr=False)
     _probe: HealthProbe | None = field(default=None, repr=False)

@@ -1,8 +1,8 @@
 """The Socket.IO server of the live wall (Flask-SocketIO, threading mode, websocket only).
 
 ``start_live(server, services)`` (a start step of create_app) attaches it to the Flask server,
-subscribes a ``LiveHub`` to the bus and puts both in the container (``services.socketio``,
-``services.live_hub``); its stop ends the ticker and leaves the bus. It uses two parts of the
+subscribes a ``LiveHub`` to the bus and puts the server in the container
+(``services.socketio``); its stop ends the ticker and leaves the bus. It uses two parts of the
 container, looked up on every use:
 
 - ``services.authenticate_socket``: ``(auth: dict | None) -> Principal | None``, called inside
@@ -95,7 +95,6 @@ def start_live(server: Flask, services: Services) -> Callable[[], None]:
     sio.on_namespace(LiveNamespace(p.NAMESPACE, hub, services, emitter, ticker))
     unsubscribe = services.bus.subscribe(hub.on_event)
     services.socketio = sio
-    services.live_hub = hub
     return lambda: _stop(ticker, unsubscribe)
 
 

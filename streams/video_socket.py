@@ -78,7 +78,6 @@ def start_video(services: Services) -> Callable[[], None]:
     fanout = FrameFanout(hub, lambda: services.capture, poller.online)
     sio.on_namespace(VideoNamespace(hub, services, villages, fanout, poller))
     poller.ensure_started()  # idles until someone is on /video or /live
-    services.video_hub = hub
 
     def stop() -> None:
         fanout.stop()
