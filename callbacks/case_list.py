@@ -27,10 +27,11 @@ from dashboard.services.case_params import (
     CaseQuery,
     case_params,
     parse_case_params,
-    search_page,
 )
 from dashboard.services.case_queries import InvalidQuery
+from dashboard.services.case_search import case_search
 from dashboard.storage.models import Town
+from dashboard.storage.scoping import towns_of_area
 from layouts import case_list_ids as ids
 from layouts.case_list import CaseListView, case_list_page
 from layouts.shell import page_shell
@@ -74,13 +75,7 @@ class _Names:
 
 def _towns(services: Services, area: str | None) -> list[tuple[str, str]]:
     """The towns inside the principal's area (a village user: its own town)."""
-    query = select(Town.code, Town.name).order_by(Town.code)
-    if area:
-        query = (
-            query.where(Town.code == area[:9])
-            if len(area) >= 9
-            else query.where(Town.code.startswith(area, autoescape=True))
-        )
+    query = select(Town.code, Town.name).where(*towns_of_area(Town.code, area)).order_by(Town.code)
     with services.db.read() as session:
         return [(code, name) for code, name in session.execute(query)]
 
@@ -88,16 +83,7 @@ def _towns(services: Services, area: str | None) -> list[tuple[str, str]]:
 def _search(
     services: Services, principal: Principal, query: CaseQuery, lang: Lang
 ) -> tuple[list[dict[str, Any]], int]:
-    with services.db.read() as session:
-        found = search_page(
-            session,
-            principal.scope,
-            query,
-            services.clock.now(),
-            services.reference.calendar,
-            yellow_at=services.config.rules.deadline.yellow_at,
-            lang=lang,
-        )
+    found = case_search(services).query_page(principal.scope, query, lang)
     return found.rows, found.total
 
 

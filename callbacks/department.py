@@ -27,10 +27,10 @@ from dashboard.http.errors import ApiError
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.security.web import client_ip, require_principal
+from dashboard.services.case_search import case_search
 from dashboard.services.case_workspace import ActionForm, CaseWorkspace
 from dashboard.services.cases import ConcurrentChange
 from dashboard.services.department_view import (
-    department_cases,
     department_scope,
     may_reply,
     open_orders,
@@ -86,15 +86,8 @@ class _Page:
         )
         if scope is None:
             return base
+        found = case_search(services).department(scope, lang)
         with services.db.read() as session:
-            found = department_cases(
-                session,
-                scope,
-                services.clock.now(),
-                services.reference.calendar,
-                services.config.rules.deadline.yellow_at,
-                lang,
-            )
             orders = open_orders(session, scope)
         return replace(
             base, rows=found.rows, total=found.total, overdue=found.overdue, orders=orders

@@ -20,9 +20,11 @@ from dashboard.security.principal import Principal
 from dashboard.security.web import client_ip
 from dashboard.services import supervision_actions as actions
 from dashboard.services import supervision_queries as queries
-from dashboard.services.case_queries import CaseFilters, search_cases
+from dashboard.services.case_queries import CaseFilters
+from dashboard.services.case_search import case_search
 from dashboard.services.cases import CaseRecord
 from dashboard.storage.models import Town, Village
+from dashboard.storage.scoping import in_area, towns_of_area
 from layouts.supervision import SupervisionView
 from layouts.supervision_tables import SectionData
 
@@ -58,12 +60,12 @@ class SupervisionData:
         with self.services.db.read() as session:
             towns = session.execute(
                 select(Town.code, Town.name)
-                .where(Town.code.startswith(area[:9]))
+                .where(*towns_of_area(Town.code, area))
                 .order_by(Town.code)
             ).all()
             villages = session.execute(
                 select(Village.code, Village.name)
-                .where(Village.code.startswith(area))
+                .where(*in_area(Village.code, area))
                 .order_by(Village.code)
             ).all()
         return SupervisionView(
@@ -118,19 +120,13 @@ class SupervisionData:
     ) -> tuple[list[dict[str, Any]], int]:
         if filters.overdue and "red" not in lights:
             return [], 0  # an overdue case's light is red
-        services = self.services
-        with services.db.read() as session:
-            page = search_cases(
-                session,
-                principal.scope,
-                filters,
-                services.clock.now(),
-                services.reference.calendar,
-                sort="overdue" if filters.overdue else "deadline",
-                per_page=CAP,
-                yellow_at=services.config.rules.deadline.yellow_at,
-                lang=lang,
-            )
+        page = case_search(self.services).page(
+            principal.scope,
+            filters,
+            sort="overdue" if filters.overdue else "deadline",
+            per_page=CAP,
+            lang=lang,
+        )
         rows = [r for r in page.rows if r.get("light") in lights or r.get("light") is None]
         return rows, page.total if len(lights) != 2 else len(rows)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.storage.models import (
@@ -20,6 +20,7 @@ from dashboard.storage.models import (
     Town,
     Village,
 )
+from dashboard.storage.scoping import around_area, in_area
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ def _count(session: Session, model: Any, area: str | None) -> int:
     if area is not None:
         code = model.village_code if hasattr(model, "village_code") else model.code
         if hasattr(model, "village_code") or model is Village or model is Grid:
-            query = query.where(code.startswith(area))
+            query = query.where(*in_area(code, area))
         else:  # counties and towns: below the area, or the one containing it
-            query = query.where(code.startswith(area) | literal(area).startswith(code))
+            query = query.where(*around_area(code, area))
     return int(session.scalar(query) or 0)
 
 
@@ -76,7 +77,7 @@ def status_summary(
 
     ``area`` (a county, town or village code) limits everything to that part of the region.
     """
-    in_area = [Case.village_code.startswith(area)] if area else []
+    cases_in_area = in_area(Case.village_code, area)
     counts = {
         name: _count(session, model, None if model is Department else area)
         for name, model in {
@@ -91,11 +92,11 @@ def status_summary(
     }
 
     def count(*where: Any) -> int:
-        return int(session.scalar(select(func.count()).where(*where, *in_area)) or 0)
+        return int(session.scalar(select(func.count()).where(*where, *cases_in_area)) or 0)
 
     by_status = dict(
         session.execute(
-            select(Case.status, func.count()).where(*in_area).group_by(Case.status)
+            select(Case.status, func.count()).where(*cases_in_area).group_by(Case.status)
         ).all()
     )
     reported_today = count(Case.reported_at >= day_start)
@@ -106,7 +107,7 @@ def status_summary(
     red_rows = session.execute(
         select(Village, Town.name)
         .join(Town, Town.code == Village.town_code)
-        .where(Village.status == "red", *([Village.code.startswith(area)] if area else []))
+        .where(Village.status == "red", *in_area(Village.code, area))
         .order_by(Village.red_since)
         .limit(20)
     ).all()
@@ -133,7 +134,7 @@ def status_summary(
             Case.source,
         )
         .join(Village, Village.code == Case.village_code)
-        .where(*in_area)
+        .where(*cases_in_area)
         .order_by(Case.reported_at.desc(), Case.id.desc())
         .limit(12)
     ).all()

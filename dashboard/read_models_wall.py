@@ -30,6 +30,7 @@ from dashboard.domain.metrics import (
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
 from dashboard.storage.models import Case, OutboxEvent, Village, WorkerPosition
+from dashboard.storage.scoping import case_scope, in_area
 
 FEED_SIZE = 30
 TOP_CATEGORIES = 8
@@ -44,16 +45,6 @@ _HOUR = timedelta(hours=1)
 
 def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when else None
-
-
-def case_scope(scope: Scope) -> list[ColumnElement[bool]]:
-    """Conditions limiting ``cases`` to what ``scope`` may see (codes nest by prefix)."""
-    conds: list[ColumnElement[bool]] = []
-    if scope.area_code:
-        conds.append(Case.village_code.startswith(scope.area_code, autoescape=True))
-    if scope.department_code:
-        conds.append(Case.department_code == scope.department_code)
-    return conds
 
 
 def _count(cond: ColumnElement[bool]) -> Any:
@@ -221,8 +212,7 @@ def _villages(session: Session, scope: Scope) -> list[dict[str, Any]]:
         Village.red_since,
         Village.red_reasons,
     ).order_by(Village.code)
-    if scope.area_code:
-        query = query.where(Village.code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(Village.code, scope.area_code))
     return [
         {
             "code": code,
@@ -330,9 +320,8 @@ def _positions(session: Session, scope: Scope, now: datetime) -> list[list[Any]]
     query = select(
         WorkerPosition.worker_id, WorkerPosition.lon, WorkerPosition.lat, WorkerPosition.at
     ).where(WorkerPosition.at >= now - PATROL_WINDOW)
-    if scope.area_code:
-        # A grid code is its village code plus three digits, so the area prefix applies.
-        query = query.where(WorkerPosition.grid_code.startswith(scope.area_code, autoescape=True))
+    # A grid code is its village code plus three digits, so the area prefix applies.
+    query = query.where(*in_area(WorkerPosition.grid_code, scope.area_code))
     return [[w, lon, lat, _iso(at)] for w, lon, lat, at in session.execute(query)]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,8 +30,8 @@ from dashboard.i18n import Lang, normalise_lang, t
 from dashboard.security.heavy import heavy
 from dashboard.security.principal import Principal
 from dashboard.security.web import require
-from dashboard.services.case_params import CaseQuery, parse_case_params, search_page
-from dashboard.services.case_queries import iter_case_rows
+from dashboard.services.case_params import CaseQuery, parse_case_params
+from dashboard.services.case_search import case_search
 
 bp = Blueprint("case_list", __name__)
 
@@ -77,17 +78,7 @@ def _iso(moment: datetime | None) -> str | None:
 def list_cases() -> ResponseReturnValue:
     ctx, who = context(), principal()
     query, lang = _query(ctx)
-    services = ctx.services
-    with services.db.read() as session:
-        page = search_page(
-            session,
-            who.scope,
-            query,
-            services.clock.now(),
-            services.reference.calendar,
-            yellow_at=services.config.rules.deadline.yellow_at,
-            lang=lang,
-        )
+    page = case_search(ctx.services).query_page(who.scope, query, lang)
     rows = [
         r | {"reported_at": _iso(r["reported_at"]), "deadline": _iso(r["deadline"])}
         for r in page.rows
@@ -161,17 +152,7 @@ def _csv_lines(ctx: ApiContext, who: Principal, query: CaseQuery, lang: Lang) ->
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(csv_header(lang))
     yield BOM + _drain(buffer)
-    with services.db.read() as session:
-        rows = iter_case_rows(
-            session,
-            who.scope,
-            query.filters,
-            services.clock.now(),
-            services.reference.calendar,
-            query.sort,
-            yellow_at=services.config.rules.deadline.yellow_at,
-            lang=lang,
-        )
+    with closing(case_search(services).rows(who.scope, query, lang)) as rows:
         for n, row in enumerate(rows, 1):
             writer.writerow(csv_cells(row, lang, tz, names))
             if n % 200 == 0:

@@ -27,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.domain.case_light import case_light
 from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.permissions import Permission
 from dashboard.http.api import PREFIX, ApiContext, context, principal
@@ -35,7 +36,6 @@ from dashboard.http.schemas import ActionIn, CaseIn, parse_fields, parse_json
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible
 from dashboard.security.web import require
-from dashboard.services.case_light_sql import row_light
 from dashboard.services.cases import CaseNotFound, CaseRecord, CaseReport
 from dashboard.services.photos import (
     Photo,
@@ -273,7 +273,7 @@ def _detail(
 def _light(ctx: ApiContext, row: Case) -> str | None:
     """The deadline light of an open, registered case; its clock stops while suspended."""
     services = ctx.services
-    light = row_light(
+    light = case_light(
         row.registered_at,
         row.deadline,
         row.suspended_at,

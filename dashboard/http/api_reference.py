@@ -24,6 +24,7 @@ from dashboard.http.api import ApiContext, context, principal
 from dashboard.security.web import require
 from dashboard.services.villages import count_villages
 from dashboard.storage.models import Town, Village
+from dashboard.storage.scoping import in_area
 
 bp = Blueprint("reference", __name__)
 
@@ -106,8 +107,7 @@ def _villages(
     """(properties, geometry text or "") per village the scope allows, in code order."""
     columns = (*_COLUMNS, Village.geometry) if with_geometry else _COLUMNS
     query = select(*columns).join(Town, Town.code == Village.town_code).order_by(Village.code)
-    if scope.area_code:
-        query = query.where(Village.code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(Village.code, scope.area_code))
     rows = session.execute(query).all()
     services = ctx.services
     codes = [row.code for row in rows] if scope.area_code else None

@@ -1,6 +1,7 @@
 """Area and department scoping: a town's staff see their town; a department sees its cases.
 
-For queries: ``scope_filter(select(Case), principal)``. For one row: ``case_visible``. For the
+For queries: ``scope_filter(select(Case), principal)`` (the SQL itself lives in
+``dashboard.storage.scoping``, the one home of the rule). For one row: ``case_visible``. For the
 live stream: ``event_visible`` per event, or Socket.IO rooms (``room_for`` a screen, and
 ``rooms_for_place`` to emit a place's event to every screen allowed to see it). For cameras:
 ``can_view_camera``. Codes nest by prefix (province 2, city 4, county 6, town 9, village 12
@@ -18,6 +19,7 @@ from dashboard.domain.permissions import Permission
 from dashboard.domain.status import Action
 from dashboard.security.principal import Principal
 from dashboard.storage.models import Case
+from dashboard.storage.scoping import case_scope
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -27,33 +29,25 @@ ALL_AREAS = "area:*"
 
 def scope_filter(query: S, principal: Principal) -> S:
     """Restrict a query over ``Case`` to what ``principal`` may see."""
-    scope = principal.scope
-    if scope.area_code:
-        query = query.where(Case.village_code.startswith(scope.area_code, autoescape=True))
-    if scope.department_code:
-        query = query.where(
-            Case.department_code == scope.department_code, Case.dispatched_at.is_not(None)
-        )
-    return query
+    return query.where(*case_scope(principal.scope))
 
 
-def case_visible(principal: Principal, case: Case) -> bool:
-    if not principal.can(Permission.VIEW_CASES):
-        return False
+def case_in_scope(principal: Principal, case: Case) -> bool:
+    """One row by the rule ``storage.scoping.case_scope`` applies in SQL: inside the area, and
+    for a department only a case dispatched to it."""
     scope = principal.scope
     if scope.department_code and case.dispatched_at is None:
         return False
     return scope.allows_case(case.village_code, case.department_code)
+
+
+def case_visible(principal: Principal, case: Case) -> bool:
+    return principal.can(Permission.VIEW_CASES) and case_in_scope(principal, case)
 
 
 def may_act_on_case(principal: Principal, action: Action, case: Case) -> bool:
     """The role may take ``action`` and the case is inside the principal's area/department."""
-    if not principal.can_act(action):
-        return False
-    scope = principal.scope
-    if scope.department_code and case.dispatched_at is None:
-        return False
-    return scope.allows_case(case.village_code, case.department_code)
+    return principal.can_act(action) and case_in_scope(principal, case)
 
 
 def can_view_camera(principal: Principal, camera_village_code: str) -> bool:

@@ -23,7 +23,7 @@ from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.categories import CategoryTree, Department, SubCategory
 from dashboard.domain.deadlines import deadline_for, resume_deadline
 from dashboard.domain.lifecycle import ActionRequest, CaseState, Transition, apply_action, new_case
-from dashboard.domain.regions import Grid, Region
+from dashboard.domain.regions import Grid, Region, Village
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
 from dashboard.seed.people import WorkerSeed
@@ -136,22 +136,9 @@ class HistoryGenerator:
         village = self.ctx.region.village(grid.village_code)
         desc = describe(rng, self.village_names[village.code], sub)
         state = new_case(source, reported_at, emergency=source is Source.EMERGENCY)
+        occurred = reported_at - timedelta(minutes=rng.randint(0, 30))
         seeded = SeededCase(
-            row={
-                "id": case_id,
-                "reported_category": sub.code,
-                "description": desc,
-                "lon": round(lon, 6),
-                "lat": round(lat, 6),
-                "address": "",
-                "grid_code": grid.code,
-                "village_code": village.code,
-                "town_code": village.town_code,
-                "county_code": village.town_code[:6],
-                "reporter": reporter,
-                "idempotency_key": None,
-                "occurred_at": reported_at - timedelta(minutes=rng.randint(0, 30)),
-            }
+            row=_report_row(case_id, sub.code, desc, (lon, lat), grid, village, reporter, occurred)
         )
         actor = worker.id if source is Source.GRID_WORKER else reporter
         seeded.events.append(
@@ -169,6 +156,34 @@ class HistoryGenerator:
         state = _Walk(self, seeded, state, sub, worker, now).run()
         seeded.row.update(_state_columns(state))
         return seeded
+
+
+def _report_row(
+    case_id: int,
+    category: str,
+    description: str,
+    point: tuple[float, float],
+    grid: Grid,
+    village: Village,
+    reporter: str,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    """The columns a report sets, for a seeded case (the walk adds the state's)."""
+    return {
+        "id": case_id,
+        "reported_category": category,
+        "description": description,
+        "lon": round(point[0], 6),
+        "lat": round(point[1], 6),
+        "address": "",
+        "grid_code": grid.code,
+        "village_code": village.code,
+        "town_code": village.town_code,
+        "county_code": village.town_code[:6],
+        "reporter": reporter,
+        "idempotency_key": None,
+        "occurred_at": occurred_at,
+    }
 
 
 class _Walk:
@@ -499,22 +514,10 @@ def _planted(
     reported_at = registered - timedelta(minutes=3)
     lon, lat = gen.points.inside(grid)
     state = new_case(source, reported_at, emergency=plant.emergency)
+    text = plant.text.format(place=village.short_name)
+    occurred_at = reported_at - timedelta(minutes=5)
     seeded = SeededCase(
-        row={
-            "id": case_id,
-            "reported_category": sub.code,
-            "description": plant.text.format(place=village.short_name),
-            "lon": round(lon, 6),
-            "lat": round(lat, 6),
-            "address": "",
-            "grid_code": grid.code,
-            "village_code": village.code,
-            "town_code": village.town_code,
-            "county_code": village.town_code[:6],
-            "reporter": worker.id,
-            "idempotency_key": None,
-            "occurred_at": reported_at - timedelta(minutes=5),
-        }
+        row=_report_row(case_id, sub.code, text, (lon, lat), grid, village, worker.id, occurred_at)
     )
     details = {"category": sub.code, "source": source.value}
     seeded.events.append(

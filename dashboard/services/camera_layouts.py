@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Scope
 from dashboard.storage.models import Camera, CameraLayout
+from dashboard.storage.scoping import in_area
 
 MAX_LAYOUTS_PER_OWNER = 100
 
@@ -61,8 +62,7 @@ def layout_json(row: CameraLayout, owner: str, visible: set[str]) -> dict[str, A
 
 def visible_camera_ids(session: Session, scope: Scope) -> set[str]:
     query = select(Camera.id)
-    if scope.area_code:
-        query = query.where(Camera.village_code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(Camera.village_code, scope.area_code))
     return set(session.scalars(query))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from dashboard.domain.permissions import Scope
 from dashboard.domain.video import bounding_box, rank_by_distance
 from dashboard.storage.models import Camera, Village
+from dashboard.storage.scoping import in_area
 
 NEAREST_LIMIT = 12
 MAX_RADIUS_M = 50_000.0
@@ -32,8 +33,7 @@ _COLUMNS = (
 
 def _query(scope: Scope) -> Select[Any]:
     query = select(*_COLUMNS).join(Village, Village.code == Camera.village_code)
-    if scope.area_code:
-        query = query.where(Camera.village_code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(Camera.village_code, scope.area_code))
     return query
 
 

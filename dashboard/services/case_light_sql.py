@@ -1,9 +1,10 @@
 """The deadline light as SQL conditions, exact, without computing it for every open case.
 
-``stage_light`` (dashboard.domain.deadlines) is the rule; this module only finds, with the
-database, the rows for which it answers red, yellow or green at ``now``. The light of an open,
-registered case with a deadline is computed from ``registered_at`` to ``deadline`` at ``now``,
-or at ``suspended_at`` while the case is suspended (its clock stands still), as the case API does.
+``case_light`` (dashboard.domain.case_light, over ``deadlines.stage_light``) is the rule; this
+module only finds, with the database, the rows for which it answers red, yellow or green at
+``now``. The light of an open, registered case with a deadline is computed from
+``registered_at`` to ``deadline`` at ``now``, or at ``suspended_at`` while the case is suspended
+(its clock stands still), as the case API does.
 
 - **red** is a plain range: ``deadline <= now`` (``deadline <= suspended_at`` when suspended).
 - **yellow** depends on working time, which SQL cannot measure. With ``used`` the working time
@@ -34,8 +35,8 @@ from sqlalchemy import ColumnElement, Row, and_, bindparam, false, not_, or_, se
 from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
-from dashboard.domain.deadlines import DEFAULT_YELLOW_AT, Light, stage_light
-from dashboard.domain.errors import DomainError
+from dashboard.domain.case_light import case_light
+from dashboard.domain.deadlines import DEFAULT_YELLOW_AT, Light
 from dashboard.services.light_batch import MAX_SPAN, LightBatch
 from dashboard.storage.models import Case
 
@@ -61,26 +62,6 @@ def red_condition(now: datetime) -> ColumnElement[bool]:
             and_(_stopped(), Case.deadline <= Case.suspended_at),
         ),
     )
-
-
-def row_light(
-    registered_at: datetime | None,
-    deadline: datetime | None,
-    suspended_at: datetime | None,
-    is_open: bool,
-    now: datetime,
-    calendar: WorkingCalendar,
-    yellow_at: float = DEFAULT_YELLOW_AT,
-) -> Light | None:
-    """The light of one row (None: no light, or a deadline with no working time before it)."""
-    if not is_open or registered_at is None or deadline is None:
-        return None
-    try:
-        return stage_light(
-            registered_at, deadline, suspended_at or now, calendar, yellow_at=yellow_at
-        )
-    except DomainError:
-        return None
 
 
 def _bucket_edges(oldest: datetime, now: datetime) -> list[datetime]:
@@ -132,7 +113,7 @@ def _judge_yellow(
         return [
             r.id
             for r in rows
-            if row_light(
+            if case_light(
                 r.registered_at, r.deadline, r.suspended_at, True, now, calendar, yellow_at
             )
             is Light.YELLOW

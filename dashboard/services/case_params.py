@@ -17,20 +17,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
-from dashboard.domain.calendar import WorkingCalendar
-from dashboard.domain.permissions import Scope
 from dashboard.domain.text import control_character
 from dashboard.services.case_queries import (
     MAX_PER_PAGE,
     CaseFilters,
-    CasePage,
     InvalidQuery,
     check_filter_times,
     check_filters,
     check_sort,
-    search_cases,
 )
 
 DEFAULT_SORT = "-reported_at"
@@ -185,28 +179,3 @@ def case_params(query: CaseQuery, **changes: Any) -> dict[str, str]:
     if extra["per_page"] != DEFAULT_PER_PAGE:
         out["per_page"] = str(extra["per_page"])
     return out
-
-
-def search_page(
-    session: Session,
-    scope: Scope,
-    query: CaseQuery,
-    now: datetime,
-    calendar: WorkingCalendar,
-    *,
-    yellow_at: float,
-    lang: str,
-) -> CasePage:
-    """The page of cases ``query`` asks for (the case list page and GET /api/v1/cases)."""
-    return search_cases(
-        session,
-        scope,
-        query.filters,
-        now,
-        calendar,
-        sort=query.sort,
-        page=query.page,
-        per_page=query.per_page,
-        yellow_at=yellow_at,
-        lang=lang,
-    )

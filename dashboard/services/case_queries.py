@@ -3,11 +3,12 @@ department view and the supervisors' overdue / soon-due table.
 
 ``search_cases(session, scope, filters, now, calendar, sort=..., page=..., per_page=...)`` answers
 one page of rows and the total; ``iter_case_rows`` streams every matching row (CSV export).
-Everything is narrowed by SQL, inside the caller's ``Scope`` (area prefix and department, as
-``dashboard.security.scoping`` does): overdue and soon-due are ranges on the ``(open, deadline)``
-index, the light filter and sort are exact SQL conditions built by ``case_light_sql`` (only the
-few cases near the yellow boundary are judged one by one in Python). The light of each returned
-row comes from the domain's ``stage_light``. The session is the caller's (opened and closed there).
+Everything is narrowed by SQL, inside the caller's ``Scope`` (area prefix and department, by
+``dashboard.storage.scoping.case_scope``): overdue and soon-due are ranges on the ``(open,
+deadline)`` index, the light filter and sort are exact SQL conditions built by ``case_light_sql``
+(only the few cases near the yellow boundary are judged one by one in Python). The light of each
+returned row comes from the domain's ``case_light``. The session is the caller's (opened and closed
+there).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
+from dashboard.domain.case_light import case_light
 from dashboard.domain.deadlines import DEFAULT_YELLOW_AT, Light
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Scope
@@ -30,10 +32,10 @@ from dashboard.services.case_light_sql import (
     has_light,
     light_condition,
     red_condition,
-    row_light,
     yellow_condition,
 )
 from dashboard.storage.models import Case, Department, Town, Village
+from dashboard.storage.scoping import case_scope
 
 MAX_PER_PAGE = 500
 SORT_KEYS = ("id", "reported_at", "deadline", "status", "village", "category", "light", "overdue")
@@ -117,14 +119,8 @@ def check_sort(sort: str) -> str:
 
 
 def scope_conditions(scope: Scope) -> list[ColumnElement[bool]]:
-    """The scope as conditions (the same rule as ``dashboard.security.scoping.scope_filter``)."""
-    conditions: list[ColumnElement[bool]] = []
-    if scope.area_code:
-        conditions.append(Case.village_code.startswith(scope.area_code, autoescape=True))
-    if scope.department_code:
-        conditions.append(Case.department_code == scope.department_code)
-        conditions.append(Case.dispatched_at.is_not(None))
-    return conditions
+    """The scope as conditions (``dashboard.storage.scoping.case_scope``, the one home)."""
+    return case_scope(scope)
 
 
 def _place(place: str) -> ColumnElement[bool]:
@@ -273,7 +269,7 @@ def case_row(
     lang: str = "zh",
 ) -> dict[str, Any]:
     village_name, town_name, dept_zh, dept_en = names
-    light = row_light(
+    light = case_light(
         row.registered_at, row.deadline, row.suspended_at, row.open, now, calendar, yellow_at
     )
     late = (

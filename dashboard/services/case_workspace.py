@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.domain.case_light import case_light
 from dashboard.domain.errors import DomainError
 from dashboard.domain.lifecycle import ActionRequest, allowed_actions
 from dashboard.domain.permissions import Permission
@@ -28,7 +29,6 @@ from dashboard.domain.status import Action, CaseStatus
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible, may_act_on_case
 from dashboard.services.cameras import nearest_cameras
-from dashboard.services.case_light_sql import row_light
 from dashboard.services.cases import CaseNotFound
 from dashboard.services.photos import PhotoStore
 from dashboard.storage.case_rows import to_state
@@ -260,7 +260,7 @@ def _light(row: Case, now: datetime, services: Services) -> tuple[str | None, ti
     if not row.open or row.deadline is None or row.registered_at is None:
         return None, None
     at = row.suspended_at or now
-    light = row_light(
+    light = case_light(
         row.registered_at,
         row.deadline,
         row.suspended_at,

@@ -25,6 +25,7 @@ from dashboard.domain.roles import Role
 from dashboard.security.principal import Principal
 from dashboard.services.case_queries import CaseFilters, search_cases
 from dashboard.storage.models import Case, SupervisionOrder
+from dashboard.storage.scoping import in_area, in_department
 
 MAX_CASES = 500  # one desk's open cases; more would be a page of its own
 
@@ -88,14 +89,13 @@ def open_orders(session: Session, scope: Scope) -> list[dict[str, Any]]:
         select(SupervisionOrder, Case.village_code, Case.description)
         .join(Case, Case.id == SupervisionOrder.case_id)
         .where(
-            SupervisionOrder.department_code == scope.department_code,
+            *in_department(SupervisionOrder.department_code, scope),
             SupervisionOrder.status != "closed",
         )
         .order_by(SupervisionOrder.issued_at.desc(), SupervisionOrder.id.desc())
         .limit(200)
     )
-    if scope.area_code:
-        query = query.where(Case.village_code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(Case.village_code, scope.area_code))
     return [
         {
             "id": order.id,

@@ -22,6 +22,7 @@ from dashboard.domain.metrics import (
 )
 from dashboard.domain.status import CaseStatus
 from dashboard.storage.models import Case
+from dashboard.storage.scoping import in_area
 
 _COLUMNS = (
     Case.status,
@@ -50,7 +51,7 @@ def case_facts(
     in_period = lambda col: and_(col >= period.start, col < period.end)  # noqa: E731
     query = select(*_COLUMNS).where(
         Case.status != CaseStatus.VOIDED.value,
-        *([Case.village_code.startswith(area)] if area else []),
+        *in_area(Case.village_code, area),
         or_(
             in_period(Case.closed_at),
             in_period(Case.registered_at),

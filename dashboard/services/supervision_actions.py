@@ -39,6 +39,7 @@ from dashboard.storage.models import (
     SupervisionOrder,
     Village,
 )
+from dashboard.storage.scoping import in_area
 from streams import protocol
 from streams.relay import enqueue
 
@@ -218,8 +219,7 @@ def call_history(
         .order_by(CallLogEntry.at.desc(), CallLogEntry.id.desc())
         .limit(limit)
     )
-    if scope.area_code:
-        query = query.where(CallLogEntry.village_code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(CallLogEntry.village_code, scope.area_code))
     if entry_id is not None:
         query = query.where(CallLogEntry.entry_id == entry_id)
     return [

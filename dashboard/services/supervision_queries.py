@@ -32,16 +32,10 @@ from dashboard.storage.models import (
     SupervisionOrder,
     Village,
 )
+from dashboard.storage.scoping import in_area, in_department
 
 ORDER_STATUSES = ("open", "replied", "closed")
 MAX_LIMIT = 500
-
-
-def _case_scope(scope: Scope) -> list[Any]:
-    where: list[Any] = []
-    if scope.area_code:
-        where.append(Case.village_code.startswith(scope.area_code, autoescape=True))
-    return where
 
 
 def list_orders(
@@ -59,13 +53,12 @@ def list_orders(
         select(SupervisionOrder, Case, Department)
         .join(Case, Case.id == SupervisionOrder.case_id)
         .outerjoin(Department, Department.code == SupervisionOrder.department_code)
-        .where(*_case_scope(scope))
+        .where(*in_area(Case.village_code, scope.area_code))
         .order_by(SupervisionOrder.issued_at.desc(), SupervisionOrder.id.desc())
         .limit(min(limit, MAX_LIMIT))
         .offset(offset)
     )
-    if scope.department_code is not None:
-        query = query.where(SupervisionOrder.department_code == scope.department_code)
+    query = query.where(*in_department(SupervisionOrder.department_code, scope))
     if status is not None:
         query = query.where(SupervisionOrder.status == status)
     if department is not None:
@@ -110,12 +103,11 @@ def list_reminders(
     query = (
         select(Reminder, Case.village_code)
         .join(Case, Case.id == Reminder.case_id)
-        .where(*_case_scope(scope))
+        .where(*in_area(Case.village_code, scope.area_code))
         .order_by(Reminder.raised_at.desc(), Reminder.id.desc())
         .limit(min(limit, MAX_LIMIT))
     )
-    if scope.department_code is not None:
-        query = query.where(Reminder.department_code == scope.department_code)
+    query = query.where(*in_department(Reminder.department_code, scope))
     if since is not None:
         query = query.where(Reminder.raised_at >= since)
     with db.read() as session:
@@ -148,8 +140,7 @@ def call_list(db: Database, scope: Scope, now: datetime) -> list[dict[str, Any]]
         .where(CallListEntry.status.in_(("open", "snoozed")))
         .order_by(CallListEntry.red_since, CallListEntry.id)
     )
-    if scope.area_code:
-        query = query.where(CallListEntry.village_code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(CallListEntry.village_code, scope.area_code))
     with db.read() as session:
         entries = list(session.execute(query))
         counts = _village_counts(session, [v.code for _, v in entries], now)
@@ -237,8 +228,7 @@ def patrol_flags(
     )
     if open_only:
         query = query.where(PatrolFlag.cleared_at.is_(None))
-    if scope.area_code:
-        query = query.where(PatrolFlag.village_code.startswith(scope.area_code, autoescape=True))
+    query = query.where(*in_area(PatrolFlag.village_code, scope.area_code))
     with db.read() as session:
         rows = list(session.execute(query))
     return [

@@ -33,6 +33,10 @@ from tests.integration.live_helpers import (
 PER_ADDRESS = 12
 HEADER_TIMEOUT_S = 2
 AUTH_GRACE_S = 2
+# How late past its limit a close may come on a loaded 2-core machine (CI runs the suite twice at
+# once): the gatekeeper sweeps once a second and the threads wait for a core. Still far below
+# what the limits are there to stop (connections held for ever, or for the 60 s idle timeout).
+SLACK_S = 6
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +125,8 @@ def test_limits_refuse_the_excess_while_a_screen_keeps_its_stream(
             assert silent.recv().startswith("0") and refused.recv().startswith("0")  # EIO open
             refused.send('40/live,{"token":"gcc_not-a-token"}')
             assert refused.recv().startswith("44/live")  # connect_error
-            assert _closed_by_server(silent, AUTH_GRACE_S + 4) < AUTH_GRACE_S + 3
-            assert _closed_by_server(refused, AUTH_GRACE_S + 4) < AUTH_GRACE_S + 3
+            assert _closed_by_server(silent, AUTH_GRACE_S + SLACK_S) < AUTH_GRACE_S + SLACK_S
+            assert _closed_by_server(refused, AUTH_GRACE_S + SLACK_S) < AUTH_GRACE_S + SLACK_S
         finally:
             for raw in sockets:
                 raw.close()
@@ -138,15 +142,15 @@ def test_limits_refuse_the_excess_while_a_screen_keeps_its_stream(
             assert len(waiting) <= PER_ADDRESS - 1
             # ... and the ones let in are closed after the header timeout.
             start = time.monotonic()
-            assert all(_answer(sock, HEADER_TIMEOUT_S + 3) == b"" for sock in waiting)
-            assert time.monotonic() - start < HEADER_TIMEOUT_S + 3
+            assert all(_answer(sock, HEADER_TIMEOUT_S + SLACK_S) == b"" for sock in waiting)
+            assert time.monotonic() - start < HEADER_TIMEOUT_S + SLACK_S
         finally:
             for sock in held:
                 sock.close()
 
         # A slow loris (a byte of header every 0.3 s, never a whole request) is closed when the
         # header time is up, though it is never silent for long.
-        assert _trickle_closed_after(port, HEADER_TIMEOUT_S + 4) < HEADER_TIMEOUT_S + 2
+        assert _trickle_closed_after(port, HEADER_TIMEOUT_S + SLACK_S) < HEADER_TIMEOUT_S + SLACK_S
 
         # The screen kept its stream: a case reported now reaches it.
         place = grid_points(deployment.database_url)[0]

@@ -26,3 +26,18 @@ def test_area_limits_every_figure(town: Town) -> None:
     assert 0 < limited.counts["workers"] < whole.counts["workers"]
     assert limited.counts["departments"] == whole.counts["departments"]
     assert elsewhere.counts["villages"] == 0 and elsewhere.counts["grids"] == 0
+
+
+def test_an_area_code_is_matched_as_text_not_as_a_pattern(town: Town) -> None:
+    """Issue 12: the status page's area filter did not escape LIKE, so ``_`` and ``%`` in an
+    area code matched any digit and every village. Escaped, such a code matches nothing."""
+    now = datetime(2026, 11, 23, 1, tzinfo=UTC)
+    with town.db.read() as session:
+        one = session.scalars(select(Village).order_by(Village.code)).first()
+        assert one is not None
+        pattern = one.code[:-1] + "_"  # the village's code with its last digit as a wildcard
+        summary = status_summary(session, now, now - timedelta(hours=8), pattern)
+        everything = status_summary(session, now, now - timedelta(hours=8), "%")
+    assert summary.counts["villages"] == 0 and summary.counts["grids"] == 0
+    assert everything.counts["villages"] == 0 and everything.counts["grids"] == 0
+    assert everything.open_cases == 0

@@ -131,6 +131,17 @@ def _set(town: Town, case_id: int, **values: Any) -> None:
         session.execute(update(Case).where(Case.id == case_id).values(**values))
 
 
+def test_a_department_wall_counts_only_cases_dispatched_to_it(town: Town) -> None:
+    """Issue 12: the wall's scope had lost the department rule the case list and the API apply
+    (``dispatched_at IS NOT NULL``), so a case assigned but not yet dispatched showed up."""
+    waiting, dispatched = report(town, 0, NOW), report(town, 1, NOW)
+    _set(town, waiting, department_code="urban", dispatched_at=None)
+    _set(town, dispatched, department_code="urban", dispatched_at=NOW)
+    data = snap(town, Scope(department_code="urban"))
+    assert data["kpis"]["reported_today"] == 1
+    assert [item["id"] for item in data["feed"]] == [dispatched]
+
+
 def test_rates_overdue_and_departments_follow_the_metric_definitions(town: Town) -> None:
     day = timedelta(days=1)
     ids = [report(town, i, NOW - timedelta(days=5, minutes=i)) for i in range(8)]
