@@ -44,13 +44,14 @@ from sqlalchemy import select
 
 from bench import ms, percentiles
 from dashboard.accounts import create_token
-from dashboard.app import build_services, create_app
+from dashboard.app import create_app
 from dashboard.config import load_config
 from dashboard.domain.roles import Role
 from dashboard.seed.loader import seed
 from dashboard.services.villages import rule_from_config
 from dashboard.storage.migrate import upgrade
 from dashboard.storage.models import Grid, GridWorker
+from dashboard.wiring import build_services
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_IN_PROCESS = 1_000

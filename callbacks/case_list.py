@@ -37,7 +37,7 @@ from layouts.case_list import CaseListView, case_list_page
 from layouts.shell import page_shell
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
     from dashboard.security.principal import Principal
 
 # Query keys the page passes on (Dash gives the whole query string as keyword arguments).

@@ -20,7 +20,6 @@ from urllib.parse import quote
 import dash
 from dash import ALL, MATCH, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from callbacks.frame_pages import page_title, unknown_refusal
 from dashboard.domain.errors import DomainError
@@ -45,7 +44,7 @@ from layouts.case_workspace import dynamic_parts, not_found, store_data, workspa
 from layouts.shell import page_shell
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class _Page:
         }
 
     def workspace(self) -> CaseWorkspace:
-        return CaseWorkspace(self.services, current_app.extensions["gcc_api"].photos)
+        return CaseWorkspace(self.services, self.services.photos)
 
     def context(self, principal: Principal, lang: Lang) -> CasePageContext:
         services = self.services

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import dash
 from dash import ALL, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from callbacks.frame_pages import page_title, unknown_refusal
 from dashboard.domain.errors import DomainError
@@ -50,7 +49,7 @@ from layouts.department import (
 from layouts.shell import page_shell
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
     from dashboard.security.principal import Principal
 
 
@@ -95,7 +94,7 @@ class _Page:
         )
 
     def workspace(self) -> CaseWorkspace:
-        return CaseWorkspace(self.services, current_app.extensions["gcc_api"].photos)
+        return CaseWorkspace(self.services, self.services.photos)
 
 
 def register_department_page(services: Services) -> None:

@@ -16,7 +16,7 @@ from dashboard.security.pages import not_found_page, page_guard
 from layouts.field import field_page
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
     from dashboard.security.principal import Principal
 
 

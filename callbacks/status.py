@@ -20,7 +20,7 @@ from layouts.shell import page_shell
 from layouts.status import status_page
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
     from dashboard.security.principal import Principal
 
 

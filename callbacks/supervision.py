@@ -39,7 +39,7 @@ from layouts.supervision_tables import (
 )
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 _SORT_DEFAULT = {"key": "overdue", "desc": False}
 

@@ -29,7 +29,7 @@ from layouts.supervision import SupervisionView
 from layouts.supervision_tables import SectionData
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 CAP = 200  # rows per case list (overdue, soon due); the summary says how many there are
 ORDERS_SHOWN = 200

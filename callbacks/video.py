@@ -23,7 +23,7 @@ from dashboard.storage.models import Village
 from layouts.video import Focus, VideoView, parse_cycle, parse_focus, parse_grid, video_page
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 DEFAULT_RADIUS_M = 800
 

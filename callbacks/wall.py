@@ -1,7 +1,7 @@
 """The wall page (``/wall``): thin glue between the request, the snapshot and the pure layout.
 
 ``wall_snapshot_for(services)`` is also what the live server sends as a ``snapshot`` event's
-``data`` (create_app puts it in ``services.extras["wall_snapshot"]``), so the first paint and the
+``data`` (create_app puts it in ``services.wall_snapshot``), so the first paint and the
 live stream can never disagree about what the wall shows.
 """
 
@@ -25,7 +25,7 @@ from layouts.names import WALL_CATEGORY_CHARS, WALL_DEPARTMENT_CHARS, short_name
 from layouts.wall import WallView, wall_page
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 SnapshotFn = Callable[[Principal], dict[str, Any]]
 

@@ -10,15 +10,18 @@ import secrets
 import sys
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from dashboard.accounts import AccountError, create_token, create_user, revoke_tokens
-from dashboard.app import Services, build_services, create_app
 from dashboard.config import AppConfig
+from dashboard.container import Services
 from dashboard.domain.roles import Role
+from dashboard.scheduler import start_scheduler
 from dashboard.security.audit import Actor, record
 from dashboard.services.villages import rule_from_config
 from dashboard.storage import migrate
+from dashboard.wiring import build_services, start_capture_child, start_relay, start_simulator
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +198,6 @@ def _user_admin(services: Services, args: argparse.Namespace, password: Callable
 
 
 def _secret_key(services: Services, demo: bool) -> str:
-    import os
-
     key = os.environ.get(services.config.server.secret_key_env)
     if key:
         return key
@@ -222,22 +223,11 @@ def _demo(services: Services, config_path: str | None = None) -> int:
         if _seed(services, args) != 0:
             return 1
     _demo_accounts(services)
-    simulator = None
-    if services.config.demo.simulator:  # off with --no-simulator
-        from dashboard.simulator.launch import start_in_process
-
-        simulator = start_in_process(services)
-    from streams.capture.launch import start_capture_child  # the video wall's camera reader
-
-    capture = start_capture_child(services.config, config_path)  # sets the capture secret
-    services.extras["capture_secret"] = os.environ.get(services.config.video.capture_secret_env)
-    try:
-        return _serve(services, demo=True)
-    finally:
-        if capture is not None:
-            capture.stop()
-        if simulator is not None:
-            simulator.stop()
+    services.start(
+        start_simulator,  # simulated field workers (off with --no-simulator)
+        partial(start_capture_child, config_path=config_path),  # the video wall's cameras
+    )
+    return _serve(services, demo=True)  # stops them after its own parts
 
 
 def _demo_accounts(services: Services) -> None:
@@ -257,7 +247,9 @@ def _demo_accounts(services: Services) -> None:
 
 
 def _serve(services: Services, *, demo: bool) -> int:
-    server = create_app(services)
+    from dashboard.app import create_app  # Dash and the pages: only the commands that serve
+
+    server = create_app(services)  # starts the live sockets
     server.secret_key = _secret_key(services, demo)
     demo_user = services.config.demo.auto_login_user
     if demo and services.config.demo.enabled and demo_user:
@@ -267,22 +259,20 @@ def _serve(services: Services, *, demo: bool) -> int:
         print(f"演示模式：浏览器自动登录为 {demo_user} (demo: browsers sign in as {demo_user})")
     cfg = services.config.server
     print(f"指挥中心已启动 command center on http://{cfg.host}:{cfg.port}/")
-    from streams.socket import stop_live
-
     # Everything built so far lives as long as the process: move it out of the garbage
     # collector's view, so full collections stay short under load (measured on big position
     # batches: 40-50 ms of GC per 5,000 fixes before, ~3 ms after).
     gc.collect()
     gc.freeze()
-    relay = services.extras["relay"]
-    relay.start()  # publishes the outbox while the server runs
-    from dashboard.scheduler import start_scheduler
-
-    watchers = start_scheduler(services)  # reminders, orders, call list, patrol, roll-ups
+    services.start(
+        start_relay,  # publishes the outbox while the server runs
+        start_scheduler,  # reminders, orders, call list, patrol, roll-ups
+    )
+    assert services.socketio is not None  # create_app's start_live
     try:
         from dashboard.http.serving import make_request_handler
 
-        services.extras["socketio"].run(
+        services.socketio.run(
             server,
             host=cfg.host,
             port=cfg.port,
@@ -291,8 +281,5 @@ def _serve(services: Services, *, demo: bool) -> int:
             request_handler=make_request_handler(services.config),  # timeouts, connection caps
         )
     finally:
-        if watchers is not None:
-            watchers.stop()
-        relay.stop()
-        stop_live(services)
+        services.stop()  # everything started above and in _demo, the last started first
     return 0

@@ -45,7 +45,7 @@ from dashboard.storage.db import Database
 from dashboard.storage.models import SchedulerLease, WatcherRun
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -247,8 +247,9 @@ class WatcherScheduler:
             logger.warning("could not release the scheduler lease", exc_info=True)
 
 
-def start_scheduler(services: Services) -> WatcherScheduler | None:
-    """Start the watchers of a server process (``serve`` and the demo), if enabled."""
+def start_scheduler(services: Services) -> Callable[[], None] | None:
+    """The start step (dashboard.container.Step) of the watchers of a server process (``serve``
+    and the demo), if enabled."""
     if not services.config.supervision.enabled:
         return None
     scheduler = WatcherScheduler(
@@ -259,5 +260,5 @@ def start_scheduler(services: Services) -> WatcherScheduler | None:
         locate=services.locator,
     )
     scheduler.start()
-    services.extras["scheduler"] = scheduler
-    return scheduler
+    services.scheduler = scheduler
+    return scheduler.stop

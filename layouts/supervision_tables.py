@@ -8,7 +8,7 @@ the rows. Every case id links to ``/cases/<id>``; phone numbers become ``tel:`` 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,6 @@ class SectionData:
     orders: Sequence[Mapping[str, Any]] = ()
     calls: Sequence[Mapping[str, Any]] = ()
     history: Sequence[Mapping[str, Any]] = ()
-    extras: Mapping[str, Any] = field(default_factory=dict)
 
 
 def when(value: Any) -> datetime | None:

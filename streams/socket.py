@@ -1,17 +1,18 @@
 """The Socket.IO server of the live wall (Flask-SocketIO, threading mode, websocket only).
 
-``init_socketio(server, services)`` attaches it to the Flask server, subscribes a ``LiveHub`` to
-the bus and keeps both in ``services.extras`` (``"socketio"``, ``"live_hub"``). Hooks other
-parts may put into ``services.extras`` (looked up on every use, so they may arrive later):
+``start_live(server, services)`` (a start step of create_app) attaches it to the Flask server,
+subscribes a ``LiveHub`` to the bus and puts the server in the container
+(``services.socketio``); its stop ends the ticker and leaves the bus. It uses two parts of the
+container, looked up on every use:
 
-- ``"authenticate_socket"``: ``(auth: dict | None) -> Principal | None``, called inside the
-  handshake's request context (dashboard.security.sockets: tokens, session and kiosk cookies,
-  rate limits). Without it, only a bearer token in ``auth["token"]`` (or the ``Authorization``
-  header) is accepted.
-- ``"wall_snapshot"``: ``(principal) -> dict``, the ``data`` of a snapshot; when missing, the
-  built-in minimal snapshot (open-case counts and open emergencies, in the principal's area).
-- ``"ack_alarm"``: ``(principal, case_id) -> None`` records an acknowledgement (raise
-  streams.relay.AckRefused to refuse); when missing, an ``alarm_ack`` outbox row is written.
+- ``services.authenticate_socket``: ``(auth: dict | None) -> Principal | None``, called inside
+  the handshake's request context (dashboard.security.sockets: tokens, session and kiosk
+  cookies, rate limits). Without it, only a bearer token in ``auth["token"]`` (or the
+  ``Authorization`` header) is accepted.
+- ``services.wall_snapshot``: ``(principal) -> dict``, the ``data`` of a snapshot; when missing,
+  the built-in minimal snapshot (open-case counts and open emergencies, in the principal's area).
+
+An acknowledged alarm is an ``alarm_ack`` outbox row (streams.relay.record_alarm_ack).
 
 With ``[bus] backend = "redis"`` the server also joins the Socket.IO message queue
 (``socketio_channel(config)``) so any process can emit to the screens with
@@ -44,7 +45,7 @@ from streams.relay import AckRefused, last_published_id, record_alarm_ack
 from streams.screens import LiveHub
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def external_emitter(config: AppConfig) -> SocketIO:
     )
 
 
-def init_socketio(server: Flask, services: Services) -> SocketIO:
+def start_live(server: Flask, services: Services) -> Callable[[], None]:
     options: dict[str, Any] = {
         "async_mode": "threading",  # explicit: eventlet would be picked first if installed
         "transports": ["websocket"],
@@ -93,18 +94,8 @@ def init_socketio(server: Flask, services: Services) -> SocketIO:
     ticker = _Ticker(hub)
     sio.on_namespace(LiveNamespace(p.NAMESPACE, hub, services, emitter, ticker))
     unsubscribe = services.bus.subscribe(hub.on_event)
-    services.extras["socketio"] = sio
-    services.extras["live_hub"] = hub
-    services.extras["live_stop"] = lambda: _stop(ticker, unsubscribe)
-    return sio
-
-
-def stop_live(services: Services) -> None:
-    """Stop the ticker and leave the bus (the server shuts down)."""
-    for name in ("live_stop", "socket_guard_stop"):
-        stopper = services.extras.pop(name, None)
-        if stopper is not None:
-            stopper()
+    services.socketio = sio
+    return lambda: _stop(ticker, unsubscribe)
 
 
 def _stop(ticker: _Ticker, unsubscribe: Callable[[], None]) -> None:
@@ -221,21 +212,17 @@ class LiveNamespace(Namespace):
         by = screen.principal.name
         if isinstance(typed, str) and typed.strip():
             by = f"{typed.strip()[:40]} ({screen.principal.name})"
-        hook = self.services.extras.get("ack_alarm")
         try:
-            if hook is not None:
-                hook(screen.principal, case_id)
-            else:
-                record_alarm_ack(self.services.db, case_id, by, self.services.clock.now())
+            record_alarm_ack(self.services.db, case_id, by, self.services.clock.now())
         except AckRefused as err:
             return {"ok": False, "error": err.code}
         logger.info("live: alarm of case %s acknowledged by %s", case_id, by)
         return {"ok": True}
 
     def _authenticate(self, auth: Any) -> Principal | None:
-        hook = self.services.extras.get("authenticate_socket")
+        hook = self.services.authenticate_socket
         if hook is not None:  # the security layer's: it also rate-limits tokens
-            return hook(auth)  # type: ignore[no-any-return]
+            return hook(auth)
         token = _bearer(auth)
         if not token:
             return None
@@ -258,7 +245,7 @@ def _bearer(auth: Any) -> str | None:
 
 
 def _snapshot(server: Flask, services: Services, principal: Principal) -> dict[str, Any]:
-    provider = services.extras.get("wall_snapshot")
+    provider = services.wall_snapshot
     with server.app_context():
         if provider is not None:
             return dict(provider(principal))

@@ -13,11 +13,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from streams import protocol, video_socket
+
+if TYPE_CHECKING:
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 1.0
+
+
+def start_socket_guard(services: Services) -> Callable[[], None]:
+    """The start step (dashboard.container.Step) guarding ``/live`` and ``/video``; after
+    start_live."""
+    assert services.socketio is not None, "start_live first"
+    namespaces = (protocol.NAMESPACE, video_socket.NAMESPACE)
+    grace = services.config.security.socket_auth_seconds
+    return SocketGatekeeper(services.socketio.server, namespaces, grace).start()
 
 
 class SocketGatekeeper:

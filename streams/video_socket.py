@@ -1,6 +1,6 @@
 """The video wall's Socket.IO namespace ``/video`` (same server and websocket as ``/live``).
 
-Connecting: like ``/live`` (``services.extras["authenticate_socket"]``: ``auth={"token": …}``,
+Connecting: like ``/live`` (``services.authenticate_socket``: ``auth={"token": …}``,
 the session cookie of a signed-in page, a wall's kiosk cookie); refused with ``"unauthorized"``
 without a principal and ``"forbidden"`` without ``Permission.VIEW_CAMERAS``.
 
@@ -32,11 +32,12 @@ camera's state on the bus (topic ``camera``) for the live wall.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import request
 from flask_socketio import ConnectionRefusedError as Refused
-from flask_socketio import Namespace, SocketIO
+from flask_socketio import Namespace
 
 from dashboard.domain.permissions import Permission
 from dashboard.security.principal import Principal
@@ -47,7 +48,7 @@ from streams.video_hub import FrameFanout, VideoHub
 from streams.video_status import CameraVillages, StatusPoller, may_view
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -57,38 +58,34 @@ MAX_ID = 40
 WATCH_FORMAT = "watch: {'ids': [camera ids], 'quality': 'tile'}"
 
 
-def init_video(sio: SocketIO, services: Services) -> VideoHub:
-    """Attach ``/video`` to the Socket.IO server; keeps the hub in ``services.extras``."""
+def start_video(services: Services) -> Callable[[], None]:
+    """The start step (dashboard.container.Step) attaching ``/video`` to the Socket.IO server of
+    start_live: the capture client (unless one is there already), the hub, the frame fan-out and
+    the status poller. Its stop ends those and closes the capture client."""
+    sio = services.socketio
+    assert sio is not None, "start_live first"
     server = sio.server
 
     def emit(event: str, data: dict[str, Any], sid: str) -> None:
         # Local sends only: frames never go through the message queue (Redis).
         server.emit(event, data, to=sid, namespace=NAMESPACE, ignore_queue=True)
 
+    if services.capture is None:
+        services.capture = CaptureClient.from_config(services.config.video)
     hub = VideoHub(emit)
     villages = CameraVillages(services)
     poller = StatusPoller(hub, services, villages, emit, lambda: _live_screens(server))
-    fanout = FrameFanout(hub, lambda: _capture(services), poller.online)
+    fanout = FrameFanout(hub, lambda: services.capture, poller.online)
     sio.on_namespace(VideoNamespace(hub, services, villages, fanout, poller))
     poller.ensure_started()  # idles until someone is on /video or /live
-    services.extras["video_hub"] = hub
-    previous = services.extras.get("live_stop")
 
-    def stop() -> None:  # joins the live layer's stop (commands.serve, test fixtures)
+    def stop() -> None:
         fanout.stop()
         poller.stop()
-        capture = services.extras.get("capture")
-        if capture is not None:
-            capture.close()
-        if previous is not None:
-            previous()
+        if services.capture is not None:
+            services.capture.close()
 
-    services.extras["live_stop"] = stop
-    return hub
-
-
-def _capture(services: Services) -> CaptureClient | None:
-    return services.extras.get("capture")
+    return stop
 
 
 def _live_screens(server: Any) -> bool:
@@ -169,9 +166,9 @@ class VideoNamespace(Namespace):
         return {"ok": False} | body
 
     def _authenticate(self, auth: Any) -> Principal | None:
-        hook = self.services.extras.get("authenticate_socket")
+        hook = self.services.authenticate_socket
         if hook is not None:
-            return hook(auth)  # type: ignore[no-any-return]
+            return hook(auth)
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             return None

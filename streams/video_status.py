@@ -20,11 +20,11 @@ from dashboard.security.principal import Principal
 from dashboard.services.cameras import camera_villages
 from streams import protocol as p
 from streams.bus import BusError, Event
-from streams.capture.client import CameraStatus, CaptureClient, CaptureUnavailable
+from streams.capture.client import CameraStatus, CaptureUnavailable
 from streams.video_hub import VideoHub
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class StatusPoller:
         self._publish(current, known)
 
     def _read(self) -> dict[str, dict[str, Any]]:
-        client: CaptureClient | None = self._services.extras.get("capture")
+        client = self._services.capture
         if client is None:
             return {}
         try:

@@ -22,8 +22,8 @@ from sqlalchemy.exc import TimeoutError as SqlTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import IntegerConverter, Map
 
-from dashboard.app import Services
 from dashboard.clock import SERVER_TIME_HEADER
+from dashboard.container import Services
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.lifecycle import IllegalTransition
 from dashboard.domain.text import InvalidText, check_text
@@ -33,7 +33,6 @@ from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
 from dashboard.services.cases import CaseNotFound, ConcurrentChange, InvalidReport
 from dashboard.services.photos import (
-    DecodeBudget,
     DuplicatePhoto,
     InvalidPhoto,
     PhotoBusy,
@@ -51,7 +50,6 @@ from dashboard.storage.db import DatabaseUnavailable
 logger = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
-_MIB = 1024 * 1024
 
 # Domain errors → (HTTP status, the field they concern when the error does not say).
 ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
@@ -116,15 +114,9 @@ def register_api(server: Flask, services: Services) -> None:
     )
 
     server.url_map.converters["int"] = RowId
-    security = services.config.security
     server.extensions["gcc_api"] = ApiContext(
         services=services,
-        photos=PhotoStore(
-            services.config.data_dir() / "photos",
-            max_bytes=int(security.max_photo_mb * _MIB),
-            max_pixels=int(security.max_photo_megapixels * 1_000_000),
-            budget=DecodeBudget(int(security.max_decode_mb * _MIB)),
-        ),
+        photos=services.photos,  # the container's: the case pages share it
         positions=PositionService(services.db, services.bus, services.locator),
     )
     # A fresh parent per app: the children are module-level and may join several apps (tests).

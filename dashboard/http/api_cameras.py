@@ -4,7 +4,7 @@ snapshot saved as evidence on a case.
 Everything needs ``Permission.VIEW_CAMERAS`` and the camera inside the caller's area; a camera
 outside it answers 404 like an unknown one. The browser only ever knows camera ids: answers are
 built from the directory's public columns (dashboard.services.cameras), and frames come from
-the capture service (``services.extras["capture"]``, a streams.capture.CaptureClient), whose
+the capture service (``services.capture``, a streams.capture.CaptureClient), whose
 errors are translated here: capture down or camera offline → 503 JSON, never a stream URL.
 
 - ``GET /api/v1/cameras`` → ``{"cameras": [{id, name, kind, lon, lat, village, village_name,
@@ -241,13 +241,7 @@ def _relay(
 
 
 def _full_view_limits(ctx: ApiContext) -> FullViewLimits:
-    video = ctx.services.config.video
-    limits = ctx.services.extras.get("full_views")
-    if limits is None:
-        limits = ctx.services.extras.setdefault(
-            "full_views", FullViewLimits(video.max_full_views_per_viewer, video.max_full_views)
-        )
-    return limits  # type: ignore[no-any-return]
+    return ctx.services.full_views
 
 
 def _close(chunks: Iterator[bytes]) -> None:
@@ -283,7 +277,7 @@ def save_case_evidence(case_id: int) -> ResponseReturnValue:
 
 
 def _client(ctx: ApiContext, required: bool = True) -> CaptureClient | None:
-    client = ctx.services.extras.get("capture")
+    client = ctx.services.capture
     if client is None and required:
         raise ApiError(503, "capture_unavailable", "the video capture service is not configured")
     return client

@@ -20,7 +20,7 @@ from dashboard.security.ratelimit import MemoryBuckets, RateLimiter, RedisBucket
 from dashboard.security.web import require_principal
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = ("search", "export")

@@ -18,7 +18,6 @@ from dashboard.security.heavy import install_heavy_limits
 from dashboard.security.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 from dashboard.security.redact import install_log_redaction
 from dashboard.security.sessions import SessionManager, SessionPolicy
-from dashboard.security.sockets import make_socket_authenticator
 from dashboard.security.throttle import (
     MemoryThrottle,
     RedisThrottle,
@@ -29,7 +28,7 @@ from dashboard.security.tokens import TokenAuthenticator
 from dashboard.security.web import Security, init_security
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 
 def make_limiter(services: Services) -> RateLimiter:
@@ -81,7 +80,6 @@ def install_security(server: Flask, services: Services) -> Security:
     from dashboard.security.audit_page import bp as audit_page_bp
 
     server.register_blueprint(audit_page_bp)
-    services.extras["authenticate_socket"] = make_socket_authenticator(security)
     install_heavy_limits(server, services)
     return security
 

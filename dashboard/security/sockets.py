@@ -1,9 +1,9 @@
-"""Who is on the other end of a Socket.IO connection (``services.extras["authenticate_socket"]``).
+"""Who is on the other end of a Socket.IO connection (``services.authenticate_socket``).
 
 Call it in the ``connect`` handler of the ``/live`` namespace, where Flask-SocketIO provides the
 handshake as ``flask.request``::
 
-    principal = services.extras["authenticate_socket"](auth)
+    principal = services.authenticate_socket(auth)
     if principal is None or not principal.can(Permission.VIEW_WALL):
         raise ConnectionRefusedError("unauthorized")
     join_room(scoping.room_for(principal))

@@ -22,7 +22,7 @@ from dashboard.services.photos import Photo, attach_photos
 from dashboard.storage.models import Case, CaseEvent
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 EVIDENCE_ACTION = "evidence"
 

@@ -24,7 +24,7 @@ from dashboard.services.department_view import DepartmentCases, department_cases
 from dashboard.storage.db import Database
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 
 @dataclass(frozen=True)

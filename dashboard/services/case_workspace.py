@@ -46,7 +46,7 @@ from dashboard.storage.models import (
 )
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 CAMERA_LIMIT = 6
 

@@ -40,7 +40,7 @@ from dashboard.storage.db import StorageError
 from dashboard.storage.models import Case, Village
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 

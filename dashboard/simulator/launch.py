@@ -28,7 +28,7 @@ from dashboard.storage.db import Database
 from dashboard.storage.models import SchemaInfo
 
 if TYPE_CHECKING:
-    from dashboard.app import Services
+    from dashboard.container import Services
 
 logger = logging.getLogger(__name__)
 

@@ -109,10 +109,10 @@ def _prepare(app: RunningApp) -> tuple[int, list[str]]:
     """Users of every role, and a case of the history dispatched to the department user's
     department."""
     from dashboard.accounts import create_user
-    from dashboard.app import build_services
     from dashboard.config import load_config
     from dashboard.domain.roles import Role
     from dashboard.storage.models import Case
+    from dashboard.wiring import build_services
 
     services = build_services(load_config(app.config))
     try:

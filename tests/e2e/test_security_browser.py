@@ -54,12 +54,12 @@ class Fixture:
 def _cases(app: RunningApp) -> tuple[int, int, int, str, str]:
     """Three cases written into the running app's database: an emergency whose description is
     a script, and one case dispatched to each of two departments."""
-    from dashboard.app import build_services
     from dashboard.config import load_config
     from dashboard.domain.roles import Role
     from dashboard.domain.status import Source
     from dashboard.services.cases import CaseReport
     from dashboard.storage.models import Case, Grid
+    from dashboard.wiring import build_services
 
     services = build_services(load_config(app.config))
     try:

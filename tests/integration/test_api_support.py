@@ -31,9 +31,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
 from dashboard.accounts import create_token, create_user
-from dashboard.app import Services, build_services, create_app
+from dashboard.app import create_app
 from dashboard.clock import FixedClock
 from dashboard.config import parse_config
+from dashboard.container import Services
 from dashboard.domain.roles import Role
 from dashboard.storage.models import (
     ApiToken,
@@ -49,6 +50,7 @@ from dashboard.storage.models import (
     WebSession,
     WorkerPosition,
 )
+from dashboard.wiring import build_services
 from tests.integration.support import TOWN_NOW, SeededTown, token_scope
 
 MAX_PHOTO_MB = 1  # small, so the 413 test needs only a megabyte

@@ -15,18 +15,20 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, select
 
-from dashboard.app import Services
 from dashboard.config import AppConfig
+from dashboard.container import Services
 from dashboard.domain.lifecycle import ActionRequest, IllegalTransition
 from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, CaseStatus
+from dashboard.http.stream_limits import FullViewLimits
 from dashboard.security.principal import Principal
 from dashboard.services.case_workspace import ActionForm, ActionRefused, CaseWorkspace
 from dashboard.services.cases import CaseNotFound, ConcurrentChange
 from dashboard.services.photos import InvalidPhoto, PhotoStore
 from dashboard.storage.models import Attachment, CaseEvent, Reminder, SupervisionOrder
 from streams.bus import InMemoryBus
+from streams.relay import OutboxRelay
 from tests.integration.support import Town, make_report, walk
 
 DEPT = "justice"  # the default department of category 01002
@@ -40,10 +42,14 @@ def _department(code: str) -> Principal:
 
 @pytest.fixture
 def workspace(town: Town, tmp_path: Path) -> Iterator[CaseWorkspace]:
+    config, bus, photos = AppConfig(), InMemoryBus(), PhotoStore(tmp_path / "photos")
+    relay = OutboxRelay(town.db, bus, town.clock)
+    limits = FullViewLimits(config.video.max_full_views_per_viewer, config.video.max_full_views)
     services = Services(
-        AppConfig(), town.clock, town.db, InMemoryBus(), town.reference, town.locator, town.cases
-    )
-    yield CaseWorkspace(services, PhotoStore(tmp_path / "photos"))
+        config, town.clock, town.db, bus, town.reference, town.locator, town.cases, photos, relay,
+        limits,
+    )  # fmt: skip
+    yield CaseWorkspace(services, photos)
     with town.db.transaction() as session:  # the town fixture resets cases, not these
         session.execute(delete(Reminder))
         session.execute(delete(SupervisionOrder))

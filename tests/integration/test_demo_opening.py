@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.app import Services, build_services
 from dashboard.clock import FixedClock
 from dashboard.config import parse_config
+from dashboard.container import Services
 from dashboard.domain.permissions import UNLIMITED
 from dashboard.read_models_wall import wall_snapshot
 from dashboard.scheduler import WatcherScheduler
@@ -43,6 +43,7 @@ from dashboard.storage.models import (
     SupervisionOrder,
     Village,
 )
+from dashboard.wiring import build_services
 from streams.protocol import TOPIC_CASE, TOPIC_VILLAGE
 from tests.integration.support import SHANGHAI
 

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.app import Services, build_services
 from dashboard.config import load_config
+from dashboard.container import Services
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
 from dashboard.services.cases import CaseReport
 from dashboard.storage.models import OutboxEvent
+from dashboard.wiring import build_services
 from streams.bus import Event
 from streams.redis_bus import RedisBus
 from streams.socket import external_emitter

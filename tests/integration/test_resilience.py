@@ -22,14 +22,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from dashboard.accounts import create_token, create_user
-from dashboard.app import Services, build_services, create_app
+from dashboard.app import create_app
 from dashboard.clock import FixedClock
 from dashboard.config import parse_config
+from dashboard.container import Services
 from dashboard.domain.roles import Role
 from dashboard.security.sessions import CSRF_HEADER, SESSION_COOKIE
 from dashboard.security.web import security_of
 from dashboard.storage.models import ApiToken, Grid, User, WebSession
-from streams.socket import stop_live
+from dashboard.wiring import build_services
 from tests.integration.partition import FreezableProxy
 from tests.integration.redis_server import PrivateRedis
 from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown, token_scope
@@ -109,7 +110,6 @@ def test_redis_down_keeps_the_node_ready(
         assert _intake(client, services, token) == 201  # and intake really works
     finally:
         _clean(services)
-        stop_live(services)
         services.close()
 
 
@@ -131,7 +131,6 @@ def test_database_refused_makes_the_node_not_ready(
         assert response.json["ready"] is False and response.json["status"] == "down"
         assert client.get("/healthz/live").status_code == 200
     finally:
-        stop_live(services)
         services.close()
 
 
@@ -168,7 +167,6 @@ def partitioned(
         finally:
             proxy.thaw()
             _clean(services)
-            stop_live(services)
             services.close()
 
 

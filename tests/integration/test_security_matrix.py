@@ -303,7 +303,7 @@ def test_every_server_callback_checks_the_role(lite_secure: SecureApp) -> None:
 
 def test_the_live_websocket_admits_only_wall_viewers(lite_secure: SecureApp) -> None:
     app = lite_secure
-    socketio = app.services.extras.get("socketio")
+    socketio = app.services.socketio
     assert socketio is not None, "create_app did not start the live websocket"
     failures: list[str] = []
     with app.generous():
@@ -325,7 +325,7 @@ def test_the_live_websocket_admits_only_wall_viewers(lite_secure: SecureApp) -> 
 
 def test_the_video_websocket_admits_only_camera_viewers(lite_secure: SecureApp) -> None:
     app = lite_secure
-    socketio = app.services.extras["socketio"]
+    socketio = app.services.socketio
     failures: list[str] = []
     with app.generous():
         for caller in _callers(app):

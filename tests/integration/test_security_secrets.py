@@ -152,7 +152,7 @@ def test_a_camera_password_is_in_no_answer_page_or_log(
                 headers=app.csrf_headers(csrf),
             )
             bodies.append(response.get_data(as_text=True))
-        socketio = app.services.extras["socketio"]
+        socketio = app.services.socketio
         live = socketio.test_client(app.app, namespace="/live", flask_test_client=client)
         bodies.append(repr(live.get_received("/live")))
         live.disconnect("/live")

@@ -22,9 +22,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
 from dashboard.accounts import create_token, create_user
-from dashboard.app import Services, build_services, create_app
+from dashboard.app import create_app
 from dashboard.clock import FixedClock
 from dashboard.config import parse_config
+from dashboard.container import Services
 from dashboard.domain.roles import Role
 from dashboard.security.ratelimit import MemoryBuckets, RateLimiter
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
@@ -37,7 +38,7 @@ from dashboard.storage.models import (
     Village,
     WebSession,
 )
-from streams.socket import stop_live
+from dashboard.wiring import build_services
 from tests.integration.support import CREATED_BY_TESTS, TOWN_NOW, SeededTown, token_scope
 
 PASSWORD = "correct horse battery"
@@ -141,7 +142,6 @@ def _secure_apps() -> Iterator[dict[str, tuple[Services, Flask]]]:
     built: dict[str, tuple[Services, Flask]] = {}
     yield built
     for services, _app in built.values():
-        stop_live(services)
         services.close()
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from dashboard.app import build_services, create_app
+from dashboard.app import create_app
 from dashboard.clock import FixedClock
 from dashboard.config import SecurityConfig, parse_config
 from dashboard.domain.roles import Role
 from dashboard.security.throttle import RedisThrottle, SignInThrottle
-from streams.socket import stop_live
+from dashboard.wiring import build_services
 from tests.integration import test_security_support as support
 from tests.integration.support import TOWN_NOW, SeededTown
 from tests.integration.test_security_support import PASSWORD, SecureApp, later
@@ -115,5 +115,4 @@ def test_secure_cookies_can_be_forced_behind_a_tls_proxy(
         cookies = response.headers.getlist("Set-Cookie")
         assert cookies and all("Secure" in c for c in cookies)
     finally:
-        stop_live(services)
         services.close()

@@ -1,7 +1,7 @@
 """The camera API against a real capture process (``run.py capture``, synthetic cameras).
 
 The web app is the real one in-process (the security tests' ``secure`` app, on SQLite and
-PostgreSQL) with its ``services.extras["capture"]`` pointed at the capture process of this module,
+PostgreSQL) with its ``services.capture`` pointed at the capture process of this module,
 which reads the seeded town's SQLite database (both backends hold the same seeded cameras). One
 camera row carries a credentialed RTSP URL to nowhere (``LEAKY_URL``): it must never show up in
 any answer, header or log line.
@@ -81,15 +81,15 @@ def lite_video(lite_secure: SecureApp, capture: CaptureProcess) -> Iterator[Vide
 
 def _video(app: SecureApp, capture: CaptureProcess) -> Iterator[Video]:
     services = app.services
-    before = services.extras.get("capture")
-    services.extras["capture"] = _client_for(capture)
+    before = services.capture
+    services.capture = _client_for(capture)
     with ExitStack() as stack:
         if app.backend != "sqlite":  # the SQLite town has it already (the capture fixture)
             stack.enter_context(leaky_camera(services.db, _first_village(services.db)))
         try:
             yield Video(app, capture)
         finally:
-            services.extras["capture"] = before
+            services.capture = before
             with services.db.transaction() as session:
                 session.execute(delete(CameraLayout))
 
@@ -187,7 +187,7 @@ def test_the_list_merges_the_live_status(video: Video) -> None:
 def test_capture_down_answers_unknown_status_and_503_frames(lite_video: Video) -> None:
     video = lite_video
     services = video.app.services
-    services.extras["capture"] = CaptureClient([f"http://127.0.0.1:{free_port()}"], "x")
+    services.capture = CaptureClient([f"http://127.0.0.1:{free_port()}"], "x")
     cameras = video.cameras()
     assert cameras and {c["status"] for c in cameras} == {"unknown"}
     camera = cameras[0]["id"]

@@ -79,7 +79,7 @@ def test_full_size_views_past_the_cap_answer_429(lite_video: Video) -> None:
         again = Viewer(video, camera, Role.WALL)
         viewers.append(again)
         assert again.status()[0] == 200
-        limits = video.app.services.extras["full_views"]
+        limits = video.app.services.full_views
     finally:
         for viewer in viewers:
             viewer.leave()
@@ -102,9 +102,9 @@ def test_the_capture_service_caps_full_size_streams_of_all_web_processes(
     lite_secure: SecureApp, tight_capture: CaptureProcess
 ) -> None:
     services = lite_secure.services
-    before = services.extras.get("capture")
+    before = services.capture
     client = CaptureClient([tight_capture.url], CAPTURE_SECRET)
-    services.extras["capture"] = client
+    services.capture = client
     video = Video(lite_secure, tight_capture)
     viewers: list[Viewer] = []
     try:
@@ -120,5 +120,5 @@ def test_the_capture_service_caps_full_size_streams_of_all_web_processes(
     finally:
         for viewer in viewers:
             viewer.leave()
-        services.extras["capture"] = before
+        services.capture = before
         client.close()
