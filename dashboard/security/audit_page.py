@@ -27,7 +27,7 @@ from dashboard.security.landing import home_for
 from dashboard.security.pages import PERMISSION_ATTR, signed_in_as
 from dashboard.security.principal import Principal
 from dashboard.security.web import browser_page, require_principal
-from dashboard.storage.models import AuditEntry, Camera, User
+from dashboard.storage.models import AuditEntry, Camera, GridWorker, User
 
 bp = Blueprint("audit_page", __name__)
 
@@ -128,6 +128,13 @@ class Names:
             )
             self.cameras = dict(
                 session.execute(select(Camera.id, Camera.name).where(Camera.id.in_(cameras))).all()
+            )
+            # A phone or the simulator acts as its grid worker's id: show the worker's name.
+            workers = users - set(self.users)
+            self.users |= dict(
+                session.execute(
+                    select(GridWorker.id, GridWorker.name).where(GridWorker.id.in_(workers))
+                ).all()
             )
 
     def actor(self, name: str, lang: Lang) -> str:

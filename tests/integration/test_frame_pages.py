@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from dashboard.domain.roles import Role
 from dashboard.security import audit
 from dashboard.security.audit import Actor
 from dashboard.security.audit_page import PAGE_SIZE
+from dashboard.storage.models import GridWorker
 from tests.integration import test_security_support as support
 from tests.integration.test_security_support import SecureApp
 
@@ -87,3 +90,18 @@ def test_filters_and_paging_keep_each_other(lite_secure: SecureApp) -> None:
     assert ours.get_data(as_text=True).count("查看视频") == PAGE_SIZE
     bad = client.get("/admin/audit?since=yesterday").get_data(as_text=True)
     assert "筛选条件有误" in bad
+
+
+def test_a_grid_workers_report_names_the_worker_not_its_id(lite_secure: SecureApp) -> None:
+    """A phone (and the simulator) acts as its worker's id; the log shows the worker's name."""
+    app = lite_secure
+    app.user("boss", Role.ADMIN)
+    with app.services.db.read() as session:
+        worker = session.scalars(select(GridWorker).order_by(GridWorker.id).limit(1)).one()
+    audit.write(
+        app.services.db, Actor(worker.id, "grid_worker"), "case.report", app.clock.now(), "case:7"
+    )
+    client, _ = app.signed_in("boss")
+    page = client.get(f"/admin/audit?actor={worker.id}").get_data(as_text=True)
+    row = page[page.index("<tbody>") :]
+    assert worker.name in row and worker.id not in row
