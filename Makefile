@@ -20,7 +20,7 @@ run: $(RUN_STAMP)
 	@bash scripts/system-deps.sh run
 	$(PY) run.py
 
-# Both at once (scripts/test-both.sh): together about as long as one alone on 2 cores.
+# Both at once (scripts/test-both.sh): measured 10 min for both on 2 cores, 8 for one alone.
 test: system-deps $(TEST_STAMP) services
 	bash scripts/test-both.sh $(PY) "$(FUTURE_DATE)"
 
