@@ -14,14 +14,26 @@ trap 'rm -rf "$work"' EXIT
 bash "$here/on-date.sh" "$future_date" "$py" -m pytest -q -p no:cacheprovider \
   --basetemp="$work/future" "$@" >"$work/future.log" 2>&1 &
 future_pid=$!
-"$py" -m pytest -q -p no:cacheprovider --basetemp="$work/now" "$@"
-now_status=$?
+"$py" -m pytest -q -p no:cacheprovider --basetemp="$work/now" "$@" 2>&1 | tee "$work/now.log"
+now_status=${PIPESTATUS[0]}
 wait "$future_pid"
 future_status=$?
 echo
 echo "======== the same suite with the clocks moved to ${future_date} ========"
 cat "$work/future.log"
+# pytest's own summary lines can be followed by interpreter-exit warnings: end with one line that
+# counts both runs ("total: N passed, M failed").
+count() {  # the number before WORD in the last pytest summary line of a log
+  grep -E "^=*[ ]*[0-9]+ (passed|failed)|^[0-9]+ (passed|failed|error)" "$1" | tail -n1 |
+    grep -oE "[0-9]+ $2" | grep -oE "^[0-9]+" || echo 0
+}
+passed=$(( $(count "$work/now.log" passed) + $(count "$work/future.log" passed) ))
+failed=$(( $(count "$work/now.log" failed) + $(count "$work/future.log" failed) \
+  + $(count "$work/now.log" error) + $(count "$work/future.log" error) ))
 if [ "$now_status" -ne 0 ] || [ "$future_status" -ne 0 ]; then
   echo "make test: today's run exited ${now_status}, the run on ${future_date} exited ${future_status}" >&2
+  [ "$failed" -gt 0 ] || failed=1
+  echo "total: ${passed} passed, ${failed} failed"
   exit 1
 fi
+echo "total: ${passed} passed, ${failed} failed"
