@@ -248,6 +248,7 @@ def _demo_accounts(services: Services) -> None:
 
 def _serve(services: Services, *, demo: bool) -> int:
     from dashboard.app import create_app  # Dash and the pages: only the commands that serve
+    from dashboard.reference import warn_calendar_gap
 
     server = create_app(services)  # starts the live sockets
     server.secret_key = _secret_key(services, demo)
@@ -258,6 +259,7 @@ def _serve(services: Services, *, demo: bool) -> int:
         enable_demo_sign_in(server, services, demo_user)  # demo only: never for `serve`
         print(f"演示模式：浏览器自动登录为 {demo_user} (demo: browsers sign in as {demo_user})")
     cfg = services.config.server
+    warn_calendar_gap(services.config, services.reference, services.clock.now())
     print(f"指挥中心已启动 command center on http://{cfg.host}:{cfg.port}/")
     # Everything built so far lives as long as the process: move it out of the garbage
     # collector's view, so full collections stay short under load (measured on big position

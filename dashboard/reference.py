@@ -37,14 +37,23 @@ def load_reference(config: AppConfig, now: datetime | None = None) -> ReferenceD
         raise ConfigError(f"{err.filename}: cannot be read: {err.strerror}") from err
     except DomainError as err:
         raise ConfigError(f"reference data: {err.message}") from err
-    gap = None if now is None else calendar_gap(calendar, now)
-    if gap is not None:
-        logger.warning(
-            "the working calendar has no holidays for %s: %s only weekends count as days off "
-            "(deadlines are still computed); add the State Council's notice for %s to %s",
-            gap.year,
-            "from now on" if gap.current else "from 1 January",
-            gap.year,
-            files["calendar"],
-        )
-    return ReferenceData(calendar=calendar, departments=departments, categories=categories)
+    reference = ReferenceData(calendar=calendar, departments=departments, categories=categories)
+    if now is not None:
+        warn_calendar_gap(config, reference, now)
+    return reference
+
+
+def warn_calendar_gap(config: AppConfig, reference: ReferenceData, now: datetime) -> None:
+    """Log, once at a server's start, that this or next year's holidays are missing (the status
+    page says it too); CLI commands do not repeat it."""
+    gap = calendar_gap(reference.calendar, now)
+    if gap is None:
+        return
+    logger.warning(
+        "the working calendar has no holidays for %s: %s only weekends count as days off "
+        "(deadlines are still computed); add the State Council's notice for %s to %s",
+        gap.year,
+        "from now on" if gap.current else "from 1 January",
+        gap.year,
+        config.data.path("calendar"),
+    )

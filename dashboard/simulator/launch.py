@@ -99,7 +99,7 @@ def run_remote(run: RemoteRun, config: AppConfig, stop: threading.Event | None =
     simulator = Simulator(
         client,
         world,
-        load_reference(config, clock.now()),
+        load_reference(config),
         clock,
         seed=run.seed,
         config=config.simulator,
