@@ -272,12 +272,9 @@ def case_row(
     light = case_light(
         row.registered_at, row.deadline, row.suspended_at, row.open, now, calendar, yellow_at
     )
-    late = (
-        row.open
-        and row.status != CaseStatus.SUSPENDED
-        and row.deadline is not None
-        and (row.deadline <= now)
-    )
+    deadline, overdue_minutes = row.deadline, None
+    if row.open and row.status != CaseStatus.SUSPENDED and deadline is not None and deadline <= now:
+        overdue_minutes = int((now - deadline) / timedelta(minutes=1))
     return {
         "id": row.id,
         "status": row.status,
@@ -296,7 +293,7 @@ def case_row(
         "reported_at": row.reported_at,
         "deadline": row.deadline,
         "light": None if light is None else light.value,
-        "overdue_minutes": int((now - row.deadline) / timedelta(minutes=1)) if late else None,
+        "overdue_minutes": overdue_minutes,
         "open": row.open,
     }
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from dashboard.domain.calendar import DEFAULT_TZ
 from streams.capture.fonts import cjk_font
+from streams.capture.sources import FrameSource
 
 PATTERNS = ("bars", "grid", "gradient", "checker", "rings")
 
@@ -102,7 +103,7 @@ class SyntheticCamera:
         return img
 
 
-class SyntheticSource:
+class SyntheticSource(FrameSource):
     """A frame source like a camera: ``read()`` blocks until the next frame is due."""
 
     def __init__(
