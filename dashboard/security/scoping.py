@@ -21,7 +21,7 @@ from dashboard.security.principal import Principal
 from dashboard.storage.models import Case
 from dashboard.storage.scoping import case_scope
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 AREA_LENGTHS = (2, 4, 6, 9, 12)
 ALL_AREAS = "area:*"

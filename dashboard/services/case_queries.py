@@ -13,7 +13,7 @@ there).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,7 +250,11 @@ def _order(
     return [*ordered, Case.id.desc() if desc else Case.id]
 
 
-def _row_select(where: list[ColumnElement[bool]]) -> Select[Any]:
+# A case with its village, town and department names (zh, en): what case_row reads.
+CaseRowSelect = Select[Case, str, str, str, str]
+
+
+def _row_select(where: list[ColumnElement[bool]]) -> CaseRowSelect:
     return (
         select(Case, Village.name, Town.name, Department.name_zh, Department.name_en)
         .join(Village, Village.code == Case.village_code)
@@ -338,7 +342,7 @@ def iter_case_rows(
     *,
     yellow_at: float = DEFAULT_YELLOW_AT,
     lang: str = "zh",
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     """Every matching row in order, fetched in batches (for the CSV export); keep the session
     open while iterating. Filters and sort are checked before the first row is produced."""
     query = _prepare(session, scope, filters, now, calendar, sort, yellow_at)
@@ -350,12 +354,12 @@ def iter_case_rows(
 
 def _stream(
     session: Session,
-    statement: Select[Any],
+    statement: CaseRowSelect,
     now: datetime,
     calendar: WorkingCalendar,
     yellow_at: float,
     lang: str,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     for r in session.execute(statement):
         yield case_row(r[0], tuple(r[1:]), now, calendar, yellow_at, lang)
         session.expunge(r[0])  # keep the identity map small on long exports
