@@ -63,10 +63,10 @@ def create_app(services: Services) -> Flask:
     register_api(server, services)
     app = Dash(
         "dashboard",
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash's hint omits the Flask it documents
         title=services.config.ui.title,
         assets_folder=str(ASSETS),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None (no "Updating…") is documented
         serve_locally=True,  # the command room has no internet
         use_pages=True,
         pages_folder="",  # pages are registered explicitly below, never discovered

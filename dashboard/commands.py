@@ -61,7 +61,8 @@ def _progress_bar(stage: str, total: int | None) -> Callable[[int], None]:
 
     labels = {"region": "生成辖区 region", "grids": "写入网格 grids", "cases": "生成事件 cases"}
     bar = tqdm(total=total, desc=labels.get(stage, stage), unit="", leave=True, dynamic_ncols=True)
-    return bar.update
+    update: Callable[[int], None] = bar.update  # tqdm ships no types: its update(n) as it is
+    return update
 
 
 def _seed(services: Services, args: argparse.Namespace) -> int:

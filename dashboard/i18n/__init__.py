@@ -63,5 +63,5 @@ def t(key: str, lang: Lang = "zh") -> str:
 def normalise_lang(value: str | None, default: Lang = "zh") -> Lang:
     """A language from user input (query string, cookie); anything unknown gives the default."""
     if value in LANGS:
-        return value  # type: ignore[return-value]
+        return value
     return default

@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 from dash import html
 from flask import (
     Blueprint,
+    Response,
     current_app,
     g,
     has_request_context,
@@ -107,7 +108,7 @@ def _lang() -> Lang:
     return normalise_lang(request.values.get("lang"), services.config.ui.language)
 
 
-def _render(template: str, heading_key: str, status: int = 200, **values: Any) -> Any:
+def _render(template: str, heading_key: str, status: int = 200, **values: Any) -> tuple[str, int]:
     lang = _lang()
     app_title = current_app.extensions["gcc"].config.ui.title
     heading = t(heading_key, lang)
@@ -146,7 +147,7 @@ def login() -> ResponseReturnValue:
         sent.encode(), token.encode()
     ):
         return _login_form(token, target, username, t("login.expired", _lang()), 400)
-    security = security_of(current_app)  # type: ignore[arg-type]
+    security = security_of(current_app)
     try:
         issued = security.sessions.sign_in(username, request.form.get("password", ""), client_ip())
     except SignInThrottled as err:
@@ -159,13 +160,13 @@ def login() -> ResponseReturnValue:
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # signing in as someone else ends the session this browser had
         security.sessions.sign_out(previous, client_ip())
-    response = redirect(landing(target, issued.principal.role))
-    set_session_cookies(response, issued, security.now())
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
+    signed_in = redirect(landing(target, issued.principal.role))
+    set_session_cookies(signed_in, issued, security.now())
+    signed_in.delete_cookie(LOGIN_CSRF_COOKIE)
+    return signed_in
 
 
-def _login_form(token: str, target: str, username: str, error: str, status: int = 200) -> Any:
+def _login_form(token: str, target: str, username: str, error: str, status: int = 200) -> Response:
     body, code = _render(
         _LOGIN, "login.title", status, csrf=token, next=target, username=username, error=error
     )
@@ -185,7 +186,7 @@ def logout() -> ResponseReturnValue:
     if request.method == "GET":
         who = principal.display_name or principal.name
         return _render(_LOGOUT, "logout.title", csrf=g.get("csrf") or "", who=who)
-    security = security_of(current_app)  # type: ignore[arg-type]
+    security = security_of(current_app)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         security.sessions.sign_out(cookie, client_ip())

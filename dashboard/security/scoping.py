@@ -21,7 +21,7 @@ from dashboard.security.principal import Principal
 from dashboard.storage.models import Case
 from dashboard.storage.scoping import case_scope
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 AREA_LENGTHS = (2, 4, 6, 9, 12)
 ALL_AREAS = "area:*"
@@ -50,8 +50,9 @@ def may_act_on_case(principal: Principal, action: Action, case: Case) -> bool:
     return principal.can_act(action) and case_in_scope(principal, case)
 
 
-def can_view_camera(principal: Principal, camera_village_code: str) -> bool:
-    """Cameras by role (VIEW_CAMERAS) and area (the camera's village inside the scope)."""
+def can_view_camera(principal: Principal, camera_village_code: str | None) -> bool:
+    """Cameras by role (VIEW_CAMERAS) and area (the camera's village inside the scope; a camera
+    with no village is visible only to a principal without an area)."""
     return principal.can(Permission.VIEW_CAMERAS) and principal.scope.allows_place(
         camera_village_code
     )

@@ -271,7 +271,7 @@ def cookies_secure() -> bool:
     return bool(request.is_secure or services.config.security.secure_cookies)
 
 
-def set_session_cookies(response: Response, issued: SignedIn, now: datetime) -> None:
+def set_session_cookies(response: BaseResponse, issued: SignedIn, now: datetime) -> None:
     secure = cookies_secure()
     max_age = max(1, int((issued.expires_at - now).total_seconds()))
     response.set_cookie(
@@ -280,7 +280,7 @@ def set_session_cookies(response: Response, issued: SignedIn, now: datetime) -> 
     response.set_cookie(CSRF_COOKIE, issued.csrf, samesite="Lax", secure=secure, max_age=max_age)
 
 
-def clear_cookies(response: Response) -> None:
+def clear_cookies(response: BaseResponse) -> None:
     for name in (SESSION_COOKIE, CSRF_COOKIE, KIOSK_COOKIE):
         response.delete_cookie(name, samesite="Lax", secure=cookies_secure())
 

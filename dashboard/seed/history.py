@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import shapely
+import shapely  # type: ignore[import-untyped]
 
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.categories import CategoryTree, Department, SubCategory

@@ -31,7 +31,7 @@ _COLUMNS = (
 )
 
 
-def _query(scope: Scope) -> Select[Any]:
+def _query(scope: Scope) -> Select[str, str, str, float, float, str, str]:
     query = select(*_COLUMNS).join(Village, Village.code == Camera.village_code)
     query = query.where(*in_area(Camera.village_code, scope.area_code))
     return query

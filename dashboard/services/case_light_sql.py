@@ -29,9 +29,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, false, not_, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, false, not_, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
@@ -102,7 +101,10 @@ class _Buckets:
 
 
 def _judge_yellow(
-    rows: Sequence[Row[Any]], now: datetime, calendar: WorkingCalendar, yellow_at: float
+    rows: Sequence[Row[int, datetime | None, datetime | None, datetime | None]],
+    now: datetime,
+    calendar: WorkingCalendar,
+    yellow_at: float,
 ) -> list[int]:
     """The ids of ``rows`` (id, registered_at, deadline, suspended_at) whose light is yellow."""
     if not rows:
@@ -161,7 +163,9 @@ def yellow_condition(
     if not ids:
         return sure
     # Rendered inline (integers only): no bind-parameter limit however many are judged yellow.
-    judged_yellow = bindparam("yellow_ids", ids, expanding=True, literal_execute=True, unique=True)
+    judged_yellow: BindParameter[list[int]] = bindparam(
+        "yellow_ids", ids, expanding=True, literal_execute=True, unique=True
+    )
     return or_(sure, Case.id.in_(judged_yellow))
 
 

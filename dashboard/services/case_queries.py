@@ -13,7 +13,7 @@ there).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,7 +250,11 @@ def _order(
     return [*ordered, Case.id.desc() if desc else Case.id]
 
 
-def _row_select(where: list[ColumnElement[bool]]) -> Select[Any]:
+# A case with its village, town and department names (zh, en): what case_row reads.
+CaseRowSelect = Select[Case, str, str, str, str]
+
+
+def _row_select(where: list[ColumnElement[bool]]) -> CaseRowSelect:
     return (
         select(Case, Village.name, Town.name, Department.name_zh, Department.name_en)
         .join(Village, Village.code == Case.village_code)
@@ -272,12 +276,9 @@ def case_row(
     light = case_light(
         row.registered_at, row.deadline, row.suspended_at, row.open, now, calendar, yellow_at
     )
-    late = (
-        row.open
-        and row.status != CaseStatus.SUSPENDED
-        and row.deadline is not None
-        and (row.deadline <= now)
-    )
+    deadline, overdue_minutes = row.deadline, None
+    if row.open and row.status != CaseStatus.SUSPENDED and deadline is not None and deadline <= now:
+        overdue_minutes = int((now - deadline) / timedelta(minutes=1))
     return {
         "id": row.id,
         "status": row.status,
@@ -296,7 +297,7 @@ def case_row(
         "reported_at": row.reported_at,
         "deadline": row.deadline,
         "light": None if light is None else light.value,
-        "overdue_minutes": int((now - row.deadline) / timedelta(minutes=1)) if late else None,
+        "overdue_minutes": overdue_minutes,
         "open": row.open,
     }
 
@@ -341,7 +342,7 @@ def iter_case_rows(
     *,
     yellow_at: float = DEFAULT_YELLOW_AT,
     lang: str = "zh",
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     """Every matching row in order, fetched in batches (for the CSV export); keep the session
     open while iterating. Filters and sort are checked before the first row is produced."""
     query = _prepare(session, scope, filters, now, calendar, sort, yellow_at)
@@ -353,12 +354,12 @@ def iter_case_rows(
 
 def _stream(
     session: Session,
-    statement: Select[Any],
+    statement: CaseRowSelect,
     now: datetime,
     calendar: WorkingCalendar,
     yellow_at: float,
     lang: str,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     for r in session.execute(statement):
         yield case_row(r[0], tuple(r[1:]), now, calendar, yellow_at, lang)
         session.expunge(r[0])  # keep the identity map small on long exports

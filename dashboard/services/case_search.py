@@ -11,7 +11,7 @@ parts once; callers pass only who searches (a ``Scope``), what (``CaseFilters`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +79,7 @@ class CaseSearch:
                 session, scope, self.clock.now(), self.calendar, self.yellow_at, lang
             )
 
-    def rows(self, scope: Scope, query: CaseQuery, lang: str) -> Iterator[dict[str, Any]]:
+    def rows(self, scope: Scope, query: CaseQuery, lang: str) -> Generator[dict[str, Any]]:
         """Every matching row in the query's order, streamed in batches (the CSV export); the
         session stays open until the iteration ends."""
         with self.db.read() as session:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dashboard.domain.metrics import (
     CaseFacts,
@@ -48,7 +49,10 @@ def case_facts(
 ) -> Iterator[CaseFacts]:
     """Every case that can count in ``period`` evaluated at ``now`` (a superset is harmless)."""
     cutoff = min(now, period.end)
-    in_period = lambda col: and_(col >= period.start, col < period.end)  # noqa: E731
+
+    def in_period(col: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+        return and_(col >= period.start, col < period.end)
+
     query = select(*_COLUMNS).where(
         Case.status != CaseStatus.VOIDED.value,
         *in_area(Case.village_code, area),

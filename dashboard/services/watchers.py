@@ -83,13 +83,17 @@ class MomentCache:
         self._seen: set[tuple[int, datetime, datetime]] = set()
 
     def fill(self, cases: list[WatchedCase], calendar: WorkingCalendar, yellow_at: float) -> None:
-        keys = [(c.id, c.start, c.deadline) for c in cases if is_watched(c)]
+        keys = [
+            (c.id, c.start, c.deadline)
+            for c in cases  # is_watched implies both times; spelled out so the types follow
+            if is_watched(c) and c.start is not None and c.deadline is not None
+        ]
         missing = [k for k in keys if k not in self._moments]
         for start in range(0, len(missing), 20_000):  # bounded memory for the index
             part = missing[start : start + 20_000]
-            found = yellow_moments(part, calendar, yellow_at)  # type: ignore[arg-type]
+            found = yellow_moments(part, calendar, yellow_at)
             self._moments.update({k: found[k[0]] for k in part})
-        self._seen.update(keys)  # type: ignore[arg-type]
+        self._seen.update(keys)
 
     def moment(self, case: WatchedCase) -> datetime | None:
         assert case.start is not None and case.deadline is not None

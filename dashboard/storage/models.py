@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -62,6 +63,10 @@ Geometry = Annotated[str, mapped_column(Text)]  # GeoJSON geometry, WGS-84
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
+    if TYPE_CHECKING:
+        # Every class here is declared with __tablename__, so SQLAlchemy gives it a Table;
+        # its stubs only promise a FromClause, which insert()/update() do not accept.
+        __table__: ClassVar[Table]
 
 
 class County(Base):

@@ -109,7 +109,7 @@ def _connection_class() -> Any:
         import psycopg
         from psycopg import errors
 
-        class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
+        class BoundedConnection(psycopg.Connection):
             wait_limit: float | None = None
 
             def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:

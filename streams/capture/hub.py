@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -240,7 +240,7 @@ class CaptureHub:
             raise CameraOffline(f"camera {camera_id} has no current frame")
         return frame
 
-    def stream(self, camera_id: str, keepalive_s: float = 5.0) -> Iterator[Frame]:
+    def stream(self, camera_id: str, keepalive_s: float = 5.0) -> Generator[Frame]:
         """Full-size frames for an MJPEG view, each new one once (the last one repeated every
         ``keepalive_s`` so a closed connection is noticed); runs until the caller stops."""
         self.demand([camera_id], FULL)

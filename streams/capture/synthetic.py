@@ -20,6 +20,7 @@ import numpy as np
 
 from dashboard.domain.calendar import DEFAULT_TZ
 from streams.capture.fonts import cjk_font
+from streams.capture.sources import FrameSource
 
 PATTERNS = ("bars", "grid", "gradient", "checker", "rings")
 
@@ -34,7 +35,7 @@ def pattern_of(camera_id: str, url: str = "synthetic:") -> str:
 
 def _colour(camera_id: str) -> tuple[int, int, int]:
     hue = (zlib.crc32(b"hue:" + camera_id.encode("utf-8")) % 180) / 180.0
-    hsv = np.uint8([[[int(hue * 180), 170, 200]]])
+    hsv = np.array([[[int(hue * 180), 170, 200]]], dtype=np.uint8)
     b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
     return int(b), int(g), int(r)
 
@@ -58,7 +59,8 @@ def background(camera_id: str, pattern: str, width: int, height: int) -> np.ndar
         r = np.hypot(xs - width / 2, ys - height / 2)
         shade = 0.4 + 0.6 * (np.sin(r / max(4.0, height / 18)) > 0)
     img = shade[..., None] * colour[None, None, :]
-    return np.clip(img, 0, 255).astype(np.uint8)
+    picture: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
+    return picture
 
 
 class SyntheticCamera:
@@ -102,7 +104,7 @@ class SyntheticCamera:
         return img
 
 
-class SyntheticSource:
+class SyntheticSource(FrameSource):
     """A frame source like a camera: ``read()`` blocks until the next frame is due."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The code base stays lint-clean: ruff's rules (pyproject.toml) run as part of the tests."""
+"""The code base stays lint- and type-clean: ruff and mypy (pyproject.toml) run as tests."""
 
 from __future__ import annotations
 
@@ -12,6 +12,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ruff_finds_nothing() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_finds_nothing() -> None:
+    """mypy strict over the packages pyproject.toml names (dashboard, streams)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"],
         cwd=ROOT,
         capture_output=True,
         text=True,
