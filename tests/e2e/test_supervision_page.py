@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -214,12 +218,20 @@ def _closing_asks_first(desk: Desk, page: Any, case_id: int) -> None:
 
 
 def _choose_village(page: Any, name: str) -> None:
-    box = page.find_element(By.ID, "sup-emergency-village")
-    box.click()
-    field = until(page, lambda b: b.switch_to.active_element)
-    field.send_keys(name)
-    field.send_keys(Keys.ENTER)
-    until(page, lambda b: name in b.find_element(By.ID, "sup-emergency-village").text)
+    """Type the name into the village list and take the match. On a loaded machine the click
+    that opens the list can land before the list listens (the keys then go nowhere): close it
+    and try again, up to three times."""
+    for _ in range(3):
+        page.find_element(By.ID, "sup-emergency-village").click()
+        field = until(page, lambda b: b.switch_to.active_element)
+        field.send_keys(name)
+        field.send_keys(Keys.ENTER)
+        try:
+            until(page, lambda b: name in b.find_element(By.ID, "sup-emergency-village").text, 5)
+            return
+        except TimeoutException:
+            field.send_keys(Keys.ESCAPE)
+    raise AssertionError(f"could not choose {name} in the village list")
 
 
 def _ack_until(page: Any, case_id: int) -> None:
