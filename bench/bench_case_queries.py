@@ -81,7 +81,7 @@ def _median(run: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def _query(db: Database, filters: CaseFilters, sort: str) -> tuple[int, float, int]:
-    calendar = load_reference(AppConfig(), NOW).calendar
+    calendar = load_reference(AppConfig()).calendar
 
     def once() -> int:
         with db.read() as session:
@@ -94,7 +94,7 @@ def _query(db: Database, filters: CaseFilters, sort: str) -> tuple[int, float, i
 
 
 def _stream(db: Database) -> tuple[int, float]:
-    calendar = load_reference(AppConfig(), NOW).calendar
+    calendar = load_reference(AppConfig()).calendar
 
     def once() -> int:
         with db.read() as session:
@@ -106,7 +106,7 @@ def _stream(db: Database) -> tuple[int, float]:
 
 def bench_backend(backend: str) -> Result:
     db = seeded(backend, DAYS).db
-    reference = load_reference(AppConfig(), NOW)
+    reference = load_reference(AppConfig())
     first_id = insert_open_cases(db, reference, CASES)
     try:
         with db.read() as session:

@@ -233,7 +233,7 @@ def seed_backend(backend: str, days: int = DAYS) -> SeedRun:
         db, drop = _postgres_database()
     try:
         _, migrate_s = timed(lambda: upgrade(db.engine))
-        reference = load_reference(AppConfig(), NOW)
+        reference = load_reference(AppConfig())
         clock = StageClock(StatementMeter(db.engine))
         server_before = server_cpu(db)
         start = clock.mark()

@@ -203,7 +203,7 @@ def _measure(run: Any) -> Timing:
 def bench_backend(backend: str) -> BackendResult:
     db = seeded(backend, DAYS).db
     config = AppConfig()
-    reference = load_reference(config, NOW)
+    reference = load_reference(config)
     settings = WatchSettings.from_config(config, reference)
     first_id = insert_open_cases(db, reference, CASES)
     try:

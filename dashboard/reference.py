@@ -24,7 +24,7 @@ class ReferenceData:
         return next((d for d in self.departments if d.code == code), None)
 
 
-def load_reference(config: AppConfig, now: datetime | None = None) -> ReferenceData:
+def load_reference(config: AppConfig) -> ReferenceData:
     """Read and validate the data files; a bad file stops start-up with the file and reason."""
     files = {name: config.data.path(name) for name in ("calendar", "departments", "categories")}
     try:
@@ -37,10 +37,7 @@ def load_reference(config: AppConfig, now: datetime | None = None) -> ReferenceD
         raise ConfigError(f"{err.filename}: cannot be read: {err.strerror}") from err
     except DomainError as err:
         raise ConfigError(f"reference data: {err.message}") from err
-    reference = ReferenceData(calendar=calendar, departments=departments, categories=categories)
-    if now is not None:
-        warn_calendar_gap(config, reference, now)
-    return reference
+    return ReferenceData(calendar=calendar, departments=departments, categories=categories)
 
 
 def warn_calendar_gap(config: AppConfig, reference: ReferenceData, now: datetime) -> None:

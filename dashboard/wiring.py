@@ -55,7 +55,7 @@ def build_services(config: AppConfig, clock: Clock | None = None) -> Services:
         pool_size=config.database.pool_size,
         timeouts=Timeouts.from_config(config.database),
     )
-    reference = load_reference(config)  # its calendar warning: at a server's start
+    reference = load_reference(config)
     locator = RegionLocator(db)
     cases = CaseService(db, reference, locator, clock, rule_from_config(config.rules.village))
     bus = make_bus(config)

@@ -38,7 +38,7 @@ from tests.integration.support import (
 def _seed_town(db: Database) -> SeededTown:
     upgrade(db.engine)
     config = AppConfig()
-    reference = load_reference(config, TOWN_NOW)
+    reference = load_reference(config)
     rule = rule_from_config(config.rules.village)
     report = seed(db, reference, rule, scale="town", seed=TOWN_SEED, days=0, now=TOWN_NOW)
     assert report.counts["cases"] == 0 and report.counts["grids"] > 0

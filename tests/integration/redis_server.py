@@ -14,22 +14,17 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.integration.live_helpers import free_port
 from tests.processes import terminate
 
 START_WAIT_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateRedis:
     def __init__(self, directory: Path) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is needed (scripts/services.sh starts the shared one)"
-        self.binary, self.directory, self.port = binary, directory, _free_port()
+        self.binary, self.directory, self.port = binary, directory, free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

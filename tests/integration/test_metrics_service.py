@@ -316,7 +316,7 @@ def test_on_a_generated_history_sql_narrowing_agrees_with_the_definition(
 ) -> None:
     """Two days of the town's generated history: hundreds of cases in every status."""
     config = AppConfig()
-    reference = load_reference(config, TOWN_NOW)
+    reference = load_reference(config)
     rule = rule_from_config(config.rules.village)
     report = seed(database, reference, rule, scale="town", seed=7, days=2, now=TOWN_NOW)
     assert report.counts["cases"] > 100

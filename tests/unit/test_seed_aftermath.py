@@ -16,7 +16,7 @@ from dashboard.seed.rhythm import AFTER_HOURS_PACE, office_time_add
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 11, 23, tzinfo=SHANGHAI)  # a working day; office 08:30-12:00, 13:30-17:30
-CALENDAR = load_reference(AppConfig(), MONDAY).calendar
+CALENDAR = load_reference(AppConfig()).calendar
 H = timedelta(hours=1)
 
 

@@ -67,7 +67,7 @@ def town() -> World:
 
 @functools.cache
 def reference() -> ReferenceData:
-    return load_reference(AppConfig(), MONDAY_8AM)
+    return load_reference(AppConfig())
 
 
 @dataclass
