@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make run   - the embedded demo on http://127.0.0.1:8050 (installs only what the demo needs)
 #   make test  - the whole test suite (installs what the tests need, starts PostgreSQL and Redis),
-#                on today's date and, side by side, with every process's calendar clock moved
+#                on today's date and then with every process's calendar clock moved
 #                past the working calendar's last year (scripts/on-date.sh); docs/testing.md
 PYTHON ?= python3
 VENV := .venv
@@ -20,7 +20,7 @@ run: $(RUN_STAMP)
 	@bash scripts/system-deps.sh run
 	$(PY) run.py
 
-# Both at once (scripts/test-both.sh): measured 10 min for both on 2 cores, 8 for one alone.
+# One after the other (scripts/test-both.sh): about 8 min each on 2 cores.
 test: system-deps $(TEST_STAMP) services
 	bash scripts/test-both.sh $(PY) "$(FUTURE_DATE)"
 
