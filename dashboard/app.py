@@ -27,6 +27,7 @@ from dashboard.container import Services
 from dashboard.http.api import register_api
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
+from dashboard.http.osmand import start_osmand_port
 from dashboard.http.unavailable import install_unavailable
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
@@ -87,5 +88,6 @@ def create_app(services: Services) -> Flask:
         partial(start_live, server),  # Socket.IO on this server, /live: the hub on the bus
         start_video,  # /video: the capture client, frame fan-out, status poller
         start_socket_guard,  # sockets that do not authenticate in time: closed
+        partial(start_osmand_port, server),  # [tracks] osmand_port: OsmAnd at / on its own port
     )
     return server
