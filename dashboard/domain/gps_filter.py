@@ -86,6 +86,29 @@ def judge_track(
     return result
 
 
+def judge_among(
+    points: Sequence[Point],
+    stored: Sequence[Point],
+    anchor: Point | None,
+    now: datetime,
+    rule: FilterRule,
+) -> list[tuple[str, ...]]:
+    """Like ``judge_track`` for a late batch that falls among ``stored`` trusted fixes (both
+    time-ordered): each new fix is judged against the trusted fix just before it, stored or new,
+    and a new fix at the instant of a stored one is a duplicate."""
+    result: list[tuple[str, ...]] = []
+    k = 0
+    for point in points:
+        while k < len(stored) and stored[k].at <= point.at:
+            anchor = stored[k]
+            k += 1
+        flags = judge(point, anchor, now, rule)
+        if not flags:
+            anchor = point
+        result.append(flags)
+    return result
+
+
 def _speed_kmh(a: Point, b: Point) -> float:
     seconds = abs((b.at - a.at).total_seconds())
     metres = haversine_m(a.lon, a.lat, b.lon, b.lat)

@@ -109,15 +109,21 @@ def _episode_json(e: Episode) -> dict[str, object]:
 
 
 def find_stops(
-    points: Sequence[TrackPoint], radius_m: float, min_duration: timedelta
+    points: Sequence[TrackPoint],
+    radius_m: float,
+    min_duration: timedelta,
+    max_gap: timedelta | None = None,
 ) -> list[Stop]:
+    """Stops of a time-ordered track; a gap longer than ``max_gap`` (a silent episode) ends one."""
     stops: list[Stop] = []
     i, n = 0, len(points)
     while i < n:
         anchor = points[i]
         j = i + 1
         while (
-            j < n and haversine_m(anchor.lon, anchor.lat, points[j].lon, points[j].lat) <= radius_m
+            j < n
+            and haversine_m(anchor.lon, anchor.lat, points[j].lon, points[j].lat) <= radius_m
+            and (max_gap is None or points[j].at - points[j - 1].at <= max_gap)
         ):
             j += 1
         last = points[j - 1]
@@ -141,7 +147,7 @@ def summarize(
     stop_duration: timedelta,
 ) -> PatrolSummary:
     """The summary of one worker's trusted, time-ordered fixes (``inside``: the own grid)."""
-    stops = find_stops(points, stop_radius_m, stop_duration)
+    stops = find_stops(points, stop_radius_m, stop_duration, silent)
     distance = patrol = moving = stopped = inside_s = 0.0
     silent_eps: list[Episode] = []
     outside_eps: list[Episode] = []

@@ -128,7 +128,12 @@ def register_api(server: Flask, services: Services) -> None:
     server.url_map.converters["int"] = RowId
     tracks = services.config.tracks
     rule = FilterRule(max_accuracy_m=tracks.max_accuracy_m, max_speed_kmh=tracks.max_speed_kmh)
-    positions = PositionService(services.db, services.bus, services.locator, rule)
+    cache = None
+    if services.config.bus.backend == "redis":  # the newest position per worker in Redis too
+        from dashboard.storage.latest_redis import RedisLatest
+
+        cache = RedisLatest.from_url(services.config.bus.redis_url, services.config.bus.channel)
+    positions = PositionService(services.db, services.bus, services.locator, rule, cache)
     devices = DeviceRegistry(services.db)
     intake = OsmandIntake(devices, positions, services.cases)
     server.extensions["gcc_api"] = ApiContext(

@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard.domain.errors import DomainError
-from dashboard.domain.gps_filter import FilterRule, Point, flags_text, judge_track
+from dashboard.domain.gps_filter import FilterRule, Point, flags_text, judge_among
 from dashboard.domain.permissions import Scope
 from dashboard.domain.regions import Location
 from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
@@ -125,7 +125,8 @@ class PositionService:
         # instead of one page per worker: a third less work for SQLite per batch.
         flags = self._judge(ordered, now)
         rows = [_fix_row(fix, now, f) for fix, f in zip(ordered, flags, strict=True)]
-        trusted = [fix for fix, f in zip(ordered, flags, strict=True) if not f]
+        flagged = {id(fix) for fix, f in zip(ordered, flags, strict=True) if f}
+        trusted = [fix for fix in fixes if id(fix) not in flagged]  # as sent: the screens' order
         newest = _newest_per_worker(trusted)
         # By worker id: concurrent batches then lock worker_positions rows in the same order
         # (no deadlock between two PostgreSQL upserts).
@@ -147,13 +148,14 @@ class PositionService:
         return BatchResult(stored=len(rows), workers=workers, flagged=len(rows) - len(trusted))
 
     def _judge(self, ordered: Sequence[Fix], now: datetime) -> list[tuple[str, ...]]:
-        """The filters' flags of each fix (in track order), each worker's run judged from the
-        trusted fix before it (dashboard.domain.gps_filter)."""
-        firsts: dict[str, datetime] = {}
+        """The filters' flags of each fix (in track order), each worker's run judged among the
+        trusted fixes stored around it (dashboard.domain.gps_filter)."""
+        spans: dict[str, tuple[datetime, datetime]] = {}
         for fix in ordered:
-            firsts.setdefault(fix.worker_id, fix.at)
+            first, _ = spans.get(fix.worker_id, (fix.at, fix.at))
+            spans[fix.worker_id] = (first, fix.at)
         with self.db.read() as session:
-            anchors = _anchors(session, firsts)
+            around = _trusted_around(session, spans)
         flags: list[tuple[str, ...]] = []
         start = 0
         while start < len(ordered):
@@ -162,7 +164,8 @@ class PositionService:
             while end < len(ordered) and ordered[end].worker_id == worker:
                 end += 1
             points = [_point(f) for f in ordered[start:end]]
-            flags += judge_track(points, anchors.get(worker), now, self.rule)
+            anchor, stored = around.get(worker, (None, []))
+            flags += judge_among(points, stored, anchor, now, self.rule)
             start = end
         return flags
 
@@ -240,35 +243,39 @@ def _point(fix: Fix) -> Point:
     return Point(fix.at, fix.lon, fix.lat, fix.accuracy, fix.device_valid)
 
 
-def _anchors(session: Session, firsts: dict[str, datetime]) -> dict[str, Point]:
-    """Each worker's trusted fix at or before its first fix of the batch. The live position is
-    that fix when the batch is newer (the usual case: one query for every worker); a backlog
-    older than it looks up its own predecessor."""
-    anchors: dict[str, Point] = {}
+def _trusted_around(
+    session: Session, spans: dict[str, tuple[datetime, datetime]]
+) -> dict[str, tuple[Point | None, list[Point]]]:
+    """Per worker: the trusted fix before its first fix of the batch, and the stored trusted
+    fixes within the batch's span. The live position is the fix before when the batch is newer
+    (the usual case: one query for every worker); a backlog older than it reads its span."""
+    around: dict[str, tuple[Point | None, list[Point]]] = {}
     query = select(
         WorkerPosition.worker_id, WorkerPosition.at, WorkerPosition.lon, WorkerPosition.lat
-    ).where(WorkerPosition.worker_id.in_(firsts))
+    ).where(WorkerPosition.worker_id.in_(spans))
     live = {w: (at, lon, lat) for w, at, lon, lat in session.execute(query)}
-    for worker, first in firsts.items():
+    for worker, (first, last) in spans.items():
         if worker not in live:
             continue  # no trusted fix yet
         at, lon, lat = live[worker]
         if at < first:
-            anchors[worker] = Point(at, lon, lat)
+            around[worker] = (Point(at, lon, lat), [])
             continue
-        row = session.execute(
+        trusted = (PositionFix.worker_id == worker, PositionFix.valid.is_(True))
+        before = session.execute(
             select(PositionFix.at, PositionFix.lon, PositionFix.lat)
-            .where(
-                PositionFix.worker_id == worker,
-                PositionFix.valid.is_(True),
-                PositionFix.at <= first,
-            )
+            .where(*trusted, PositionFix.at < first)
             .order_by(PositionFix.at.desc())
             .limit(1)
         ).first()
-        if row is not None:
-            anchors[worker] = Point(row[0], row[1], row[2])
-    return anchors
+        within = session.execute(
+            select(PositionFix.at, PositionFix.lon, PositionFix.lat)
+            .where(*trusted, PositionFix.at >= first, PositionFix.at <= last)
+            .order_by(PositionFix.at)
+        ).all()
+        anchor = None if before is None else Point(before[0], before[1], before[2])
+        around[worker] = (anchor, [Point(a, x, y) for a, x, y in within])
+    return around
 
 
 def _latest_upsert(dialect: str) -> Executable:

@@ -174,6 +174,12 @@ class OsmandIntake:
 
 
 def _fix(worker: str, fix: OsmandFix) -> Fix:
+    # Bearing and altitude have no column of their own: kept with the attributes.
+    attributes = dict(fix.attributes)
+    for name in ("bearing", "altitude"):
+        value = getattr(fix, name)
+        if value is not None:
+            attributes.setdefault(name, value)
     return Fix(
         worker,
         fix.lon,
@@ -182,7 +188,7 @@ def _fix(worker: str, fix: OsmandFix) -> Fix:
         fix.accuracy,
         speed=fix.speed,
         device_valid=fix.valid,
-        attributes=fix.attributes or None,
+        attributes=attributes or None,
     )
 
 
