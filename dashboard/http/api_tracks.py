@@ -40,7 +40,8 @@ def _stats() -> PatrolStats:
     if stats is None:
         services = context().services
         stats = current_app.extensions[_KEY] = PatrolStats(services.db, services.config.tracks)
-    return stats  # type: ignore[no-any-return]
+    assert isinstance(stats, PatrolStats)
+    return stats
 
 
 def _time(name: str, default: datetime | None = None) -> datetime:

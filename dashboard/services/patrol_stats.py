@@ -167,7 +167,7 @@ def everyone_at(
     since = moment - max_age
     if db.dialect == "postgresql":
         # One index probe per worker on (worker_id, at), on the moment's day partition(s).
-        query = text(
+        lateral = text(
             "SELECT w.id, w.name, w.grid_code, f.at, f.lon, f.lat FROM grid_workers w "
             "CROSS JOIN LATERAL (SELECT at, lon, lat FROM position_fixes p "
             "WHERE p.worker_id = w.id AND p.valid AND p.at > :since AND p.at <= :moment "
@@ -176,7 +176,9 @@ def everyone_at(
         )
         pattern = _like_prefix(area or "")
         with db.read() as session:
-            rows = session.execute(query, {"since": since, "moment": moment, "area": pattern}).all()
+            rows = session.execute(
+                lateral, {"since": since, "moment": moment, "area": pattern}
+            ).all()
     else:
         newest = (
             select(PositionFix.worker_id, func.max(PositionFix.at).label("at"))

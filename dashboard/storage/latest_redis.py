@@ -55,7 +55,8 @@ class RedisLatest:
 
     def latest(self) -> dict[str, tuple[datetime, float, float, str | None]]:
         answer = {}
-        for worker, value in self.client.hgetall(self.key).items():
+        stored: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        for worker, value in stored.items():
             at, lon, lat, grid = value.decode().split(",")
             answer[worker.decode()] = (
                 datetime.fromtimestamp(float(at), UTC),

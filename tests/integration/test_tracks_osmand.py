@@ -4,6 +4,7 @@ backlogs and the live dot, the filters' marks, ``alarm=sos`` on the wall, scopin
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,10 @@ from tests.integration.test_api_support import (
     lite_api_fixture,  # noqa: F401
 )
 
-VECTOR_1 = "/osmand?id=123456&timestamp=1377177267&lat=60.0&lon=30.0&speed=0.0&bearing=0.0&altitude=0&hdop=0.0"
+VECTOR_1 = (
+    "/osmand?id=123456&timestamp=1377177267&lat=60.0&lon=30.0&speed=0.0&bearing=0.0"
+    "&altitude=0&hdop=0.0"
+)
 VECTOR_2 = (
     "/osmand?id=902064&lat=42.06288&lon=-88.23412&timestamp=2016-01-27T18%3A55%3A47Z"
     "&hdop=6.0&altitude=224.0&speed=0.0"
@@ -178,7 +182,7 @@ def test_an_out_of_order_backlog_is_stored_in_time_order_and_the_dot_stays(track
     assert live is not None and live.at == t - timedelta(minutes=2)  # never backwards
     with api.services.db.read() as session:
         dots = wall_snapshot(session, UNLIMITED, TOWN_NOW, ZoneInfo("Asia/Shanghai"))["positions"]
-    assert [d for d in dots if d[0] == first.id][0][3] == live.at.isoformat()
+    assert next(d for d in dots if d[0] == first.id)[3] == live.at.isoformat()
 
     token = api.token(Role.COMMANDER)
     frm, to = (t - timedelta(hours=1)).isoformat(), t.isoformat()
@@ -258,9 +262,7 @@ def test_patrol_summary_equals_the_stored_fixes_and_everyone_at_a_moment(tracked
     span = {"from": t.isoformat(), "to": (t + timedelta(hours=2)).isoformat()}
     answer = api.get(f"/api/v1/workers/{first.id}/patrol", query_string=span, headers=token).json
     rows = [r for r in _rows(api, first.id) if r.valid]
-    direct = sum(
-        haversine_m(a.lon, a.lat, b.lon, b.lat) for a, b in zip(rows, rows[1:], strict=False)
-    )
+    direct = sum(haversine_m(a.lon, a.lat, b.lon, b.lat) for a, b in itertools.pairwise(rows))
     assert answer["distance_m"] == pytest.approx(direct, abs=0.1)
     assert answer["patrol_s"] == (rows[-1].at - rows[0].at).total_seconds()
     assert 0 <= answer["household_coverage"] <= 1 and answer["fixes"] == 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -50,7 +51,7 @@ def test_the_summary_equals_a_direct_computation() -> None:
         stop_radius_m=40,
         stop_duration=timedelta(minutes=5),
     )
-    pairs = list(zip(pts, pts[1:], strict=False))
+    pairs = list(itertools.pairwise(pts))
     kept = [(a, b) for a, b in pairs if b.at - a.at <= timedelta(minutes=30)]
     assert s.distance_m == pytest.approx(
         sum(haversine_m(a.lon, a.lat, b.lon, b.lat) for a, b in kept)
