@@ -128,6 +128,7 @@ def test_upgrade_of_an_empty_sqlite_file(tmp_path: Path) -> None:
 
 def test_models_match_the_migration(database: Database) -> None:
     """Autogenerate finds nothing to do: the migrated schema is exactly what models.py says."""
+
     def modelled(obj: Any, name: str | None, kind: str, reflected: bool, other: Any) -> bool:
         # The day partitions of position_fixes on PostgreSQL are tables of their own that the
         # models do not declare (dashboard.storage.partitions).
