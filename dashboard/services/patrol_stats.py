@@ -87,9 +87,9 @@ class PatrolStats:
             name, grid_code, village = worker.name, worker.grid_code, worker.village_code
         track = read_track(self.db, worker_id, start, end)
         points = [TrackPoint(f.at, f.lon, f.lat) for f in track if f.valid]
-        return self._stats(worker_id, name, grid_code, village, points, len(track))
+        return self.stats_of(worker_id, name, grid_code, village, points, len(track))
 
-    def _stats(
+    def stats_of(
         self,
         worker_id: str,
         name: str,
@@ -154,7 +154,7 @@ class PatrolStats:
             if valid:
                 tracks.setdefault(worker, []).append(TrackPoint(at, lon, lat))
         return [
-            self._stats(w, name, grid, village, tracks.get(w, []), totals.get(w, 0))
+            self.stats_of(w, name, grid, village, tracks.get(w, []), totals.get(w, 0))
             for w, name, grid, village in workers
         ]
 
