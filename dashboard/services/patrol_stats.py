@@ -102,11 +102,16 @@ class PatrolStats:
         grid = self.grid(grid_code)
         polygon = grid[0] if grid else None
 
+        # Inside the own grid, for every fix at once (shapely's vectorised test).
+        lookup: dict[tuple[float, float], bool] = {}
+        if polygon is not None and points:
+            lons = [p.lon for p in points]
+            lats = [p.lat for p in points]
+            hits = shapely.intersects_xy(polygon, lons, lats).tolist()
+            lookup = dict(zip(zip(lons, lats, strict=True), hits, strict=True))
+
         def inside(lon: float, lat: float) -> bool:
-            return polygon is not None and bool(
-                polygon.contains(shapely.Point(lon, lat))
-                or polygon.touches(shapely.Point(lon, lat))
-            )
+            return lookup.get((lon, lat), False)
 
         summary = summarize(
             points,

@@ -119,19 +119,20 @@ class PositionService:
         return self.store(fixes, now)
 
     def store(self, fixes: Sequence[Fix], now: datetime) -> BatchResult:
-        """Judge, store and publish fixes of known workers (checked by the caller)."""
+        """Judge, store and publish fixes of known workers (checked by the caller). One
+        transaction: the trusted fixes around the batch are read, the batch judged and written."""
         ordered = sorted(fixes, key=_track_order)
         # In track order, consecutive rows land on the same pages of the (worker_id, at) index
         # instead of one page per worker: a third less work for SQLite per batch.
-        flags = self._judge(ordered, now)
-        rows = [_fix_row(fix, now, f) for fix, f in zip(ordered, flags, strict=True)]
-        flagged = {id(fix) for fix, f in zip(ordered, flags, strict=True) if f}
-        trusted = [fix for fix in fixes if id(fix) not in flagged]  # as sent: the screens' order
-        newest = _newest_per_worker(trusted)
-        # By worker id: concurrent batches then lock worker_positions rows in the same order
-        # (no deadlock between two PostgreSQL upserts).
-        latest = [self._latest_row(newest[worker]) for worker in sorted(newest)]
         with self.db.transaction() as session:
+            flags = self._judge(session, ordered, now)
+            rows = [_fix_row(fix, now, f) for fix, f in zip(ordered, flags, strict=True)]
+            flagged = {id(fix) for fix, f in zip(ordered, flags, strict=True) if f}
+            trusted = [fix for fix in fixes if id(fix) not in flagged]  # as sent: screens' order
+            newest = _newest_per_worker(trusted)
+            # By worker id: concurrent batches then lock worker_positions rows in the same
+            # order (no deadlock between two PostgreSQL upserts).
+            latest = [self._latest_row(newest[worker]) for worker in sorted(newest)]
             # Core on the session's connection: the ORM's bulk layer adds only time here.
             connection = session.connection()
             connection.execute(insert(_FIXES), rows)
@@ -147,15 +148,16 @@ class PositionService:
         workers = len({f.worker_id for f in fixes})
         return BatchResult(stored=len(rows), workers=workers, flagged=len(rows) - len(trusted))
 
-    def _judge(self, ordered: Sequence[Fix], now: datetime) -> list[tuple[str, ...]]:
+    def _judge(
+        self, session: Session, ordered: Sequence[Fix], now: datetime
+    ) -> list[tuple[str, ...]]:
         """The filters' flags of each fix (in track order), each worker's run judged among the
         trusted fixes stored around it (dashboard.domain.gps_filter)."""
         spans: dict[str, tuple[datetime, datetime]] = {}
         for fix in ordered:
             first, _ = spans.get(fix.worker_id, (fix.at, fix.at))
             spans[fix.worker_id] = (first, fix.at)
-        with self.db.read() as session:
-            around = _trusted_around(session, spans)
+        around = _trusted_around(session, spans)
         flags: list[tuple[str, ...]] = []
         start = 0
         while start < len(ordered):

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,8 +72,13 @@ class Binding:
 
 
 class DeviceRegistry:
-    def __init__(self, db: Database) -> None:
+    """The bindings; ``worker_of`` (every OsmAnd request) is cached for ``ttl`` seconds, so a
+    binding made in another process (the CLI) takes effect within that time."""
+
+    def __init__(self, db: Database, ttl: float = 10.0) -> None:
         self.db = db
+        self.ttl = ttl
+        self._cache: dict[str, tuple[str | None, float]] = {}
 
     def bind(self, device_id: str, worker_id: str, actor: str, now: datetime) -> Binding:
         device_id = device_id.strip()
@@ -87,9 +93,11 @@ class DeviceRegistry:
                 row = TrackerDevice(device_id=device_id, worker_id=worker_id)
                 session.add(row)
             row.worker_id, row.bound_at, row.bound_by = worker_id, now, actor[:100]
+            self._cache.pop(device_id, None)
             return Binding(device_id, worker_id, worker.name, worker.village_code, now, actor)
 
     def unbind(self, device_id: str) -> bool:
+        self._cache.pop(device_id, None)
         with self.db.transaction() as session:
             result = session.execute(
                 delete(TrackerDevice).where(TrackerDevice.device_id == device_id)
@@ -111,10 +119,18 @@ class DeviceRegistry:
             ]
 
     def worker_of(self, device_id: str) -> str | None:
+        cached = self._cache.get(device_id)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
         with self.db.read() as session:
-            return session.scalar(
+            worker = session.scalar(
                 select(TrackerDevice.worker_id).where(TrackerDevice.device_id == device_id)
             )
+        if len(self._cache) > 100_000:  # bounded: unknown ids sent at random cannot grow it
+            self._cache.clear()
+        self._cache[device_id] = (worker, now + self.ttl)
+        return worker
 
 
 @dataclass(frozen=True)
