@@ -108,6 +108,21 @@ def _episode_json(e: Episode) -> dict[str, object]:
     return {"start": e.start.isoformat(), "end": e.end.isoformat(), "seconds": round(e.seconds)}
 
 
+STOP_RESOLUTION_S = 10.0
+
+
+def _thinned(points: Sequence[TrackPoint], seconds: float) -> Sequence[TrackPoint]:
+    """At most one fix per ``seconds`` (the first of each run), the last fix always kept."""
+    if len(points) < 3:
+        return points
+    kept = [points[0]]
+    for p in points[1:-1]:
+        if (p.at - kept[-1].at).total_seconds() >= seconds:
+            kept.append(p)
+    kept.append(points[-1])
+    return kept
+
+
 def find_stops(
     points: Sequence[TrackPoint],
     radius_m: float,
@@ -118,6 +133,9 @@ def find_stops(
 
     Vectorised: from each anchor, the fixes up to ``min_duration`` later are checked at once
     (a 10-hour track at one fix a second in well under a second)."""
+    # A stop lasts minutes: one fix per STOP_RESOLUTION_S is enough to find it (a track at one
+    # fix a second is thinned tenfold; the stop's ends are then exact to that resolution).
+    points = _thinned(points, STOP_RESOLUTION_S)
     n = len(points)
     if n < 2:
         return []

@@ -262,8 +262,10 @@ def read_track(db: Database, worker_id: str, start: datetime, end: datetime) -> 
     )
     with db.read() as session:
         return [
-            TrackFix(at, lon, lat, acc, speed, bool(valid), tuple(parse_flags(flags)))
-            for at, lon, lat, acc, speed, valid, flags in session.execute(query)
+            TrackFix(
+                at, lon, lat, acc, speed, bool(valid), tuple(parse_flags(flags)) if flags else ()
+            )
+            for at, lon, lat, acc, speed, valid, flags in session.connection().execute(query)
         ]
 
 
