@@ -62,4 +62,22 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "tracks.km": ("{n} 公里", "{n} km"),
     "tracks.hm": ("{h} 小时 {m} 分", "{h} h {m} min"),
     "tracks.case_link": ("查看上报人前后轨迹", "Reporter's track around the report"),
+    # /admin/devices: trackers bound to grid workers
+    "devices.title": ("定位终端绑定", "Tracker bindings"),
+    "devices.help": (
+        "Traccar Client 等定位终端的设备标识绑定到网格员后，其上报的位置才会被接收。",
+        "A tracker (the Traccar Client app, a GPS tag) is heard only once its device id is "
+        "bound to a grid worker.",
+    ),
+    "devices.device": ("设备标识", "Device id"),
+    "devices.worker": ("网格员编号", "Worker id"),
+    "devices.bound_at": ("绑定时间", "Bound at"),
+    "devices.bind": ("绑定", "Bind"),
+    "devices.unbind": ("解除绑定", "Unbind"),
+    "devices.none": ("尚无绑定的定位终端", "No trackers bound yet"),
+    "devices.bound": ("已绑定", "Bound"),
+    "devices.unbound": ("已解除绑定", "Unbound"),
+    "devices.unknown_worker": ("没有这个网格员编号", "No grid worker with that id"),
+    "devices.bad_device": ("设备标识应为 1 到 64 个字符", "A device id has 1 to 64 characters"),
+    "devices.no_device": ("没有这个设备", "No such device"),
 }
