@@ -72,8 +72,9 @@ class Binding:
 
 
 class DeviceRegistry:
-    """The bindings; ``worker_of`` (every OsmAnd request) is cached for ``ttl`` seconds, so a
-    binding made in another process (the CLI) takes effect within that time."""
+    """The bindings; ``worker_of`` (every OsmAnd request) caches a bound device for ``ttl``
+    seconds, so an unbind or rebind made in another process (the CLI) takes effect within that
+    time; a new binding is heard at once (unknown ids are not cached)."""
 
     def __init__(self, db: Database, ttl: float = 10.0) -> None:
         self.db = db
@@ -127,7 +128,9 @@ class DeviceRegistry:
             worker = session.scalar(
                 select(TrackerDevice.worker_id).where(TrackerDevice.device_id == device_id)
             )
-        if len(self._cache) > 100_000:  # bounded: unknown ids sent at random cannot grow it
+        if worker is None:
+            return None  # not cached: a device bound in another process is heard at once
+        if len(self._cache) > 100_000:  # bounded
             self._cache.clear()
         self._cache[device_id] = (worker, now + self.ttl)
         return worker

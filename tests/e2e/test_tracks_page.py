@@ -8,6 +8,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -20,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from dashboard.domain.geo import haversine_m
-from tests.e2e.conftest import ROOT, RunningApp, free_port, start_app
+from tests.e2e.conftest import ROOT, RunningApp, free_port, run_cli, start_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -145,3 +147,25 @@ def test_everyone_at_1405(recorded: tuple[RunningApp, date, Path], screen: Any) 
     assert expected > 0 and f"：{expected} 人" in title
     drawn = screen.execute_script("return document.getElementById('tracks').dataset.drawn")
     assert int(drawn) == expected
+
+
+def test_a_tracker_bound_on_the_command_line_is_heard(
+    recorded: tuple[RunningApp, date, Path],
+) -> None:
+    """``run.py device bind`` as an operator types it, then the OsmAnd door of the running app:
+    a fix with ``alarm=sos`` is an emergency case at that worker's position."""
+    app, _, db = recorded
+    ((worker, lon, lat),) = _stored(
+        db, "SELECT id, home_lon, home_lat FROM grid_workers ORDER BY id LIMIT 1"
+    )
+    url = f"{app.url}/osmand?id=e2e-phone&lat={lat}&lon={lon}&alarm=sos"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=10)
+    assert refused.value.code == 400  # not bound yet
+    refused.value.close()
+    assert "e2e-phone" in run_cli(app, "device", "bind", "e2e-phone", "--worker", worker)
+    assert "e2e-phone" in run_cli(app, "device", "list")
+    with urllib.request.urlopen(url, timeout=10) as answer:  # the binding is new: not cached
+        assert answer.status == 200
+    cases = _stored(db, "SELECT source, emergency, reporter FROM cases WHERE reporter = ?", worker)
+    assert ("emergency", 1, worker) in cases
