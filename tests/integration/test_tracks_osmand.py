@@ -276,3 +276,31 @@ def test_patrol_summary_equals_the_stored_fixes_and_everyone_at_a_moment(tracked
     ).json
     mine = [w for w in area["workers"] if w["worker"] == first.id]
     assert mine == [] or mine[0]["distance_m"] == answer["distance_m"]
+
+
+def test_who_is_inside_a_grid_now_and_since_when(tracked: Api) -> None:
+    api = tracked
+    first = api.workers(1)[0]
+    grid = api.grid(0)
+    t = TOWN_NOW.astimezone(UTC)
+    outside = {
+        "timestamp": (t - timedelta(minutes=30)).isoformat(),
+        "coords": {"latitude": api.grid(40).lat, "longitude": api.grid(40).lon},
+    }
+    inside = [
+        {
+            "timestamp": (t - timedelta(minutes=m)).isoformat(),
+            "coords": {"latitude": grid.lat, "longitude": grid.lon + m * 1e-6},
+        }
+        for m in (20, 10, 1)
+    ]
+    body = {"device_id": "123456", "location": [outside, *inside]}
+    assert api.post("/osmand", json=body).status_code == 200
+    token = api.token(Role.COMMANDER)
+    answer = api.get("/api/v1/geofence", query_string={"area": grid.code}, headers=token).json
+    (me,) = [w for w in answer["inside"] if w["worker"] == first.id]
+    assert me["since"] == (t - timedelta(minutes=20)).isoformat() and me["dwell_s"] == 20 * 60
+    village = api.get("/api/v1/geofence", query_string={"area": grid.village_code}, headers=token)
+    assert first.id in [w["worker"] for w in village.json["inside"]]
+    bad = api.get("/api/v1/geofence", query_string={"area": "33"}, headers=token)
+    assert bad.status_code == 422
