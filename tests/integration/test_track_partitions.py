@@ -9,6 +9,9 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import delete, func, select, text
 
+from dashboard.clock import FixedClock
+from dashboard.config import AppConfig
+from dashboard.scheduler import WatcherScheduler
 from dashboard.storage.models import PositionFix
 from dashboard.storage.partitions import (
     DEFAULT,
@@ -81,3 +84,13 @@ def test_the_retention_drops_old_days(fixes: Town) -> None:
     with town.db.read() as session:
         assert session.scalar(select(func.count()).select_from(PositionFix)) == 2
     assert maintain(town.db, NOW, 1, 30).dropped == []
+
+
+def test_the_scheduler_runs_the_partitions_job(fixes: Town) -> None:
+    town = fixes
+    config = AppConfig()
+    scheduler = WatcherScheduler(town.db, town.reference, config, FixedClock(TOWN_NOW), holder="t")
+    assert scheduler.run_job("partitions")
+    if town.db.dialect == "postgresql":
+        ahead = NOW.date() + timedelta(days=config.tracks.partition_days_ahead)
+        assert ahead in day_partitions(town.db)
