@@ -83,6 +83,7 @@ class _Page:
             policy=services.cases.policy,
             tile_url=services.config.ui.tile_url,
             can_view_cameras=principal.can(Permission.VIEW_CAMERAS),
+            can_view_tracks=principal.can(Permission.VIEW_POSITIONS),
         )
 
     def view(self, principal: Principal, case_id: Any) -> CaseView | None:

@@ -21,12 +21,14 @@ from callbacks.department import register_department_page
 from callbacks.frame_pages import register_frame_pages
 from callbacks.status import register_status_page
 from callbacks.supervision import register_supervision_page
+from callbacks.tracks import register_tracks_page
 from callbacks.video import register_video_page
 from callbacks.wall import register_wall_page, wall_snapshot_for
 from dashboard.container import Services
 from dashboard.http.api import register_api
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
+from dashboard.http.osmand import start_osmand_port
 from dashboard.http.unavailable import install_unavailable
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
@@ -48,6 +50,7 @@ PAGES = (
     register_case_list_page,  # /cases (search, CSV)
     register_department_page,  # /department
     register_supervision_page,  # /supervision
+    register_tracks_page,  # /tracks (patrol track replay)
     register_frame_pages,  # /field and "not found"
 )
 
@@ -87,5 +90,6 @@ def create_app(services: Services) -> Flask:
         partial(start_live, server),  # Socket.IO on this server, /live: the hub on the bus
         start_video,  # /video: the capture client, frame fan-out, status poller
         start_socket_guard,  # sockets that do not authenticate in time: closed
+        partial(start_osmand_port, server),  # [tracks] osmand_port: OsmAnd at / on its own port
     )
     return server

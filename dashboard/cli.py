@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     tr = tok_sub.add_parser("revoke", help="revoke every token with this name")
     tr.add_argument("name")
     tok_sub.add_parser("list", help="list tokens (never their secret)")
+    dev = sub.add_parser("device", help="trackers (OsmAnd / Traccar Client) bound to workers")
+    dev_sub = dev.add_subparsers(dest="device_command", required=True)
+    db_ = dev_sub.add_parser("bind", help="bind a tracker's device id to a grid worker")
+    db_.add_argument("device_id")
+    db_.add_argument("--worker", required=True, help="the grid worker's id (e.g. gw-00012)")
+    dev_sub.add_parser("unbind", help="forget a tracker's binding").add_argument("device_id")
+    dev_sub.add_parser("list", help="list the bound trackers")
     usr = sub.add_parser("user", help="web users")
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     uc = usr_sub.add_parser(

@@ -40,6 +40,8 @@ def dispatch(
             return _token(services, args)
         if command == "user":
             return _user(services, args, password)
+        if command == "device":
+            return _device(services, args)
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":
@@ -128,6 +130,40 @@ def _token_command(services: Services, args: argparse.Namespace) -> int:
             for tok in session.scalars(select(ApiToken).order_by(ApiToken.id)):
                 state = "revoked" if tok.revoked_at else "active"
                 print(f"{tok.id}\t{tok.name}\t{tok.role}\t{tok.prefix}…\t{state}")
+    return 0
+
+
+def _device(services: Services, args: argparse.Namespace) -> int:
+    """``run.py device bind|unbind|list``: trackers of the OsmAnd door (docs/tracks.md)."""
+    from dashboard.security.audit import write
+    from dashboard.services.tracks import DeviceError, DeviceRegistry
+
+    registry = DeviceRegistry(services.db)
+    actor = _cli_actor()
+    if args.device_command == "bind":
+        try:
+            bound = registry.bind(args.device_id, args.worker, actor.name, services.clock.now())
+        except DeviceError as err:
+            print(f"error: {err.message}", file=sys.stderr)
+            return 1
+        write(
+            services.db,
+            actor,
+            "device.bind",
+            services.clock.now(),
+            bound.device_id,
+            worker=bound.worker_id,
+        )
+        print(f"device {bound.device_id} → {bound.worker_id} {bound.worker_name}")
+    elif args.device_command == "unbind":
+        if not registry.unbind(args.device_id):
+            print(f"error: no device {args.device_id}", file=sys.stderr)
+            return 1
+        write(services.db, actor, "device.unbind", services.clock.now(), args.device_id)
+        print(f"device {args.device_id} unbound")
+    else:
+        for b in registry.bindings():
+            print(f"{b.device_id}\t{b.worker_id}\t{b.worker_name}\t{b.bound_at:%Y-%m-%d %H:%M}")
     return 0
 
 

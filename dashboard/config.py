@@ -435,6 +435,45 @@ class SupervisionConfig(_Strict):
         return self
 
 
+class TracksConfig(_Strict):
+    """Patrol tracks (issue 16): the OsmAnd door, the GPS filters, storage, replay, statistics."""
+
+    osmand_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        0,
+        description="A port of its own for the OsmAnd protocol at / (Traccar uses 5055); 0: only "
+        "/osmand on the web port.",
+    )
+    max_accuracy_m: Annotated[float, Field(gt=0, le=100_000)] = Field(
+        100.0, description="A fix with a larger accuracy radius is kept but marked poor_accuracy."
+    )
+    max_speed_kmh: Annotated[float, Field(gt=0, le=2000)] = Field(
+        120.0, description="A jump faster than this from the previous trusted fix is marked jump."
+    )
+    retention_days: Annotated[int, Field(ge=0, le=36_600)] = Field(
+        0,
+        description="Fixes older than this many days are deleted (whole day partitions on "
+        "PostgreSQL); 0: kept for ever.",
+    )
+    partition_days_ahead: Annotated[int, Field(ge=1, le=366)] = Field(
+        7, description="PostgreSQL: day partitions of position_fixes created this far ahead."
+    )
+    partition_interval_seconds: Annotated[float, Field(ge=60, le=86_400)] = Field(
+        3600, description="How often the scheduler's partitions job runs."
+    )
+    stop_radius_m: Annotated[float, Field(gt=0, le=1000)] = Field(
+        40.0, description="A stop: the worker stays within this radius …"
+    )
+    stop_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        5.0, description="… for at least this many minutes."
+    )
+    silent_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = Field(
+        30.0, description="A gap between fixes of a shift this long is a silent episode."
+    )
+    household_radius_m: Annotated[float, Field(gt=0, le=1000)] = Field(
+        60.0, description="A household counts as covered when a trusted fix passed this close."
+    )
+
+
 _CLEAR_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:(?!\$\{[A-Za-z0-9_]+\}@)[^/@]+@")
 
 
@@ -575,6 +614,9 @@ class AppConfig(_Strict):
     )
     video: VideoConfig = Field(
         default_factory=VideoConfig, description="Video wall: the capture service and cameras."
+    )
+    tracks: TracksConfig = Field(
+        default_factory=TracksConfig, description="Patrol tracks: OsmAnd door, filters, replay."
     )
 
     def data_dir(self) -> Path:

@@ -43,6 +43,7 @@ from dashboard.services.watchers import (
 )
 from dashboard.storage.db import Database
 from dashboard.storage.models import SchedulerLease, WatcherRun
+from dashboard.storage.partitions import maintain
 
 if TYPE_CHECKING:
     from dashboard.container import Services
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "watchers"
-JOBS = ("deadline", "village", "patrol", "rollups")
+JOBS = ("deadline", "village", "patrol", "rollups", "partitions")
 
 
 def make_holder() -> str:
@@ -144,6 +145,7 @@ class WatcherScheduler:
             "village": lambda now: run_village_watch(db, ref, now, settings).items,
             "patrol": lambda now: run_patrol_watch(db, ref, now, settings, self.locate).items,
             "rollups": self._rollups,
+            "partitions": self._partitions,
         }
         return work[job]
 
@@ -173,6 +175,12 @@ class WatcherScheduler:
         span = str(first) if first == last else f"{len(days)} days, {first} to {last}"
         logger.info("roll-ups: %s, %d rows", span, rows)
         return rows
+
+    def _partitions(self, now: datetime) -> int:
+        """Day partitions of position_fixes ahead, and the retention (issue 16)."""
+        tracks = self.config.tracks
+        done = maintain(self.db, now, tracks.partition_days_ahead, tracks.retention_days)
+        return done.items
 
     def _record(self, job: str, started: datetime, items: int, error: str | None) -> None:
         try:
@@ -217,6 +225,7 @@ class WatcherScheduler:
             "deadline": sup.deadline_interval_seconds,
             "village": sup.village_interval_seconds,
             "patrol": sup.patrol_interval_seconds,
+            "partitions": self.config.tracks.partition_interval_seconds,
         }
         for job, seconds in intervals.items():
             scheduler.add_job(

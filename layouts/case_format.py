@@ -28,6 +28,7 @@ class CasePageContext:
     policy: LifecyclePolicy = DEFAULT_POLICY
     tile_url: str = ""
     can_view_cameras: bool = False
+    can_view_tracks: bool = False  # the reporter's track link (issue 16)
     people: Mapping[str, str] = field(default_factory=dict)  # worker id / user name → name
 
 

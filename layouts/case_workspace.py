@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import dcc, html
 
@@ -152,6 +154,29 @@ def _row(label_key: str, value: Any, ctx: CasePageContext, cls: str = "") -> htm
     return html.Tr([html.Th(t(label_key, ctx.lang)), html.Td(value, className=cls)])
 
 
+TRACK_AROUND = timedelta(hours=1)  # the reporter's track: an hour either side of the report
+
+
+def _reporter(view: CaseView, ctx: CasePageContext) -> Any:
+    """The reporter's name; for a grid worker, with a link to their track around the report."""
+    name = view.people.get(view.reporter, view.reporter) or "—"
+    if not (view.reporter_is_worker and ctx.can_view_tracks):
+        return name
+    start = (view.reported_at - TRACK_AROUND).astimezone(ctx.tz)
+    end = (view.reported_at + TRACK_AROUND).astimezone(ctx.tz)
+    query = urlencode(
+        {
+            "worker": view.reporter,
+            "date": start.date().isoformat(),
+            "from": f"{start:%H:%M}",
+            "to": f"{end:%H:%M}",
+            "lang": ctx.lang,
+        }
+    )
+    link = html.A(t("tracks.case_link", ctx.lang), href=f"/tracks?{query}", id="case-ws-track")
+    return [name, " · ", link]
+
+
 def _details(view: CaseView, ctx: CasePageContext) -> html.Table:
     lang, tz = ctx.lang, ctx.tz
     category = ctx.categories.get(view.category_code) or view.category_code  # a name, not a code
@@ -167,7 +192,7 @@ def _details(view: CaseView, ctx: CasePageContext) -> html.Table:
         _row("case_ws.f_address", view.address or "—", ctx),
         _row("case_ws.f_place", place or view.village_code, ctx),
         _row("case_ws.f_grid", grid, ctx),
-        _row("case_ws.f_reporter", view.people.get(view.reporter, view.reporter) or "—", ctx),
+        _row("case_ws.f_reporter", _reporter(view, ctx), ctx),
         _row("case_ws.f_reported_at", local(view.reported_at, tz), ctx),
         _row("case_ws.f_department", department, ctx),
         _row("case_ws.f_deadline", local(view.deadline, tz), ctx),

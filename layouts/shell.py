@@ -27,6 +27,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("wall", "/wall", "nav.wall", Permission.VIEW_WALL),
     NavItem("video", "/video", "nav.video", Permission.VIEW_CAMERAS),
+    NavItem("tracks", "/tracks", "nav.tracks", Permission.VIEW_POSITIONS),
     NavItem("supervision", "/supervision", "nav.supervision", Permission.SUPERVISE),
     NavItem("cases", "/cases", "nav.cases", Permission.VIEW_CASES),
     NavItem(

@@ -23,6 +23,11 @@ from dashboard.domain.errors import DomainError
 MAX_DEADLINE_AHEAD = timedelta(days=366)  # a deadline or an extension: at most a year ahead
 MAX_OCCURRED_BEFORE = timedelta(days=366)  # an incident reported more than a year late: refused
 MAX_FUTURE_SKEW = timedelta(minutes=5)  # phones' clocks drift; more than this is an error
+# A tracker's fix dated up to this far ahead is kept, marked "future" (dashboard.domain.gps_filter);
+# beyond it the request is refused.
+MAX_FIX_AHEAD = timedelta(days=2)
+# A track asked for at once (GET /workers/{id}/track, the replay page): at most this long.
+MAX_TRACK_SPAN = timedelta(days=31)
 QUERY_BEFORE = timedelta(days=20 * 366)  # search dates: twenty years back …
 QUERY_AHEAD = timedelta(days=2 * 366)  # … to two years ahead
 MAX_SNOOZE = timedelta(days=7)  # longer than a week is not a snooze: resolve or escalate

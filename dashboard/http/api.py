@@ -25,6 +25,7 @@ from werkzeug.routing import IntegerConverter, Map
 from dashboard.clock import SERVER_TIME_HEADER
 from dashboard.container import Services
 from dashboard.domain.errors import DomainError, UnknownCategory
+from dashboard.domain.gps_filter import FilterRule
 from dashboard.domain.lifecycle import IllegalTransition
 from dashboard.domain.text import InvalidText, check_text
 from dashboard.http.errors import ApiError
@@ -44,6 +45,12 @@ from dashboard.services.positions import (
     PositionService,
     UnknownWorkers,
     WorkersOutsideScope,
+)
+from dashboard.services.tracks import (
+    DeviceError,
+    DeviceRegistry,
+    OsmandIntake,
+    TrackError,
 )
 from dashboard.storage.db import DatabaseUnavailable
 
@@ -65,6 +72,8 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
     (ConcurrentChange, 409, None),
     (CaseNotFound, 404, None),
     (WorkersOutsideScope, 403, "fixes"),
+    (TrackError, 422, None),
+    (DeviceError, 422, None),
 )
 
 
@@ -75,6 +84,8 @@ class ApiContext:
     services: Services
     photos: PhotoStore
     positions: PositionService
+    devices: DeviceRegistry
+    osmand: OsmandIntake
 
 
 MAX_ROW_ID = 2**31 - 1  # the id columns are 32-bit: a larger path id is a 404, not a 500
@@ -111,18 +122,34 @@ def register_api(server: Flask, services: Services) -> None:
         api_reference,
         api_supervision,
         api_supervision_actions,
+        api_tracks,
     )
 
     server.url_map.converters["int"] = RowId
+    tracks = services.config.tracks
+    rule = FilterRule(max_accuracy_m=tracks.max_accuracy_m, max_speed_kmh=tracks.max_speed_kmh)
+    cache = None
+    if services.config.bus.backend == "redis":  # the newest position per worker in Redis too
+        from dashboard.storage.latest_redis import RedisLatest
+
+        cache = RedisLatest.from_url(services.config.bus.redis_url, services.config.bus.channel)
+    positions = PositionService(services.db, services.bus, services.locator, rule, cache)
+    devices = DeviceRegistry(services.db)
+    intake = OsmandIntake(devices, positions, services.cases)
     server.extensions["gcc_api"] = ApiContext(
         services=services,
         photos=services.photos,  # the container's: the case pages share it
-        positions=PositionService(services.db, services.bus, services.locator),
+        positions=positions,
+        devices=devices,
+        osmand=intake,
     )
+    from dashboard.http.osmand import install_osmand  # /osmand on the web port (issue 16)
+
+    install_osmand(server, services, intake)
     # A fresh parent per app: the children are module-level and may join several apps (tests).
     api = Blueprint("api", __name__, url_prefix=PREFIX)
     children = (api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp)
-    for child in (*children, api_case_list.bp, api_supervision.bp):
+    for child in (*children, api_case_list.bp, api_supervision.bp, api_tracks.bp):
         api.register_blueprint(child)
     from dashboard.http import api_camera_layouts, api_cameras  # the video wall (issue 4)
 

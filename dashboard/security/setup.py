@@ -80,6 +80,9 @@ def install_security(server: Flask, services: Services) -> Security:
     from dashboard.security.audit_page import bp as audit_page_bp
 
     server.register_blueprint(audit_page_bp)
+    from dashboard.security.devices_page import bp as devices_page_bp  # trackers (issue 16)
+
+    server.register_blueprint(devices_page_bp)
     install_heavy_limits(server, services)
     return security
 

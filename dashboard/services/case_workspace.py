@@ -116,6 +116,7 @@ class CaseView:
     grid_geometry: str | None = None
     # Who the reporter and the trail's actors are: worker ids and user names → people's names.
     people: dict[str, str] = field(default_factory=dict)
+    reporter_is_worker: bool = False  # a grid worker reported it: their track can be replayed
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def _case_view(session: Session, row: Case, now: datetime, services: Services) -
         village_geometry=village.geometry if village else None,
         grid_geometry=grid.geometry if grid else None,
         people=people_names(session, {row.reporter, *(i.actor for i in trail if i.actor)}),
+        reporter_is_worker=session.get(GridWorker, row.reporter) is not None,
     )
 
 

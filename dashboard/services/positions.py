@@ -6,6 +6,11 @@ upsert that only moves a worker forward in time. Phones buffer fixes while offli
 backlog later, so fixes arrive late and out of order; a late fix joins the track without moving
 the worker on the wall.
 
+Phone GPS is dirty (issue 16): each fix is judged by dashboard.domain.gps_filter against the
+worker's previous trusted fix and stored with ``valid`` and ``flags``; only trusted fixes move
+the live dot and reach the screens. The OsmAnd door (dashboard.services.tracks) stores through
+the same ``store``.
+
 Positions are ephemeral for the screens: after the commit the batch is published as ONE bus event
 (topic ``positions``), not through the outbox. The tables are the durable record; a bus outage
 loses a few seconds of dots on the wall and nothing else.
@@ -18,12 +23,14 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Executable, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from dashboard.domain.errors import DomainError
+from dashboard.domain.gps_filter import FilterRule, Point, flags_text, judge_among
 from dashboard.domain.permissions import Scope
 from dashboard.domain.regions import Location
 from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
@@ -68,43 +75,101 @@ class Fix:
     lat: float
     at: datetime  # timezone-aware
     accuracy: float | None = None
+    speed: float | None = None  # m/s
+    device_valid: bool = True  # the tracker's own verdict (OsmAnd ``valid``)
+    attributes: dict[str, Any] | None = None  # what a tracker sends beside the position
 
 
 @dataclass(frozen=True)
 class BatchResult:
     stored: int  # rows added to position_fixes
     workers: int  # distinct workers in the batch
+    flagged: int = 0  # of them, stored with valid = False
+
+
+class LatestCache(Protocol):
+    """The newest trusted position per worker outside the database (Redis), when configured."""
+
+    def update(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
 Locator = Callable[[float, float], Location | None]
 
 
 class PositionService:
-    def __init__(self, db: Database, bus: EventBus, locate: Locator) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        locate: Locator,
+        rule: FilterRule | None = None,
+        cache: LatestCache | None = None,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.locate = locate
+        self.rule = rule or FilterRule()
+        self.cache = cache
         self._upsert = _latest_upsert(db.dialect)
 
     def submit(self, fixes: Sequence[Fix], now: datetime, scope: Scope) -> BatchResult:
         """Check, store and publish a batch; on any error nothing is stored or published."""
         _check_fixes(fixes, now)
-        newest = _newest_per_worker(fixes)
-        self._check_workers(newest.keys(), scope)
-        # Rows are built before the transaction: SQLite's write lock is held only to write.
+        self._check_workers({f.worker_id for f in fixes}, scope)
+        return self.store(fixes, now)
+
+    def store(self, fixes: Sequence[Fix], now: datetime) -> BatchResult:
+        """Judge, store and publish fixes of known workers (checked by the caller). One
+        transaction: the trusted fixes around the batch are read, the batch judged and written."""
+        ordered = sorted(fixes, key=_track_order)
         # In track order, consecutive rows land on the same pages of the (worker_id, at) index
         # instead of one page per worker: a third less work for SQLite per batch.
-        rows = [_fix_row(fix, now) for fix in sorted(fixes, key=_track_order)]
-        # By worker id: concurrent batches then lock worker_positions rows in the same order
-        # (no deadlock between two PostgreSQL upserts).
-        latest = [self._latest_row(newest[worker]) for worker in sorted(newest)]
         with self.db.transaction() as session:
+            flags = self._judge(session, ordered, now)
+            rows = [_fix_row(fix, now, f) for fix, f in zip(ordered, flags, strict=True)]
+            flagged = {id(fix) for fix, f in zip(ordered, flags, strict=True) if f}
+            trusted = [fix for fix in fixes if id(fix) not in flagged]  # as sent: screens' order
+            newest = _newest_per_worker(trusted)
+            # By worker id: concurrent batches then lock worker_positions rows in the same
+            # order (no deadlock between two PostgreSQL upserts).
+            latest = [self._latest_row(newest[worker]) for worker in sorted(newest)]
             # Core on the session's connection: the ORM's bulk layer adds only time here.
             connection = session.connection()
             connection.execute(insert(_FIXES), rows)
-            connection.execute(self._upsert, latest)
-        self._publish(fixes)
-        return BatchResult(stored=len(fixes), workers=len(newest))
+            if latest:
+                connection.execute(self._upsert, latest)
+        if self.cache is not None and latest:
+            try:
+                self.cache.update(latest)
+            except Exception as err:  # the database holds the same; the cache catches up
+                logger.warning("latest positions not cached: %s", err)
+        if trusted:
+            self._publish(trusted)
+        workers = len({f.worker_id for f in fixes})
+        return BatchResult(stored=len(rows), workers=workers, flagged=len(rows) - len(trusted))
+
+    def _judge(
+        self, session: Session, ordered: Sequence[Fix], now: datetime
+    ) -> list[tuple[str, ...]]:
+        """The filters' flags of each fix (in track order), each worker's run judged among the
+        trusted fixes stored around it (dashboard.domain.gps_filter)."""
+        spans: dict[str, tuple[datetime, datetime]] = {}
+        for fix in ordered:
+            first, _ = spans.get(fix.worker_id, (fix.at, fix.at))
+            spans[fix.worker_id] = (first, fix.at)
+        around = _trusted_around(session, spans)
+        flags: list[tuple[str, ...]] = []
+        start = 0
+        while start < len(ordered):
+            worker = ordered[start].worker_id
+            end = start
+            while end < len(ordered) and ordered[end].worker_id == worker:
+                end += 1
+            points = [_point(f) for f in ordered[start:end]]
+            anchor, stored = around.get(worker, (None, []))
+            flags += judge_among(points, stored, anchor, now, self.rule)
+            start = end
+        return flags
 
     def _check_workers(self, ids: Collection[str], scope: Scope) -> None:
         with self.db.read() as session:
@@ -161,7 +226,7 @@ def _newest_per_worker(fixes: Sequence[Fix]) -> dict[str, Fix]:
     return newest
 
 
-def _fix_row(fix: Fix, now: datetime) -> dict[str, Any]:
+def _fix_row(fix: Fix, now: datetime, flags: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "worker_id": fix.worker_id,
         "at": fix.at,
@@ -169,7 +234,50 @@ def _fix_row(fix: Fix, now: datetime) -> dict[str, Any]:
         "lat": fix.lat,
         "accuracy": fix.accuracy,
         "received_at": now,
+        "valid": not flags,
+        "flags": flags_text(flags),
+        "speed": fix.speed,
+        "attributes": fix.attributes or None,
     }
+
+
+def _point(fix: Fix) -> Point:
+    return Point(fix.at, fix.lon, fix.lat, fix.accuracy, fix.device_valid)
+
+
+def _trusted_around(
+    session: Session, spans: dict[str, tuple[datetime, datetime]]
+) -> dict[str, tuple[Point | None, list[Point]]]:
+    """Per worker: the trusted fix before its first fix of the batch, and the stored trusted
+    fixes within the batch's span. The live position is the fix before when the batch is newer
+    (the usual case: one query for every worker); a backlog older than it reads its span."""
+    around: dict[str, tuple[Point | None, list[Point]]] = {}
+    query = select(
+        WorkerPosition.worker_id, WorkerPosition.at, WorkerPosition.lon, WorkerPosition.lat
+    ).where(WorkerPosition.worker_id.in_(spans))
+    live = {w: (at, lon, lat) for w, at, lon, lat in session.execute(query)}
+    for worker, (first, last) in spans.items():
+        if worker not in live:
+            continue  # no trusted fix yet
+        at, lon, lat = live[worker]
+        if at < first:
+            around[worker] = (Point(at, lon, lat), [])
+            continue
+        trusted = (PositionFix.worker_id == worker, PositionFix.valid.is_(True))
+        before = session.execute(
+            select(PositionFix.at, PositionFix.lon, PositionFix.lat)
+            .where(*trusted, PositionFix.at < first)
+            .order_by(PositionFix.at.desc())
+            .limit(1)
+        ).first()
+        within = session.execute(
+            select(PositionFix.at, PositionFix.lon, PositionFix.lat)
+            .where(*trusted, PositionFix.at >= first, PositionFix.at <= last)
+            .order_by(PositionFix.at)
+        ).all()
+        anchor = None if before is None else Point(before[0], before[1], before[2])
+        around[worker] = (anchor, [Point(a, x, y) for a, x, y in within])
+    return around
 
 
 def _latest_upsert(dialect: str) -> Executable:

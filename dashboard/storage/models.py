@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -318,8 +319,28 @@ class PositionFix(Base):
     lat: Mapped[float]
     accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     received_at: Mapped[When]
+    # Migration 0010 (patrol tracks): the filters' verdict (dashboard.domain.gps_filter) and
+    # what a tracker sends beside the position. On PostgreSQL the table is partitioned by day
+    # on ``at`` (primary key (id, at) there; dashboard.storage.partitions).
+    valid: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    flags: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    speed: Mapped[float | None] = mapped_column(Float, nullable=True)  # m/s
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
 
     __table_args__ = (Index("ix_position_fixes_worker_at", "worker_id", "at"),)
+
+
+class TrackerDevice(Base):
+    """A tracker (the Traccar Client app, a GPS tag) bound to a grid worker by an admin: the
+    OsmAnd door (dashboard.http.osmand) knows a device only through this row."""
+
+    __tablename__ = "tracker_devices"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(40), ForeignKey("grid_workers.id"), index=True)
+    bound_at: Mapped[When]
+    bound_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class WorkerPosition(Base):

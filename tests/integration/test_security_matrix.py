@@ -98,6 +98,14 @@ EXPECT: dict[str, Rule_] = {
     "api.camera_layouts.update_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.delete_layout": perm(P.VIEW_CAMERAS),
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
+    # Patrol tracks (issue 16): the OsmAnd door is the protocol's (a bound device id, no login);
+    # a grid worker reads only their own track (the sample worker is nobody's: denied).
+    "osmand.osmand": PUBLIC,
+    "api.tracks.track": perm(P.VIEW_POSITIONS),
+    "api.tracks.worker_patrol": perm(P.VIEW_POSITIONS),
+    "api.tracks.area_patrol": perm(P.VIEW_POSITIONS),
+    "api.tracks.moment": perm(P.VIEW_POSITIONS),
+    "api.tracks.geofence": perm(P.VIEW_POSITIONS),
     "/": ANY,
     "/<path:path>": ANY,
     "/_dash-layout": ANY,
@@ -118,6 +126,7 @@ SAMPLES: dict[str, str] = {
     "entry_id": "1",
     "order_id": "1",
     "layout_id": "1",
+    "worker_id": "W-none",
 }
 # Endpoints a request would change for the next caller: each call gets a fresh session.
 CONSUMES_SESSION = {"security.logout"}

@@ -35,13 +35,19 @@ def _links(component: Any) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.ADMIN, {"wall", "video", "supervision", "cases", "department", "status", "audit"}),
-        (Role.COMMANDER, {"wall", "video", "supervision", "cases", "department", "status"}),
-        (Role.SUPERVISOR, {"wall", "video", "supervision", "cases", "status"}),
-        (Role.DISPATCHER, {"wall", "video", "cases", "status"}),
+        (
+            Role.ADMIN,
+            {"wall", "video", "tracks", "supervision", "cases", "department", "status", "audit"},
+        ),
+        (
+            Role.COMMANDER,
+            {"wall", "video", "tracks", "supervision", "cases", "department", "status"},
+        ),
+        (Role.SUPERVISOR, {"wall", "video", "tracks", "supervision", "cases", "status"}),
+        (Role.DISPATCHER, {"wall", "video", "tracks", "cases", "status"}),
         (Role.DEPARTMENT, {"cases", "department"}),
-        (Role.LEADER, {"wall", "video", "status"}),
-        (Role.WALL, {"wall", "video", "status"}),
+        (Role.LEADER, {"wall", "video", "tracks", "status"}),
+        (Role.WALL, {"wall", "video", "tracks", "status"}),
         (Role.GRID_WORKER, {"cases", "field"}),
     ],
 )

@@ -1,0 +1,132 @@
+"""The OsmAnd door: positions from the Traccar Client app and any tracker that speaks OsmAnd.
+
+``/osmand`` on the web port (GET query, POST form, POST JSON) and, with ``[tracks] osmand_port``,
+``/`` on a port of its own (Traccar's 5055), so a phone set up for a Traccar server works
+unchanged. The protocol has no credentials: the device id is what an admin bound to a worker
+(``run.py device bind``); an unknown device is refused — 400 in the query/form variant, 404 in the
+JSON one, as Traccar answers — and nothing is stored. A bad request is a 400 with the reason in
+plain text. Success is an empty 200. Parsing: dashboard.domain.osmand; storing, the filters and
+``alarm=sos``: dashboard.services.tracks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.typing import ResponseReturnValue
+from werkzeug.serving import make_server
+
+from dashboard.domain.osmand import OsmandError, device_of, parse_json, parse_query
+from dashboard.security.web import public
+from dashboard.services.tracks import OsmandIntake, UnknownDevice
+
+if TYPE_CHECKING:
+    from dashboard.container import Services, Stop
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 512 * 1024  # a JSON backlog of 1,000 locations fits; more is a 413
+_KEY = "gcc_osmand"
+
+bp = Blueprint("osmand", __name__)
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+def handle(intake: OsmandIntake, now: Callable[[], datetime]) -> ResponseReturnValue:
+    """One OsmAnd request on whichever port it came in."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _plain("request body too large", 413)
+    moment = now()
+    json_variant = request.method == "POST" and request.mimetype == "application/json"
+    try:
+        if json_variant:
+            try:
+                body = json.loads(request.get_data(cache=False) or b"null")
+            except (ValueError, UnicodeDecodeError):
+                return _plain("the body is not JSON", 400)
+            worker = _known(intake, device_of(None, body))
+            fixes = parse_json(body, moment)
+        else:
+            params = dict(request.args.items())
+            if request.method == "POST":
+                params.update(request.form.items())
+            worker = _known(intake, device_of(params))
+            fixes = [parse_query(params, moment)]
+        intake.receive(fixes, moment, worker)
+    except UnknownDevice as err:
+        return _plain(err.message, 404 if json_variant else 400)
+    except OsmandError as err:
+        return _plain(f"{err.field or 'request'}: {err.message}", 400)
+    return Response(status=200)
+
+
+def _known(intake: OsmandIntake, device: str | None) -> str:
+    """The worker of a bound device; UnknownDevice before anything else is looked at."""
+    if device is None:
+        raise OsmandError("missing_device", "id (or deviceid) is required", "id")
+    worker = intake.devices.worker_of(device[:64])
+    if worker is None:
+        raise UnknownDevice("unknown_device", f"device {device[:64]!r} is not bound to a worker")
+    return worker
+
+
+@bp.route("/osmand", methods=["GET", "POST"])
+@public
+def osmand() -> ResponseReturnValue:
+    intake, services = current_app.extensions[_KEY]
+    return handle(intake, services.clock.now)
+
+
+def install_osmand(server: Flask, services: Services, intake: OsmandIntake) -> None:
+    server.extensions[_KEY] = (intake, services)
+    server.register_blueprint(bp)
+
+
+def port_app(services: Services, intake: OsmandIntake) -> Flask:
+    """The app of the OsmAnd port: ``/`` (any path, as trackers are configured with a bare
+    host:port) and nothing else."""
+    app = Flask("osmand")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+
+    def door(path: str = "") -> ResponseReturnValue:
+        return handle(intake, services.clock.now)
+
+    app.add_url_rule("/", "door", door, methods=["GET", "POST"])
+    app.add_url_rule("/<path:path>", "door_path", door, methods=["GET", "POST"])
+    return app
+
+
+def start_osmand_port(server_app: Flask, services: Services) -> Stop | None:
+    """Serve the OsmAnd port when ``[tracks] osmand_port`` is set (a thread per connection,
+    the same connection limits as the web port); the intake is the web app's."""
+    port = services.config.tracks.osmand_port
+    if not port:
+        return None
+    intake: OsmandIntake = server_app.extensions[_KEY][0]
+    from dashboard.http.serving import make_request_handler
+
+    server = make_server(
+        services.config.server.host,
+        port,
+        port_app(services, intake),
+        threaded=True,
+        request_handler=make_request_handler(services.config),
+    )
+    thread = threading.Thread(target=server.serve_forever, name="osmand-port", daemon=True)
+    thread.start()
+    logger.info("OsmAnd door on %s:%s", services.config.server.host, port)
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join(timeout=5)
+
+    return stop

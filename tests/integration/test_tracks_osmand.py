@@ -1,0 +1,306 @@
+"""The OsmAnd door and the track API on both backends (issue 16): PROTOCOLS.md's reference vectors
+and a JSON body replayed against the real app, what is stored, unknown devices, out-of-order
+backlogs and the live dot, the filters' marks, ``alarm=sos`` on the wall, scoping."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, select
+
+from dashboard.domain.geo import haversine_m
+from dashboard.domain.permissions import UNLIMITED
+from dashboard.domain.roles import Role
+from dashboard.http.api import context
+from dashboard.read_models_wall import wall_snapshot
+from dashboard.storage.models import Case, PositionFix, TrackerDevice, WorkerPosition
+from tests.integration.support import TOWN_NOW
+from tests.integration.test_api_support import (
+    Api,
+    api_fixture,  # noqa: F401 - the fixtures api, lite_api and the apps they share
+    apps_fixture,  # noqa: F401
+    lite_api_fixture,  # noqa: F401
+)
+
+VECTOR_1 = (
+    "/osmand?id=123456&timestamp=1377177267&lat=60.0&lon=30.0&speed=0.0&bearing=0.0"
+    "&altitude=0&hdop=0.0"
+)
+VECTOR_2 = (
+    "/osmand?id=902064&lat=42.06288&lon=-88.23412&timestamp=2016-01-27T18%3A55%3A47Z"
+    "&hdop=6.0&altitude=224.0&speed=0.0"
+)
+
+
+@pytest.fixture
+def tracked(api: Api) -> Iterator[Api]:
+    """The API with devices 123456, 902064, 48241179 bound to the town's first three workers."""
+    workers = api.workers(3)
+    with api.app.app_context():
+        registry = context().devices
+    for device, worker in zip(("123456", "902064", "48241179"), workers, strict=True):
+        registry.bind(device, worker.id, "test", TOWN_NOW)
+    yield api
+    with api.services.db.transaction() as session:
+        session.execute(delete(TrackerDevice))
+
+
+def _rows(api: Api, worker: str) -> list[PositionFix]:
+    with api.services.db.read() as session:
+        return list(
+            session.scalars(
+                select(PositionFix)
+                .where(PositionFix.worker_id == worker)
+                .order_by(PositionFix.at, PositionFix.id)
+            )
+        )
+
+
+def _live(api: Api, worker: str) -> WorkerPosition | None:
+    with api.services.db.read() as session:
+        return session.get(WorkerPosition, worker)
+
+
+def test_the_reference_query_vectors_are_stored(tracked: Api) -> None:
+    api = tracked
+    first, second, _ = api.workers(3)
+    api.clock.set(datetime(2013, 8, 22, 13, 15, tzinfo=UTC))
+    assert api.get(VECTOR_1).status_code == 200
+    api.clock.set(datetime(2016, 1, 27, 19, 0, tzinfo=UTC))
+    assert api.post(VECTOR_2).status_code == 200  # POST with the query string: the same
+
+    (one,) = _rows(api, first.id)
+    assert one.at == datetime.fromtimestamp(1377177267, UTC)
+    assert (one.lat, one.lon, one.speed, one.valid, one.flags) == (60.0, 30.0, 0.0, True, "")
+    assert one.attributes == {"hdop": 0.0, "bearing": 0.0, "altitude": 0.0}
+    (two,) = _rows(api, second.id)
+    assert two.at == datetime(2016, 1, 27, 18, 55, 47, tzinfo=UTC)
+    assert (two.lat, two.lon) == (42.06288, -88.23412)
+    assert two.attributes == {"hdop": 6.0, "altitude": 224.0}
+    live = _live(api, second.id)
+    assert live is not None and live.at == two.at and live.grid_code is None  # not in the town
+
+
+def test_the_json_variant_and_a_form_post(tracked: Api) -> None:
+    api = tracked
+    third = api.workers(3)[2]
+    body = {
+        "device_id": "48241179",
+        "location": {
+            "timestamp": "2026-11-23T00:45:12.862Z",
+            "coords": {
+                "latitude": 29.6,
+                "longitude": 120.3,
+                "accuracy": 5,
+                "speed": 1.2,
+                "heading": -1,
+                "altitude": 5,
+            },
+            "is_moving": False,
+            "odometer": 0,
+            "event": "motionchange",
+            "battery": {"level": 0.79, "is_charging": False},
+            "activity": {"type": "still"},
+            "extras": {},
+        },
+    }
+    assert api.post("/osmand", json=body).status_code == 200
+    form = {
+        "id": "48241179",
+        "lat": "29.6001",
+        "lon": "120.3001",
+        "speed": "2",
+        "timestamp": "2026-11-23 00:46:00",
+        "accuracy": "500",
+    }
+    assert (
+        api.post("/osmand", data=form, content_type="application/x-www-form-urlencoded").status_code
+        == 200
+    )
+    json_fix, form_fix = _rows(api, third.id)
+    assert json_fix.at == datetime(2026, 11, 23, 0, 45, 12, 862000, tzinfo=UTC)
+    assert json_fix.speed == 1.2 and json_fix.accuracy == 5  # m/s as sent
+    assert json_fix.attributes == {
+        "is_moving": False,
+        "odometer": 0,
+        "event": "motionchange",
+        "batt": 79.0,
+        "charge": False,
+        "activity": "still",
+        "altitude": 5.0,
+    }
+    assert form_fix.speed == pytest.approx(2 * 1852 / 3600)  # knots
+    assert (form_fix.valid, form_fix.flags) == (False, "poor_accuracy")  # kept, marked
+    live = _live(api, third.id)
+    assert live is not None and live.at == json_fix.at  # a marked fix never moves the dot
+
+
+def test_unknown_devices_are_refused_and_nothing_is_stored(tracked: Api) -> None:
+    api = tracked
+    before = api.counts()["position_fixes"]
+    response = api.get("/osmand?id=nobody&lat=29.6&lon=120.3")
+    assert response.status_code == 400 and b"nobody" in response.data
+    body = {"device_id": "nobody", "location": {"coords": {"latitude": 1, "longitude": 1}}}
+    assert api.post("/osmand", json=body).status_code == 404
+    assert api.get("/osmand?id=123456&lat=95&lon=1").status_code == 400  # bad: named
+    assert api.counts()["position_fixes"] == before
+
+
+def test_an_out_of_order_backlog_is_stored_in_time_order_and_the_dot_stays(tracked: Api) -> None:
+    api = tracked
+    first = api.workers(1)[0]
+    grid = api.grid(0)
+    t = TOWN_NOW.astimezone(UTC)
+
+    def loc(minutes: int, step: int) -> dict[str, Any]:
+        return {
+            "timestamp": (t - timedelta(minutes=minutes)).isoformat(),
+            "coords": {"latitude": grid.lat + step * 0.0002, "longitude": grid.lon},
+        }
+
+    assert (
+        api.post(
+            "/osmand", json={"device_id": "123456", "location": [loc(2, 3), loc(6, 1), loc(4, 2)]}
+        ).status_code
+        == 200
+    )
+    live = _live(api, first.id)
+    assert live is not None and live.at == t - timedelta(minutes=2)
+    late = {"device_id": "123456", "location": [loc(10, 0), loc(4, 2)]}  # older + a resend
+    assert api.post("/osmand", json=late).status_code == 200
+    rows = _rows(api, first.id)
+    assert [r.at for r in rows] == sorted(r.at for r in rows)
+    assert [(r.at, r.flags) for r in rows if not r.valid] == [
+        (t - timedelta(minutes=4), "duplicate")
+    ]
+    live = _live(api, first.id)
+    assert live is not None and live.at == t - timedelta(minutes=2)  # never backwards
+    with api.services.db.read() as session:
+        dots = wall_snapshot(session, UNLIMITED, TOWN_NOW, ZoneInfo("Asia/Shanghai"))["positions"]
+    assert next(d for d in dots if d[0] == first.id)[3] == live.at.isoformat()
+
+    token = api.token(Role.COMMANDER)
+    frm, to = (t - timedelta(hours=1)).isoformat(), t.isoformat()
+    answer = api.get(
+        f"/api/v1/workers/{first.id}/track", query_string={"from": frm, "to": to}, headers=token
+    )
+    assert answer.status_code == 200 and answer.json["worker"] == first.id
+    fixes = answer.json["fixes"]
+    assert [f["at"] for f in fixes] == [r.at.isoformat() for r in rows]
+    assert set(fixes[0]) == {"at", "lat", "lon", "accuracy", "speed", "valid", "flags"}
+    assert [f["flags"] for f in fixes if not f["valid"]] == [["duplicate"]]
+
+
+def test_alarm_sos_is_an_emergency_on_the_wall(tracked: Api) -> None:
+    api = tracked
+    first = api.workers(1)[0]
+    grid = api.grid(5)
+    query = f"/osmand?id=123456&lat={grid.lat}&lon={grid.lon}&alarm=sos"
+    assert api.get(query).status_code == 200
+    assert api.get(query).status_code == 200  # the same second resent: one case
+    with api.services.db.read() as session:
+        (case,) = session.scalars(select(Case)).all()
+        assert (case.source, case.emergency, case.grid_code) == ("emergency", True, grid.code)
+        assert case.reporter == first.id
+        snapshot = wall_snapshot(session, UNLIMITED, TOWN_NOW, ZoneInfo("Asia/Shanghai"))
+    assert [a["case_id"] for a in snapshot["alarms"]] == [case.id]
+
+
+def test_the_track_is_scoped_and_bounded(tracked: Api) -> None:
+    api = tracked
+    first, second = api.workers(2)
+    t = TOWN_NOW.astimezone(UTC)
+    span = {"from": (t - timedelta(hours=1)).isoformat(), "to": t.isoformat()}
+    phone = api.token(Role.GRID_WORKER, "phone", worker_id=first.id)
+    own = api.get(f"/api/v1/workers/{first.id}/track", query_string=span, headers=phone)
+    assert own.status_code == 200
+    other = api.get(f"/api/v1/workers/{second.id}/track", query_string=span, headers=phone)
+    assert other.status_code == 403
+    elsewhere = api.token(Role.COMMANDER, "far", area="330681999")
+    assert (
+        api.get(
+            f"/api/v1/workers/{first.id}/track", query_string=span, headers=elsewhere
+        ).status_code
+        == 404
+    )
+    token = api.token(Role.COMMANDER)
+    too_long = {"from": (t - timedelta(days=40)).isoformat(), "to": t.isoformat()}
+    assert (
+        api.get(
+            f"/api/v1/workers/{first.id}/track", query_string=too_long, headers=token
+        ).status_code
+        == 422
+    )
+    naive = {"from": "2026-11-23T08:00:00", "to": t.isoformat()}
+    assert (
+        api.get(f"/api/v1/workers/{first.id}/track", query_string=naive, headers=token).status_code
+        == 422
+    )
+
+
+def test_patrol_summary_equals_the_stored_fixes_and_everyone_at_a_moment(tracked: Api) -> None:
+    api = tracked
+    first = api.workers(1)[0]
+    grid = api.grid(0)
+    t = TOWN_NOW.astimezone(UTC) - timedelta(hours=2)
+    locations = [
+        {
+            "timestamp": (t + timedelta(minutes=i)).isoformat(),
+            "coords": {"latitude": grid.lat + (i % 7) * 0.0003, "longitude": grid.lon},
+        }
+        for i in range(60)
+    ]
+    assert (
+        api.post("/osmand", json={"device_id": "123456", "location": locations}).status_code == 200
+    )
+    token = api.token(Role.COMMANDER)
+    span = {"from": t.isoformat(), "to": (t + timedelta(hours=2)).isoformat()}
+    answer = api.get(f"/api/v1/workers/{first.id}/patrol", query_string=span, headers=token).json
+    rows = [r for r in _rows(api, first.id) if r.valid]
+    direct = sum(haversine_m(a.lon, a.lat, b.lon, b.lat) for a, b in itertools.pairwise(rows))
+    assert answer["distance_m"] == pytest.approx(direct, abs=0.1)
+    assert answer["patrol_s"] == (rows[-1].at - rows[0].at).total_seconds()
+    assert 0 <= answer["household_coverage"] <= 1 and answer["fixes"] == 60
+
+    moment = (t + timedelta(minutes=30, seconds=20)).isoformat()
+    everyone = api.get("/api/v1/tracks/moment", query_string={"at": moment}, headers=token).json
+    (me,) = [w for w in everyone["workers"] if w["worker"] == first.id]
+    assert me["at"] == (t + timedelta(minutes=30)).isoformat()
+    area = api.get(
+        "/api/v1/patrol", query_string={"area": grid.village_code, **span}, headers=token
+    ).json
+    mine = [w for w in area["workers"] if w["worker"] == first.id]
+    assert mine == [] or mine[0]["distance_m"] == answer["distance_m"]
+
+
+def test_who_is_inside_a_grid_now_and_since_when(tracked: Api) -> None:
+    api = tracked
+    first = api.workers(1)[0]
+    grid = api.grid(0)
+    t = TOWN_NOW.astimezone(UTC)
+    outside = {
+        "timestamp": (t - timedelta(minutes=30)).isoformat(),
+        "coords": {"latitude": api.grid(40).lat, "longitude": api.grid(40).lon},
+    }
+    inside = [
+        {
+            "timestamp": (t - timedelta(minutes=m)).isoformat(),
+            "coords": {"latitude": grid.lat, "longitude": grid.lon + m * 1e-6},
+        }
+        for m in (20, 10, 1)
+    ]
+    body = {"device_id": "123456", "location": [outside, *inside]}
+    assert api.post("/osmand", json=body).status_code == 200
+    token = api.token(Role.COMMANDER)
+    answer = api.get("/api/v1/geofence", query_string={"area": grid.code}, headers=token).json
+    (me,) = [w for w in answer["inside"] if w["worker"] == first.id]
+    assert me["since"] == (t - timedelta(minutes=20)).isoformat() and me["dwell_s"] == 20 * 60
+    village = api.get("/api/v1/geofence", query_string={"area": grid.village_code}, headers=token)
+    assert first.id in [w["worker"] for w in village.json["inside"]]
+    bad = api.get("/api/v1/geofence", query_string={"area": "33"}, headers=token)
+    assert bad.status_code == 422
