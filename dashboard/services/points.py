@@ -316,10 +316,20 @@ class PointsService:
         """Each resident of the area (or one village) with their balance, highest first."""
         total = func.coalesce(func.sum(PointsEntry.amount), 0).label("balance")
         query = (
-            select(Resident.id, Resident.name, Resident.kind, Resident.village_code, total)
+            select(
+                Resident.id,
+                Resident.name,
+                Resident.kind,
+                Resident.village_code,
+                Village.name,
+                total,
+            )
+            .join(Village, Village.code == Resident.village_code)
             .outerjoin(PointsEntry, PointsEntry.resident_id == Resident.id)
             .where(*in_area(Resident.village_code, scope.area_code))
-            .group_by(Resident.id, Resident.name, Resident.kind, Resident.village_code)
+            .group_by(
+                Resident.id, Resident.name, Resident.kind, Resident.village_code, Village.name
+            )
             .order_by(total.desc(), Resident.id)
             .limit(MAX_LIST)
         )
@@ -332,9 +342,10 @@ class PointsService:
                     "name": name,
                     "kind": kind,
                     "village": village,
+                    "village_name": village_name,
                     "balance": int(balance),
                 }
-                for rid, name, kind, village, balance in session.execute(query)
+                for rid, name, kind, village, village_name, balance in session.execute(query)
             ]
 
     def village_ranking(self, scope: Scope, since: datetime | None = None) -> list[dict[str, Any]]:
@@ -363,8 +374,9 @@ class PointsService:
 
     def claims(self, scope: Scope, status: str | None = None) -> list[dict[str, Any]]:
         query = (
-            select(PointsClaim, Resident)
+            select(PointsClaim, Resident, Village.name)
             .join(Resident, Resident.id == PointsClaim.resident_id)
+            .join(Village, Village.code == Resident.village_code)
             .where(*in_area(Resident.village_code, scope.area_code))
             .order_by(PointsClaim.entered_at.desc(), PointsClaim.id.desc())
             .limit(MAX_LIST)
@@ -372,7 +384,9 @@ class PointsService:
         if status:
             query = query.where(PointsClaim.status == status)
         with self.db.read() as session:
-            return [_claim_json(c, r, self.catalogue) for c, r in session.execute(query)]
+            return [
+                _claim_json(c, r, name, self.catalogue) for c, r, name in session.execute(query)
+            ]
 
     def ledger(self, scope: Scope, resident_id: int) -> list[dict[str, Any]]:
         with self.db.read() as session:
@@ -456,7 +470,7 @@ def _encloses(area_code: str, scope: Scope) -> bool:
 
 
 def _claim_json(
-    claim: PointsClaim, resident: Resident, catalogue: PointsCatalogue
+    claim: PointsClaim, resident: Resident, village_name: str, catalogue: PointsCatalogue
 ) -> dict[str, Any]:
     item = catalogue.items.get(claim.item_code)
     return {
@@ -468,6 +482,7 @@ def _claim_json(
         "resident": resident.id,
         "resident_name": resident.name,
         "village": resident.village_code,
+        "village_name": village_name,
         "deed_date": claim.deed_date.isoformat(),
         "reporter": claim.reporter,
         "description": claim.description,

@@ -30,7 +30,13 @@ from dashboard.security.audit import record
 from dashboard.services.photos import Photo
 from dashboard.services.residents import Clerk, ResidentsRefused, bounded_text
 from dashboard.storage.db import Database
-from dashboard.storage.models import Resident, ResidentFile, ServiceRequest, ServiceRequestEvent
+from dashboard.storage.models import (
+    Resident,
+    ResidentFile,
+    ServiceRequest,
+    ServiceRequestEvent,
+    Village,
+)
 from dashboard.storage.scoping import VILLAGE_COMMITTEE, service_request_scope
 
 MAX_LIST = 500
@@ -289,6 +295,7 @@ class ServiceRequests:
     ) -> dict[str, Any]:
         resident = session.get(Resident, row.resident_id)
         assert resident is not None  # a foreign key
+        village = session.get(Village, row.village_code)
         whole = _sees_personal_data(clerk, row)
         item = self.catalogue.items.get(row.item_code)
         state = _state(row)
@@ -301,6 +308,7 @@ class ServiceRequests:
             "group": item.group.value if item else None,
             "department": row.department_code,
             "village": row.village_code,
+            "village_name": village.name if village else row.village_code,
             "resident": {
                 "id": resident.id,
                 "name": resident.name if whole else mask_name(resident.name),
@@ -321,6 +329,21 @@ class ServiceRequests:
             "on_time": rules.closed_on_time(state),
             "version": row.version,
         }
+
+
+_DESK_STEPS = {
+    ServiceStatus.SUBMITTED.value: ("accept", "return"),
+    ServiceStatus.ACCEPTED.value: ("complete", "return"),
+}
+
+
+def department_steps(clerk: Clerk, request: dict[str, Any]) -> tuple[str, ...]:
+    """The department's steps ``clerk`` may take on a request (as ``list``/``get`` answer it)
+    now: what the desk page offers as buttons; ``step`` checks the same again."""
+    handles = clerk.role in _SHIFT_LEAD or (
+        clerk.role == Role.DEPARTMENT.value and clerk.scope.department_code == request["department"]
+    )
+    return _DESK_STEPS.get(request["status"], ()) if handles else ()
 
 
 def _may_open(clerk: Clerk) -> bool:

@@ -35,14 +35,21 @@ def _links(component: Any) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.ADMIN, {"wall", "video", "supervision", "cases", "department", "status", "audit"}),
-        (Role.COMMANDER, {"wall", "video", "supervision", "cases", "department", "status"}),
-        (Role.SUPERVISOR, {"wall", "video", "supervision", "cases", "status"}),
-        (Role.DISPATCHER, {"wall", "video", "cases", "status"}),
-        (Role.DEPARTMENT, {"cases", "department"}),
-        (Role.LEADER, {"wall", "video", "status"}),
+        # "residents" (issue 18): every role that handles or reads residents' points and services
+        (
+            Role.ADMIN,
+            {"wall", "video", "supervision", "cases", "department", "residents", "status", "audit"},
+        ),
+        (
+            Role.COMMANDER,
+            {"wall", "video", "supervision", "cases", "department", "residents", "status"},
+        ),
+        (Role.SUPERVISOR, {"wall", "video", "supervision", "cases", "residents", "status"}),
+        (Role.DISPATCHER, {"wall", "video", "cases", "residents", "status"}),
+        (Role.DEPARTMENT, {"cases", "department", "residents"}),
+        (Role.LEADER, {"wall", "video", "residents", "status"}),
         (Role.WALL, {"wall", "video", "status"}),
-        (Role.GRID_WORKER, {"cases", "field"}),
+        (Role.GRID_WORKER, {"cases", "residents", "field"}),
     ],
 )
 def test_each_role_sees_only_the_pages_it_may_open(role: Role, expected: set[str]) -> None:
