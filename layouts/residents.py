@@ -90,7 +90,7 @@ def ranking_list(page: ResidentsPage) -> html.Table:
         for i, r in enumerate(page.ranking[:10], start=1)
     ]
     return _table(
-        ("id", "village", "points"), rows, t("residents.no_ranking", page.lang), page.lang
+        ("rank", "village", "points"), rows, t("residents.no_ranking", page.lang), page.lang
     )
 
 
