@@ -17,13 +17,11 @@ from dash.exceptions import PreventUpdate
 from callbacks.frame_pages import page_title, unknown_refusal
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
-from dashboard.domain.roles import Role
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.security.web import client_ip, require_principal
-from dashboard.services.residents import TOWN_DESK, Clerk
+from dashboard.services.residents import Clerk, may_confirm
 from dashboard.services.service_requests import department_steps
-from dashboard.storage.scoping import VILLAGE_COMMITTEE
 from layouts import residents_ids as ids
 from layouts.residents import (
     ResidentsPage,
@@ -57,16 +55,9 @@ def build_page(services: Services, principal: Principal, lang: Lang) -> Resident
         ranking=services.points.village_ranking(principal.scope, month_start),
         balances=services.points.balances(principal.scope),
         services=requests,
-        may_confirm=may_confirm(principal),
+        may_confirm=may_confirm(principal.role.value, principal.scope),
         service_steps={r["id"]: department_steps(clerk, r) for r in requests},
         departments=names,
-    )
-
-
-def may_confirm(principal: Principal) -> bool:
-    """The town's desk, or a village committee (the buttons; the rule itself is the service's)."""
-    return principal.role.value in TOWN_DESK or (
-        principal.role is Role.DEPARTMENT and principal.scope.department_code == VILLAGE_COMMITTEE
     )
 
 

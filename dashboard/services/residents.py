@@ -19,6 +19,14 @@ TOWN_DESK = frozenset({Role.DISPATCHER.value, Role.COMMANDER.value, Role.ADMIN.v
 _E = TypeVar("_E", bound=StrEnum)
 
 
+def may_confirm(role: str, scope: Scope) -> bool:
+    """Whether a principal confirms points claims at all (the town's desk, or a village
+    committee); which items and villages is ``Clerk.confirmer_level``'s rule."""
+    return role in TOWN_DESK or (
+        role == Role.DEPARTMENT.value and scope.department_code == VILLAGE_COMMITTEE
+    )
+
+
 class ResidentsRefused(DomainError):
     """Refused before the rules: not found, outside the scope, not this role's, bad input."""
 
