@@ -279,6 +279,9 @@ class RulesConfig(_Strict):
     )
 
 
+DataFile = Literal["categories", "departments", "calendar", "points_items", "service_items"]
+
+
 class DataConfig(_Strict):
     categories: str = Field(
         "", description="Category tree TOML; empty: the built-in 10 大类 / 42 小类."
@@ -288,7 +291,14 @@ class DataConfig(_Strict):
         "", description="Working calendar TOML (holidays, 调休); empty: the built-in PRC calendar."
     )
 
-    def path(self, name: Literal["categories", "departments", "calendar"]) -> Path:
+    points_items: str = Field(
+        "", description="Residents' points items TOML (积分事项); empty: the built-in town set."
+    )
+    service_items: str = Field(
+        "", description="Services on residents' behalf TOML (代办事项); empty: the built-in set."
+    )
+
+    def path(self, name: DataFile) -> Path:
         value = getattr(self, name)
         if not value:
             return DATA_DIR / {"calendar": "calendar_cn.toml"}.get(name, f"{name}.toml")

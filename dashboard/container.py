@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from dashboard.clock import Clock
@@ -26,7 +27,9 @@ from dashboard.health import Check, HealthProbe
 from dashboard.reference import ReferenceData
 from dashboard.services.cases import CaseService
 from dashboard.services.photos import PhotoStore
+from dashboard.services.points import PointsService
 from dashboard.services.regions import RegionLocator
+from dashboard.services.service_requests import ServiceRequests
 from dashboard.storage.db import Database
 
 if TYPE_CHECKING:
@@ -75,6 +78,32 @@ class Services:
     scheduler: WatcherScheduler | None = None  # start_scheduler (serve, when enabled)
     _stops: list[tuple[str, Stop]] = field(default_factory=list, repr=False)
     _probe: HealthProbe | None = field(default=None, repr=False)
+
+    # The residents' side (issue 18): built on first use from the parts above.
+    @cached_property
+    def points(self) -> PointsService:
+        reference = self.reference
+        return PointsService(self.db, self.clock, reference.points_items, reference.calendar)
+
+    @cached_property
+    def service_requests(self) -> ServiceRequests:
+        reference, rules = self.reference, self.config.rules
+        return ServiceRequests(
+            self.db,
+            self.clock,
+            reference.service_items,
+            reference.calendar,
+            rules.deadline.yellow_at,
+        )
+
+    @cached_property
+    def papers(self) -> PhotoStore:
+        """Photographed papers of service requests (ID card copies): apart from case photos,
+        served only to who handles the request."""
+        photos = self.photos
+        return PhotoStore(
+            self.config.data_dir() / "papers", photos.max_bytes, photos.max_pixels, photos.budget
+        )
 
     def start(self, *steps: Step) -> None:
         """Run the steps in order; each one's stop joins the stop list."""

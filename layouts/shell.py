@@ -37,6 +37,7 @@ NAV: tuple[NavItem, ...] = (
         Permission.VIEW_CASES,
         frozenset({Role.DEPARTMENT, Role.COMMANDER, Role.ADMIN}),
     ),
+    NavItem("residents", "/residents", "nav.residents", Permission.RESIDENTS),
     NavItem("field", "/field", "nav.field", Permission.REPORT_CASE, frozenset({Role.GRID_WORKER})),
     NavItem("status", "/", "nav.status", Permission.VIEW_WALL),
     NavItem("audit", "/admin/audit", "nav.audit", Permission.VIEW_AUDIT),

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     ACKNOWLEDGE_ALARM = "acknowledge_alarm"  # acknowledge an emergency by name
     EXPORT_CASES = "export_cases"  # the whole matching case base as CSV: desk roles only
+    RESIDENTS = "residents"  # residents' points and services on their behalf (scoped; issue 18)
 
 
 _P = Permission
@@ -41,16 +42,25 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.ADMIN: _ALL,
         Role.COMMANDER: _ALL - {_P.MANAGE_USERS, _P.VIEW_AUDIT},
         Role.DISPATCHER: _READ_WALL
-        | {_P.VIEW_CASES, _P.REPORT_CASE, _P.ACKNOWLEDGE_ALARM, _P.EXPORT_CASES},
+        | {_P.VIEW_CASES, _P.REPORT_CASE, _P.ACKNOWLEDGE_ALARM, _P.EXPORT_CASES, _P.RESIDENTS},
         Role.SUPERVISOR: _READ_WALL
-        | {_P.VIEW_CASES, _P.SUPERVISE, _P.VIEW_TRENDS, _P.ACKNOWLEDGE_ALARM, _P.EXPORT_CASES},
+        | {
+            _P.VIEW_CASES,
+            _P.SUPERVISE,
+            _P.VIEW_TRENDS,
+            _P.ACKNOWLEDGE_ALARM,
+            _P.EXPORT_CASES,
+            _P.RESIDENTS,  # reads (personal data masked): services on time
+        },
         # A department's desk exports its own dispatched cases (its scope); phones do not.
-        Role.DEPARTMENT: frozenset({_P.VIEW_CASES, _P.VIEW_REFERENCE, _P.EXPORT_CASES}),
+        Role.DEPARTMENT: frozenset(
+            {_P.VIEW_CASES, _P.VIEW_REFERENCE, _P.EXPORT_CASES, _P.RESIDENTS}
+        ),
         # Leadership is read-only: the wall and the trends, not the case desk.
-        Role.LEADER: _READ_WALL | {_P.VIEW_TRENDS},
+        Role.LEADER: _READ_WALL | {_P.VIEW_TRENDS, _P.RESIDENTS},  # reads, personal data masked
         Role.WALL: _READ_WALL,
         Role.GRID_WORKER: frozenset(
-            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES}
+            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES, _P.RESIDENTS}
         ),
         Role.INTEGRATION: frozenset(
             {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES}

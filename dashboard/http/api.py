@@ -120,6 +120,7 @@ def register_api(server: Flask, services: Services) -> None:
         api_cases,
         api_positions,
         api_reference,
+        api_residents,
         api_supervision,
         api_supervision_actions,
         api_tracks,
@@ -149,7 +150,7 @@ def register_api(server: Flask, services: Services) -> None:
     # A fresh parent per app: the children are module-level and may join several apps (tests).
     api = Blueprint("api", __name__, url_prefix=PREFIX)
     children = (api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp)
-    for child in (*children, api_case_list.bp, api_supervision.bp, api_tracks.bp):
+    for child in (*children, api_case_list.bp, api_supervision.bp, api_tracks.bp, api_residents.bp):
         api.register_blueprint(child)
     from dashboard.http import api_camera_layouts, api_cameras  # the video wall (issue 4)
 

@@ -15,6 +15,7 @@ from dashboard.i18n import (
     core,
     department,
     pages,
+    residents,
     security,
     shell,
     supervision,
@@ -40,6 +41,7 @@ _AREAS: tuple[ModuleType, ...] = (
     pages,
     security,
     tracks,
+    residents,
 )
 
 

@@ -33,6 +33,7 @@ from dashboard.seed.cameras import CameraSeed, generate_cameras
 from dashboard.seed.geography import generate_region
 from dashboard.seed.history import HistoryContext, SeededCase, generate_history
 from dashboard.seed.people import WorkerSeed, generate_workers
+from dashboard.seed.residents import seed_residents
 from dashboard.services.villages import refresh_villages
 from dashboard.services.watch_common import WatchSettings
 from dashboard.storage.db import Database
@@ -91,6 +92,7 @@ def is_seeded(db: Database) -> bool:
 
 
 def clear(db: Database) -> None:
+    _clear_residents(db)
     with db.transaction() as session:
         # The audit log is append-only and outlives data sets; positions refer to workers.
         for model in (
@@ -110,6 +112,29 @@ def clear(db: Database) -> None:
             SchemaInfo,
         ):
             session.execute(delete(model))
+
+
+_RESIDENT_TABLES = (
+    "resident_files",
+    "service_request_events",
+    "service_requests",
+    "points_ledger",
+    "points_redemptions",
+    "points_rewards",
+    "points_claims",
+    "residents",
+)
+
+
+def _clear_residents(db: Database) -> None:
+    """The residents of the old data set go with its villages; the points ledger refuses
+    DELETE on PostgreSQL (append-only), so the data set's owner empties it with TRUNCATE."""
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(_RESIDENT_TABLES)} RESTART IDENTITY"))
+        else:
+            for name in _RESIDENT_TABLES:
+                conn.execute(text(f"DELETE FROM {name}"))
 
 
 def seed(
@@ -144,6 +169,15 @@ def seed(
     )
     with db.transaction() as session:
         past.write(session, ctx, rule, reference, now, seed)
+        residents = seed_residents(
+            session,
+            region,
+            reference.points_items,
+            reference.service_items,
+            reference.calendar,
+            now,
+            seed,
+        )
         refresh_villages(session, rule, now)  # a no-op when the replay was right
         session.execute(delete(OutboxEvent))  # the seeded past is not news for the screens
         for key, value in {
@@ -167,6 +201,7 @@ def seed(
         "workers": len(workers),
         "cameras": len(cameras),
         "cases": cases,
+        **residents,
     }
     logger.info("seeded %s (%s): %s", region.name, scale, counts)
     return SeedReport(scale, seed, days, counts)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -564,3 +566,149 @@ class CameraLayout(Base):
     updated_at: Mapped[When]
 
     __table_args__ = (Index("uq_camera_layouts_owner_name", "owner", "name", unique=True),)
+
+
+# --- The residents' side (issue 18): points (积分制) and services on their behalf (代办) ----------
+
+
+class Resident(Base):
+    """A subject of the points scheme or the resident a service request is for: a person, a
+    household, an organisation, a Party member or a cadre, in one village. The ID number and
+    the phone are personal data: shown only to the roles that handle them, masked elsewhere."""
+
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # dashboard.domain.points.SubjectKind
+    name: Mapped[str] = mapped_column(String(100))
+    village_code: Mapped[str] = mapped_column(String(20), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[When]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class PointsClaim(Base):
+    """A deed entered for a resident, pending until the role its item names confirms it. The
+    partial unique index makes "the same deed twice" impossible even for two desks at once."""
+
+    __tablename__ = "points_claims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_code: Mapped[str] = mapped_column(String(4))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    deed_date: Mapped[date] = mapped_column(Date)
+    reporter: Mapped[str] = mapped_column(String(12))  # dashboard.domain.points.ReporterKind
+    description: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(10))  # pending | confirmed | rejected
+    entered_by: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[When]
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[MaybeWhen]
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        Index(
+            "uq_points_claims_deed",
+            "resident_id",
+            "item_code",
+            "deed_date",
+            unique=True,
+            sqlite_where=text("status != 'rejected'"),
+            postgresql_where=text("status != 'rejected'"),
+        ),
+    )
+
+
+class PointsEntry(Base):
+    """The points ledger: never updated or deleted (a trigger refuses it on PostgreSQL). An award
+    for a confirmed claim, a correction with its reason, or a redemption (negative)."""
+
+    __tablename__ = "points_ledger"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # dashboard.domain.points.EntryKind
+    amount: Mapped[int]
+    item_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("points_claims.id"), nullable=True)
+    redemption_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[When]
+    by_user: Mapped[str] = mapped_column(String(100))
+
+
+class PointsReward(Base):
+    """A reward residents of an area can exchange points for (积分兑换), with its stock."""
+
+    __tablename__ = "points_rewards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    area_code: Mapped[str] = mapped_column(String(20), index=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    cost: Mapped[int]
+    stock: Mapped[int]
+
+
+class PointsRedemption(Base):
+    __tablename__ = "points_redemptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("points_rewards.id"))
+    quantity: Mapped[int]
+    points: Mapped[int]
+    at: Mapped[When]
+    by_user: Mapped[str] = mapped_column(String(100))
+
+
+class ServiceRequest(Base):
+    """A service handled on a resident's behalf (代办), through the department's closed loop."""
+
+    __tablename__ = "service_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_code: Mapped[str] = mapped_column(String(4))
+    department_code: Mapped[str] = mapped_column(String(20), index=True)
+    village_code: Mapped[str] = mapped_column(String(20), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    consent_note: Mapped[str] = mapped_column(String(200))  # how the consent was given
+    status: Mapped[str] = mapped_column(String(12))  # dashboard.domain.service_requests
+    opened_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[When]
+    accepted_at: Mapped[MaybeWhen]
+    deadline: Mapped[MaybeWhen]
+    returned_at: Mapped[MaybeWhen]
+    closed_at: Mapped[MaybeWhen]
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+
+
+class ServiceRequestEvent(Base):
+    """The trail of a service request: every step, who, when and the note."""
+
+    __tablename__ = "service_request_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    at: Mapped[When]
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ResidentFile(Base):
+    """A photographed paper of a service request, or the evidence of a points claim."""
+
+    __tablename__ = "resident_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int]
+    label: Mapped[str] = mapped_column(String(100), default="")  # which paper
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id"), nullable=True, index=True
+    )
+    claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("points_claims.id"), nullable=True, index=True
+    )
+    uploaded_at: Mapped[When]
+    uploaded_by: Mapped[str] = mapped_column(String(100))

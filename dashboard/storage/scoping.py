@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, literal
 
 from dashboard.domain.permissions import Scope
-from dashboard.storage.models import Case
+from dashboard.storage.models import Case, ServiceRequest
 
 TOWN_LENGTH = 9
 
@@ -59,4 +59,17 @@ def case_scope(scope: Scope) -> list[ColumnElement[bool]]:
             Case.department_code == scope.department_code,
             Case.dispatched_at.is_not(None),
         ]
+    return conditions
+
+
+VILLAGE_COMMITTEE = "village"  # departments.toml: the village committee (村两委) opens requests
+
+
+def service_request_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    """The service requests (代办) ``scope`` may see: inside its area; a department sees those
+    it handles, except the village committee, which sees every request of its village (it
+    accepts them in the village for the departments)."""
+    conditions = in_area(ServiceRequest.village_code, scope.area_code)
+    if scope.department_code and scope.department_code != VILLAGE_COMMITTEE:
+        conditions.append(ServiceRequest.department_code == scope.department_code)
     return conditions

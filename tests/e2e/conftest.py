@@ -86,7 +86,7 @@ def start_app(tmp: Path, *args: str, extra_config: str = "") -> RunningApp:
     return app
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # shared by the modules that only read it or add their own rows
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     app = start_app(tmp_path_factory.mktemp("demo"))
     yield app

@@ -127,6 +127,10 @@ SAMPLES: dict[str, str] = {
     "order_id": "1",
     "layout_id": "1",
     "worker_id": "W-none",
+    "claim_id": "1",
+    "resident_id": "1",
+    "request_id": "1",
+    "paper_id": "1",
 }
 # Endpoints a request would change for the next caller: each call gets a fresh session.
 CONSUMES_SESSION = {"security.logout"}

@@ -35,20 +35,36 @@ def _links(component: Any) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
+        # "residents" (issue 18): every role that handles or reads residents' points and services
         (
             Role.ADMIN,
-            {"wall", "video", "tracks", "supervision", "cases", "department", "status", "audit"},
+            {
+                *("wall", "video", "tracks", "supervision", "cases", "department"),
+                *("residents", "status", "audit"),
+            },
         ),
         (
             Role.COMMANDER,
-            {"wall", "video", "tracks", "supervision", "cases", "department", "status"},
+            {
+                "wall",
+                "video",
+                "tracks",
+                "supervision",
+                "cases",
+                "department",
+                "residents",
+                "status",
+            },
         ),
-        (Role.SUPERVISOR, {"wall", "video", "tracks", "supervision", "cases", "status"}),
-        (Role.DISPATCHER, {"wall", "video", "tracks", "cases", "status"}),
-        (Role.DEPARTMENT, {"cases", "department"}),
-        (Role.LEADER, {"wall", "video", "tracks", "status"}),
+        (
+            Role.SUPERVISOR,
+            {"wall", "video", "tracks", "supervision", "cases", "residents", "status"},
+        ),
+        (Role.DISPATCHER, {"wall", "video", "tracks", "cases", "residents", "status"}),
+        (Role.DEPARTMENT, {"cases", "department", "residents"}),
+        (Role.LEADER, {"wall", "video", "tracks", "residents", "status"}),
         (Role.WALL, {"wall", "video", "tracks", "status"}),
-        (Role.GRID_WORKER, {"cases", "field"}),
+        (Role.GRID_WORKER, {"cases", "residents", "field"}),
     ],
 )
 def test_each_role_sees_only_the_pages_it_may_open(role: Role, expected: set[str]) -> None:
