@@ -26,15 +26,11 @@ from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import Action
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
+from dashboard.read.views import CaseView
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
-from dashboard.services.case_workspace import (
-    ActionForm,
-    ActionRefused,
-    CaseView,
-    CaseWorkspace,
-)
+from dashboard.services.case_workspace import ActionForm, ActionRefused, CaseWorkspace
 from dashboard.services.cases import ConcurrentChange
 from dashboard.services.photos import InvalidPhoto
 from layouts import case_ids as ids

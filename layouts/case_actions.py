@@ -18,7 +18,7 @@ from dashboard.domain.deadlines import suggested_extension
 from dashboard.domain.permissions import can_act
 from dashboard.domain.status import Action
 from dashboard.i18n import t
-from dashboard.services.case_workspace import CaseView
+from dashboard.read.views import CaseView
 from layouts import case_ids as ids
 from layouts.case_format import CasePageContext, action_word, local, role_word, status_word
 from layouts.controls import dropdown_labels

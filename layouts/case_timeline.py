@@ -12,7 +12,7 @@ from typing import Any
 from dash import html
 
 from dashboard.i18n import TABLE, Lang, t
-from dashboard.services.case_workspace import TimelineItem
+from dashboard.read.views import TimelineItem
 from layouts.case_format import (
     CasePageContext,
     action_word,

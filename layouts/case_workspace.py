@@ -17,7 +17,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard.i18n import Lang, t
-from dashboard.services.case_workspace import CaseView
+from dashboard.read.views import CaseView
 from layouts import case_ids as ids
 from layouts.case_actions import action_bar
 from layouts.case_format import (

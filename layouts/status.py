@@ -11,7 +11,7 @@ from dash import html
 
 from dashboard.domain.calendar import CalendarGap
 from dashboard.i18n import TABLE, Lang, t
-from dashboard.read_models import StatusSummary
+from dashboard.read.views import StatusSummary
 from layouts import ids
 from layouts.village_format import red_why
 

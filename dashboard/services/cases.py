@@ -37,6 +37,7 @@ from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
 from dashboard.domain.text import check_text
 from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
+from dashboard.domain.topics import TOPIC_CASE
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
 from dashboard.services.photos import Photo, attach_photos
@@ -225,7 +226,9 @@ class CaseService:
                 attachments={},
             )
         )
-        session.add(OutboxEvent(topic="case", payload=case_payload(row, "report"), created_at=now))
+        session.add(
+            OutboxEvent(topic=TOPIC_CASE, payload=case_payload(row, "report"), created_at=now)
+        )
         refresh_villages(session, self.village_rule, now, [row.village_code])
         return row
 
@@ -306,7 +309,7 @@ class CaseService:
         )
         session.add(
             OutboxEvent(
-                topic="case", payload=case_payload(row, transition.action.value), created_at=now
+                topic=TOPIC_CASE, payload=case_payload(row, transition.action.value), created_at=now
             )
         )
         refresh_villages(session, self.village_rule, now, [row.village_code])

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.domain import topics
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.roles import Role
@@ -39,12 +40,11 @@ from dashboard.storage.models import (
     SupervisionOrder,
     Village,
 )
+from dashboard.storage.outbox import enqueue
 from dashboard.storage.scoping import in_area
-from streams import protocol
-from streams.relay import enqueue
 
-TOPIC_CALL_LIST = protocol.TOPIC_CALL_LIST
-TOPIC_ORDER = protocol.TOPIC_SUPERVISION_ORDER
+TOPIC_CALL_LIST = topics.TOPIC_CALL_LIST
+TOPIC_ORDER = topics.TOPIC_SUPERVISION_ORDER
 
 # Outcomes of a call, in the order the form offers them (labels: dashboard/i18n/supervision.py).
 OUTCOMES = ("reached", "promised", "no_answer", "busy", "wrong_number", "other")

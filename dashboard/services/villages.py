@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.config import VillageRuleConfig
 from dashboard.domain.status import CaseStatus
+from dashboard.domain.topics import TOPIC_VILLAGE
 from dashboard.domain.village_status import (
     INITIAL,
     RedReason,
@@ -131,7 +132,7 @@ def refresh_villages(
         row.red_reasons = ",".join(sorted(r.value for r in state.reasons))
         row.status_changed_at = now
         changes.append(VillageChange(code, before, state))
-        session.add(OutboxEvent(topic="village", payload=village_payload(row), created_at=now))
+        session.add(OutboxEvent(topic=TOPIC_VILLAGE, payload=village_payload(row), created_at=now))
     return changes
 
 

@@ -36,6 +36,7 @@ from dashboard.domain.supervision import (
     reminder_due,
 )
 from dashboard.domain.time_bounds import measurable
+from dashboard.domain.topics import TOPIC_REMINDER, TOPIC_SUPERVISION_ORDER
 from dashboard.domain.working_index import yellow_moments
 from dashboard.reference import ReferenceData
 from dashboard.services.rollups import run_rollups
@@ -52,7 +53,6 @@ from dashboard.services.watch_common import (
 from dashboard.services.watchers_places import run_patrol_watch, run_village_watch
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, Reminder, SupervisionOrder
-from streams.protocol import TOPIC_REMINDER, TOPIC_SUPERVISION_ORDER
 
 logger = logging.getLogger(__name__)
 

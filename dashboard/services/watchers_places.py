@@ -25,6 +25,7 @@ from dashboard.domain.supervision import (
     outside_streak_start,
     silent_due,
 )
+from dashboard.domain.topics import TOPIC_CALL_LIST, TOPIC_PATROL_FLAG
 from dashboard.domain.village_status import VillageLight
 from dashboard.reference import ReferenceData
 from dashboard.services.villages import refresh_villages
@@ -48,8 +49,7 @@ from dashboard.storage.models import (
     Village,
     WorkerPosition,
 )
-from streams.protocol import TOPIC_CALL_LIST, TOPIC_PATROL_FLAG
-from streams.relay import enqueue
+from dashboard.storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
 from dashboard.read_models_wall import wall_snapshot
+from dashboard.services.alarms import record_alarm_ack
 from dashboard.services.cases import CaseReport
 from dashboard.services.metrics import case_facts, period_counts
 from dashboard.storage.models import Case, GridWorker, WorkerPosition
-from streams.relay import record_alarm_ack
 from tests.integration.support import TOWN_NOW, Town
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
