@@ -15,12 +15,14 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, callback, html
 from dash.exceptions import PreventUpdate
-from sqlalchemy import select
 
 from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import CaseStatus
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
+from dashboard.read import places
+from dashboard.read.case_queries import InvalidQuery
+from dashboard.read.case_search import case_search
 from dashboard.security.pages import guard_callback, page_guard
 from dashboard.services.case_params import (
     DEFAULT_SORT,
@@ -28,10 +30,6 @@ from dashboard.services.case_params import (
     case_params,
     parse_case_params,
 )
-from dashboard.services.case_queries import InvalidQuery
-from dashboard.services.case_search import case_search
-from dashboard.storage.models import Town
-from dashboard.storage.scoping import towns_of_area
 from layouts import case_list_ids as ids
 from layouts.case_list import CaseListView, case_list_page
 from layouts.shell import page_shell
@@ -75,9 +73,7 @@ class _Names:
 
 def _towns(services: Services, area: str | None) -> list[tuple[str, str]]:
     """The towns inside the principal's area (a village user: its own town)."""
-    query = select(Town.code, Town.name).where(*towns_of_area(Town.code, area)).order_by(Town.code)
-    with services.db.read() as session:
-        return [(code, name) for code, name in session.execute(query)]
+    return places.towns_of(services.db, area)
 
 
 def _search(

@@ -23,11 +23,10 @@ from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
-from dashboard.http.errors import ApiError
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
-from dashboard.security.pages import guard_callback, page_guard
+from dashboard.read.case_search import case_search
+from dashboard.security.pages import guard_callback, page_guard, refuse_callback
 from dashboard.security.web import client_ip, require_principal
-from dashboard.services.case_search import case_search
 from dashboard.services.case_workspace import ActionForm, CaseWorkspace
 from dashboard.services.cases import ConcurrentChange
 from dashboard.services.department_view import (
@@ -269,7 +268,7 @@ def _register_callbacks(page: _Page) -> None:
         if scope is None:
             raise PreventUpdate
         if not may_reply(principal):
-            raise ApiError(403, "forbidden", f"the role {principal.role} may not reply")
+            refuse_callback(principal, "reply")
         try:
             reply_order(
                 page.services.db,

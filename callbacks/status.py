@@ -12,7 +12,7 @@ from callbacks.frame_pages import page_title
 from dashboard.domain.calendar import calendar_gap
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang
-from dashboard.read_models import status_summary
+from dashboard.read.status import status_summary
 from dashboard.security.pages import page_guard
 from dashboard.services.metrics import closure_rates
 from layouts import ids

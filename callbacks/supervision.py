@@ -20,7 +20,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from dash.exceptions import PreventUpdate
 
 from callbacks.frame_pages import page_title, unknown_refusal
-from callbacks.supervision_data import SupervisionData
+from callbacks.supervision_desk import SupervisionDesk
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.pages import guard_callback, page_guard
@@ -45,7 +45,7 @@ _SORT_DEFAULT = {"key": "overdue", "desc": False}
 
 
 def register_supervision_page(services: Services) -> None:
-    data = SupervisionData(services)
+    data = SupervisionDesk(services)
 
     @page_guard(Permission.SUPERVISE)
     def layout(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
@@ -76,7 +76,7 @@ def _number(value: Any) -> int:
     return value
 
 
-def _register_callbacks(data: SupervisionData) -> None:
+def _register_callbacks(data: SupervisionDesk) -> None:
     for name, data_id, drawn in (
         ("cases", ids.CASES_DATA, ids.DRAWN_CASES),
         ("orders", ids.ORDERS_DATA, ids.DRAWN_ORDERS),

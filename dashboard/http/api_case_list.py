@@ -27,11 +27,11 @@ from flask.typing import ResponseReturnValue
 from dashboard.domain.permissions import Permission
 from dashboard.http.api import ApiContext, context, principal
 from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.read.case_search import case_search
 from dashboard.security.heavy import heavy
 from dashboard.security.principal import Principal
 from dashboard.security.web import require
 from dashboard.services.case_params import CaseQuery, parse_case_params
-from dashboard.services.case_search import case_search
 
 bp = Blueprint("case_list", __name__)
 

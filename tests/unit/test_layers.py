@@ -50,8 +50,6 @@ def test_every_module_sits_in_a_layer() -> None:
         for layer in layered["layers"]
     ]
     outside = sorted(
-        name
-        for name in project_modules()
-        if name not in OUTSIDE and layer_of(name, layers) is None
+        name for name in project_modules() if name not in OUTSIDE and layer_of(name, layers) is None
     )
     assert outside == [], f"modules in no layer of pyproject.toml: {outside}"
