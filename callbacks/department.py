@@ -130,7 +130,7 @@ def _reason(err: DomainError, lang: Lang) -> str:
     return t(key, lang) if key in TABLE else unknown_refusal(err, lang)
 
 
-def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple:
+def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple[Any, ...]:
     principal = require_principal()
     lang = normalise_lang(store.get("lang"))
     built = page.build(principal, lang, page.scope(principal, store.get("dept")))
@@ -161,7 +161,7 @@ def pick(page: _Page, value: str | None, store: dict[str, Any]) -> str:
     State(ids.STORE, "data"),
     prevent_initial_call=True,
 )
-def accept(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple:
+def accept(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple[Any, ...]:
     trigger = _clicked()
     lang = normalise_lang(store.get("lang"))
     form = ActionForm(action=Action.START)
@@ -175,7 +175,7 @@ def accept(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple:
     State(ids.STORE, "data"),
     prevent_initial_call=True,
 )
-def open_form(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple:
+def open_form(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple[Any, ...]:
     trigger = _clicked()
     lang = normalise_lang(store.get("lang"))
     pending = {"case": int(trigger["case"]), "version": int(trigger["version"])}
@@ -225,7 +225,7 @@ def report(
     filename: str | None,
     note: str | None,
     store: dict[str, Any],
-) -> tuple:
+) -> tuple[Any, ...]:
     if not clicks or not pending:
         raise PreventUpdate
     lang = normalise_lang(store.get("lang"))
@@ -263,7 +263,7 @@ def reply(
     texts: list[str | None],
     idents: list[dict[str, Any]],
     store: dict[str, Any],
-) -> tuple:
+) -> tuple[Any, ...]:
     order_id = int(_clicked()["order"])
     lang = normalise_lang(store.get("lang"))
     text = next((v or "" for v, i in zip(texts, idents, strict=True) if i["order"] == order_id), "")
@@ -298,7 +298,7 @@ def _clicked() -> dict[str, Any]:
 
 def _act(
     page: _Page, store: dict[str, Any], case_id: int, version: int, form: ActionForm, lang: Lang
-) -> tuple:
+) -> tuple[Any, ...]:
     principal = require_principal()
     scope = page.scope(principal, store.get("dept"))
     if scope is None:

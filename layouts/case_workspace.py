@@ -29,6 +29,7 @@ from layouts.case_format import (
     status_word,
 )
 from layouts.case_timeline import photo_link, timeline
+from layouts.controls import data_attrs
 
 
 def not_found(case_ref: str, lang: Lang) -> html.Div:
@@ -110,7 +111,7 @@ def _head(view: CaseView, ctx: CasePageContext) -> list[Any]:
             status_word(view.status, lang),
             className=f"case-ws-status st-{view.status.value}",
             id="case-ws-status",
-            **{"data-status": view.status.value},
+            **data_attrs(status=view.status.value),
         ),
     ]
     if view.emergency:
@@ -144,7 +145,7 @@ def _light(view: CaseView, ctx: CasePageContext) -> html.Span:
         [html.I(className="dot"), text],
         className=f"case-ws-light {view.light}",
         id="case-ws-light",
-        **{"data-light": view.light},
+        **data_attrs(light=view.light),
     )
 
 
@@ -237,5 +238,5 @@ def _map(view: CaseView, ctx: CasePageContext) -> html.Div:
         "village_name": view.village_name,
     }
     return html.Div(
-        id=ids.MAP, className="case-ws-map", **{"data-map": json.dumps(data, ensure_ascii=False)}
+        id=ids.MAP, className="case-ws-map", **data_attrs(map=json.dumps(data, ensure_ascii=False))
     )
