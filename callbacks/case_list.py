@@ -21,15 +21,15 @@ from dashboard.domain.permissions import Permission
 from dashboard.domain.status import CaseStatus
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.read import places
-from dashboard.read.case_queries import InvalidQuery
-from dashboard.read.case_search import case_search
-from dashboard.security.pages import guard_callback, page_guard
-from dashboard.services.case_params import (
+from dashboard.read.case_params import (
     DEFAULT_SORT,
     CaseQuery,
     case_params,
     parse_case_params,
 )
+from dashboard.read.case_queries import InvalidQuery
+from dashboard.read.case_search import case_search
+from dashboard.security.pages import guard_callback, page_guard
 from layouts import case_list_ids as ids
 from layouts.case_list import CaseListView, case_list_page
 from layouts.shell import page_shell

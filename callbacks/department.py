@@ -26,15 +26,15 @@ from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.read.case_search import case_search
-from dashboard.security.pages import page_guard, refuse_callback
-from dashboard.security.web import client_ip, require_principal
-from dashboard.services.case_workspace import ActionForm, CaseWorkspace
-from dashboard.services.cases import ConcurrentChange
-from dashboard.services.department_view import (
+from dashboard.read.department_view import (
     department_scope,
     may_reply,
     open_orders,
 )
+from dashboard.security.pages import page_guard, refuse_callback
+from dashboard.security.web import client_ip, require_principal
+from dashboard.services.case_workspace import ActionForm, CaseWorkspace
+from dashboard.services.cases import ConcurrentChange
 from dashboard.services.photos import InvalidPhoto
 from dashboard.services.supervision_actions import reply_order
 from layouts import department_ids as ids

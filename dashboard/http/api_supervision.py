@@ -21,7 +21,7 @@ from pydantic import Field
 
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
-from dashboard.http.api import context, principal
+from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import _Body, parse_fields
 from dashboard.read.supervision_queries import MAX_LIMIT, call_list, list_orders

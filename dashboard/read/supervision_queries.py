@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
-from dashboard.services.watch_common import iso
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
     CallListEntry,

@@ -162,7 +162,3 @@ def isolated(
 def batches(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.status import CLOCK_RUNNING_STATUSES
 from dashboard.domain.supervision import (
@@ -47,7 +48,6 @@ from dashboard.services.watch_common import (
     batches,
     enqueue_all,
     insert_new,
-    iso,
     isolated,
 )
 from dashboard.services.watchers_places import run_patrol_watch, run_village_watch

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.supervision import (
     OUTSIDE,
     RedVillage,
@@ -36,7 +37,6 @@ from dashboard.services.watch_common import (
     batches,
     enqueue_all,
     insert_new,
-    iso,
     isolated,
 )
 from dashboard.storage.db import Database
