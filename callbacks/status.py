@@ -15,7 +15,7 @@ from dashboard.i18n import normalise_lang
 from dashboard.read.status import status_summary
 from dashboard.security.pages import page_guard
 from dashboard.services.metrics import closure_rates
-from layouts import ids
+from layouts import status_ids as ids
 from layouts.shell import page_shell
 from layouts.status import status_page
 

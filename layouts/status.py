@@ -12,7 +12,7 @@ from dash import html
 from dashboard.domain.calendar import CalendarGap
 from dashboard.i18n import TABLE, Lang, t
 from dashboard.read.views import StatusSummary
-from layouts import ids
+from layouts import status_ids as ids
 from layouts.village_format import red_why
 
 _COUNTS = ["counties", "towns", "villages", "grids", "workers", "cameras", "departments"]
