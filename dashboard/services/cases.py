@@ -44,7 +44,8 @@ from dashboard.services.photos import Photo, attach_photos
 from dashboard.services.villages import refresh_villages
 from dashboard.storage.case_rows import to_state, write_state
 from dashboard.storage.db import Database
-from dashboard.storage.models import Case, CaseEvent, OutboxEvent
+from dashboard.storage.models import Case, CaseEvent
+from dashboard.storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -226,9 +227,7 @@ class CaseService:
                 attachments={},
             )
         )
-        session.add(
-            OutboxEvent(topic=TOPIC_CASE, payload=case_payload(row, "report"), created_at=now)
-        )
+        enqueue(session, TOPIC_CASE, case_payload(row, "report"), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
         return row
 
@@ -307,11 +306,7 @@ class CaseService:
                 attachments={"ids": list(transition.attachments)} if transition.attachments else {},
             )
         )
-        session.add(
-            OutboxEvent(
-                topic=TOPIC_CASE, payload=case_payload(row, transition.action.value), created_at=now
-            )
-        )
+        enqueue(session, TOPIC_CASE, case_payload(row, transition.action.value), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
 
     # --- read -----------------------------------------------------------------------------
