@@ -46,7 +46,7 @@ def test_every_module_sits_in_a_layer() -> None:
     assert isinstance(contracts, list)
     (layered,) = [c for c in contracts if c["type"] == "layers"]
     layers = [
-        [m.strip() for m in re.split(r"[:|]", layer.replace("\\\n", " ")) if m.strip()]
+        [m.strip().strip("()") for m in re.split(r"[:|]", layer.replace("\\\n", " ")) if m.strip()]
         for layer in layered["layers"]
     ]
     outside = sorted(
