@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# `make test`: the whole suite on today's date, then on FUTURE_DATE (every process's calendar
-# clock moved, scripts/on-date.sh). The two runs share nothing but the PostgreSQL and Redis
+# `make test`: the whole suite on today's date, then the tests below the browser (FUTURE_TESTS:
+# tests/unit and tests/integration) on FUTURE_DATE (every process's calendar clock moved,
+# scripts/on-date.sh). docs/testing.md says why the browser tests run once. The two runs share nothing but the PostgreSQL and Redis
 # servers (each makes its own databases, channels and ports; a test that takes a server away
 # starts a private one), so they can run side by side — but side by side, the load made a
 # timing test flaky (test_connection_limits, 2 of 5 runs), so they run one after the other.
 # Fails if either fails.
-# Usage: scripts/test-both.sh PYTHON FUTURE_DATE [PYTEST ARGS...]
+# Usage: scripts/test-both.sh PYTHON FUTURE_DATE "FUTURE_TESTS" [PYTEST ARGS...]
 set -uo pipefail
-py=$1; future_date=$2; shift 2
+py=$1; future_date=$2; future_tests=$3; shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d -t gcc-test-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$py" -m pytest -q -p no:cacheprovider --basetemp="$work/now" "$@" 2>&1 | tee "$work/now.log"
 now_status=${PIPESTATUS[0]}
 echo
-echo "======== the same suite with the clocks moved to ${future_date} ========"
+echo "======== ${future_tests} with the clocks moved to ${future_date} ========"
+# shellcheck disable=SC2086  # future_tests is a list of paths
 bash "$here/on-date.sh" "$future_date" "$py" -m pytest -q -p no:cacheprovider \
-  --basetemp="$work/future" "$@" 2>&1 | tee "$work/future.log"
+  --basetemp="$work/future" $future_tests "$@" 2>&1 | tee "$work/future.log"
 future_status=${PIPESTATUS[0]}
 # pytest's own summary lines can be followed by interpreter-exit warnings: end with one line that
 # counts both runs ("total: N passed, M failed").
