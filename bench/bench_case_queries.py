@@ -1,4 +1,4 @@
-"""Benchmark: searching cases at city scale (``dashboard.services.case_queries``).
+"""Benchmark: searching cases at city scale (``dashboard.read.case_queries``).
 
 On the city databases ``bench_seed`` seeded (or seeded here when run alone), the 100,000 open
 dispatched cases of ``bench_watchers`` are bulk-inserted on top (registered over the 20 working
@@ -23,14 +23,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-import dashboard.services.case_light_sql as light_sql
+import dashboard.read.case_light_sql as light_sql
 from bench import NOW, ms, timed
 from bench.bench_seed import BACKENDS, DAYS, LABELS, release_all, seeded
 from bench.bench_watchers import cleanup, insert_open_cases
 from dashboard.config import AppConfig
 from dashboard.domain.permissions import UNLIMITED
+from dashboard.read.case_queries import CaseFilters, iter_case_rows, search_cases
 from dashboard.reference import load_reference
-from dashboard.services.case_queries import CaseFilters, iter_case_rows, search_cases
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case
 

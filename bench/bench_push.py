@@ -38,10 +38,10 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench import percentiles
 from dashboard.domain.roles import Role
+from dashboard.storage.bus import Event
 from dashboard.storage.db import Database
-from streams.bus import Event
+from dashboard.storage.outbox import enqueue, last_published_id
 from streams.redis_bus import RedisBus
-from streams.relay import enqueue, last_published_id
 from tests.integration.live_helpers import (
     Deployment,
     LiveClient,

@@ -49,11 +49,11 @@ from dashboard.services.positions import Fix, PositionService
 from dashboard.services.track_replay import build_replay
 from dashboard.services.tracks import DeviceRegistry, read_track
 from dashboard.services.villages import rule_from_config
+from dashboard.storage.bus import InMemoryBus
 from dashboard.storage.db import Database
 from dashboard.storage.migrate import upgrade
 from dashboard.storage.models import Grid, GridWorker
 from dashboard.storage.partitions import ensure_partitions, partition_name
-from streams.bus import InMemoryBus
 from tests.integration.support import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent

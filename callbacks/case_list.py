@@ -13,25 +13,24 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import dash
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, html
 from dash.exceptions import PreventUpdate
-from sqlalchemy import select
 
 from callbacks.frame_pages import page_title
+from callbacks.page_callbacks import PageCallbacks
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import CaseStatus
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
-from dashboard.security.pages import guard_callback, page_guard
-from dashboard.services.case_params import (
+from dashboard.read import places
+from dashboard.read.case_params import (
     DEFAULT_SORT,
     CaseQuery,
     case_params,
     parse_case_params,
 )
-from dashboard.services.case_queries import InvalidQuery
-from dashboard.services.case_search import case_search
-from dashboard.storage.models import Town
-from dashboard.storage.scoping import towns_of_area
+from dashboard.read.case_queries import InvalidQuery
+from dashboard.read.case_search import case_search
+from dashboard.security.pages import page_guard
 from layouts import case_list_ids as ids
 from layouts.case_list import CaseListView, case_list_page
 from layouts.shell import page_shell
@@ -75,9 +74,7 @@ class _Names:
 
 def _towns(services: Services, area: str | None) -> list[tuple[str, str]]:
     """The towns inside the principal's area (a village user: its own town)."""
-    query = select(Town.code, Town.name).where(*towns_of_area(Town.code, area)).order_by(Town.code)
-    with services.db.read() as session:
-        return [(code, name) for code, name in session.execute(query)]
+    return places.towns_of(services.db, area)
 
 
 def _search(
@@ -139,7 +136,7 @@ def register_case_list_page(services: Services) -> None:
     dash.register_page(
         "case_list", path="/cases", layout=layout, title=page_title("title.cases", services)
     )
-    _register_callbacks()
+    on.register(names)
 
 
 def form_params(values: Mapping[str, Any], per_page: Any) -> dict[str, str]:
@@ -157,27 +154,29 @@ def form_params(values: Mapping[str, Any], per_page: Any) -> dict[str, str]:
     return params
 
 
-def _register_callbacks() -> None:
-    @callback(
-        Output(ids.NAV, "href"),
-        Input(ids.SEARCH, "n_clicks"),
-        *[Input(field, "n_submit") for field in ids.ENTER_FIELDS],
-        Input(ids.PER_PAGE, "value"),
-        *[State(field, "value") for field in ids.FIELDS.values()],
-        State(ids.LANG, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def search(*args: Any) -> str:
-        if not dash.ctx.triggered_id:
-            raise PreventUpdate
-        n_inputs = 2 + len(ids.ENTER_FIELDS)
-        per_page = args[n_inputs - 1]
-        values = dict(zip(ids.FIELDS, args[n_inputs:-1], strict=True))
-        store = args[-1] or {}
-        lang = normalise_lang(store.get("lang"))
-        params = form_params(values, per_page)
-        if store.get("sort") and store["sort"] != DEFAULT_SORT:
-            params["sort"] = str(store["sort"])  # a new search keeps the order the user chose
-        params["lang"] = lang
-        return f"/cases?{urlencode(params)}"
+on: PageCallbacks[_Names] = PageCallbacks(Permission.VIEW_CASES)
+
+
+@on(
+    Output(ids.NAV, "href"),
+    Input(ids.SEARCH, "n_clicks"),
+    *[Input(field, "n_submit") for field in ids.ENTER_FIELDS],
+    Input(ids.PER_PAGE, "value"),
+    *[State(field, "value") for field in ids.FIELDS.values()],
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def search(_names: _Names, *args: Any) -> str:
+    """The search form's fields as the address of the results (the page reads them from it)."""
+    if not dash.ctx.triggered_id:
+        raise PreventUpdate
+    n_inputs = 2 + len(ids.ENTER_FIELDS)
+    per_page = args[n_inputs - 1]
+    values = dict(zip(ids.FIELDS, args[n_inputs:-1], strict=True))
+    store = args[-1] or {}
+    lang = normalise_lang(store.get("lang"))
+    params = form_params(values, per_page)
+    if store.get("sort") and store["sort"] != DEFAULT_SORT:
+        params["sort"] = str(store["sort"])  # a new search keeps the order the user chose
+    params["lang"] = lang
+    return f"/cases?{urlencode(params)}"

@@ -1,7 +1,8 @@
 """The case workspace (``/cases/<case_id>``): thin glue between the page, its buttons and
 dashboard.services.case_workspace.
 
-Four callbacks, each behind ``guard_callback(VIEW_CASES)`` (and the service checks the role for
+Four callbacks (module-level functions, registered per app by ``on.register``), each behind
+``guard_callback(VIEW_CASES)`` (and the service checks the role for
 the step and the case's scope): a button opens the form of its step; cancel closes it; confirm
 parses the form, calls ``CaseWorkspace.act`` and re-renders the parts of the page a step changes
 (head, details, actions, photos, timeline) from a fresh read - no page reload; a chosen photo
@@ -18,23 +19,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import dash
-from dash import ALL, MATCH, Input, Output, State, callback, html, no_update
+from dash import ALL, MATCH, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.frame_pages import page_title, unknown_refusal
+from callbacks.page_callbacks import PageCallbacks
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
 from dashboard.domain.status import Action
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
-from dashboard.security.pages import guard_callback, page_guard
+from dashboard.read.views import CaseView
+from dashboard.security.pages import page_guard
 from dashboard.security.principal import Principal
 from dashboard.security.web import require_principal
-from dashboard.services.case_workspace import (
-    ActionForm,
-    ActionRefused,
-    CaseView,
-    CaseWorkspace,
-)
+from dashboard.services.case_workspace import ActionForm, ActionRefused, CaseWorkspace
 from dashboard.services.cases import ConcurrentChange
 from dashboard.services.photos import InvalidPhoto
 from layouts import case_ids as ids
@@ -118,90 +116,92 @@ def register_case_workspace_page(services: Services) -> None:
         layout=layout,
         title=page_title("title.case", services),
     )
-    _register_callbacks(page)
+    on.register(page)
 
 
-def _register_callbacks(page: _Page) -> None:
-    @callback(
-        Output(ids.FORM, "children"),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),  # a new step, a clean slate
-        Input({"type": ids.ACTION_BUTTON, "action": ALL}, "n_clicks"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def open_form(_clicks: list[int | None], store: dict[str, Any]) -> Any:
-        trigger = dash.ctx.triggered_id
-        if not isinstance(trigger, dict) or not dash.ctx.triggered[0].get("value"):
-            raise PreventUpdate  # the bar was re-rendered, nobody clicked
-        principal = require_principal()
-        view = page.view(principal, store["id"])
-        lang = normalise_lang(store.get("lang"))
-        if view is None:
-            return not_found(str(store["id"]), lang), None
-        form = action_form(Action(trigger["action"]), view, page.context(principal, lang))
-        return form, None
+on: PageCallbacks[_Page] = PageCallbacks(Permission.VIEW_CASES)
 
-    @callback(
-        Output(ids.FORM, "children", allow_duplicate=True),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Input(ids.CANCEL, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def close_form(clicks: int | None) -> tuple[Any, Any]:
-        if not clicks:
-            raise PreventUpdate
-        return [], None
 
-    @callback(
-        Output({"type": ids.UPLOAD_NAME, "name": MATCH}, "children"),
-        Input({"type": ids.UPLOAD, "name": MATCH}, "filename"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def show_chosen(filename: str | None, store: dict[str, Any]) -> str:
-        lang = normalise_lang(store.get("lang"))
-        return t("case_ws.photo_chosen", lang).format(f=filename) if filename else ""
+@on(
+    Output(ids.FORM, "children"),
+    Output(ids.MESSAGE, "children", allow_duplicate=True),  # a new step, a clean slate
+    Input({"type": ids.ACTION_BUTTON, "action": ALL}, "n_clicks"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def open_form(page: _Page, _clicks: list[int | None], store: dict[str, Any]) -> Any:
+    trigger = dash.ctx.triggered_id
+    if not isinstance(trigger, dict) or not dash.ctx.triggered[0].get("value"):
+        raise PreventUpdate  # the bar was re-rendered, nobody clicked
+    principal = require_principal()
+    view = page.view(principal, store["id"])
+    lang = normalise_lang(store.get("lang"))
+    if view is None:
+        return not_found(str(store["id"]), lang), None
+    form = action_form(Action(trigger["action"]), view, page.context(principal, lang))
+    return form, None
 
-    @callback(
-        *[Output(part, "children") for part in _PARTS],
-        Output(ids.STORE, "data"),
-        Output(ids.MESSAGE, "children"),
-        Output(ids.FORM, "children", allow_duplicate=True),
-        Input(ids.SUBMIT, "n_clicks"),
-        State(ids.PENDING, "data"),
-        State(ids.STORE, "data"),
-        State({"type": ids.FIELD, "name": ALL}, "value"),
-        State({"type": ids.UPLOAD, "name": ALL}, "contents"),
-        State({"type": ids.UPLOAD, "name": ALL}, "filename"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def submit(
-        clicks: int | None,
-        pending: str,
-        store: dict[str, Any],
-        _values: list[Any],
-        contents: list[str | None],
-        filenames: list[str | None],
-    ) -> tuple[Any, ...]:
-        if not clicks or not pending:
-            raise PreventUpdate
-        lang = normalise_lang(store.get("lang"))
-        principal = require_principal()
-        action = Action(pending)
-        try:
-            form = _form(action, _field_values(), contents, filenames, page)
-            page.workspace().act(principal, int(store["id"]), int(store["version"]), form)
-        except ConcurrentChange:
-            return _render(page, principal, store, lang, _message(t("case_ws.changed", lang)))
-        except DomainError as err:
-            text = t("case_ws.refused", lang).format(m=_reason(err, lang))
-            return (*[no_update] * len(_PARTS), no_update, _message(text, error=True), no_update)
-        done = t("case_ws.done", lang).format(a=action_word(action.value, lang))
-        return _render(page, principal, store, lang, _message(done, error=False))
+
+@on(
+    Output(ids.FORM, "children", allow_duplicate=True),
+    Output(ids.MESSAGE, "children", allow_duplicate=True),
+    Input(ids.CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def close_form(page: _Page, clicks: int | None) -> tuple[Any, Any]:
+    if not clicks:
+        raise PreventUpdate
+    return [], None
+
+
+@on(
+    Output({"type": ids.UPLOAD_NAME, "name": MATCH}, "children"),
+    Input({"type": ids.UPLOAD, "name": MATCH}, "filename"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def show_chosen(page: _Page, filename: str | None, store: dict[str, Any]) -> str:
+    lang = normalise_lang(store.get("lang"))
+    return t("case_ws.photo_chosen", lang).format(f=filename) if filename else ""
+
+
+@on(
+    *[Output(part, "children") for part in _PARTS],
+    Output(ids.STORE, "data"),
+    Output(ids.MESSAGE, "children"),
+    Output(ids.FORM, "children", allow_duplicate=True),
+    Input(ids.SUBMIT, "n_clicks"),
+    State(ids.PENDING, "data"),
+    State(ids.STORE, "data"),
+    State({"type": ids.FIELD, "name": ALL}, "value"),
+    State({"type": ids.UPLOAD, "name": ALL}, "contents"),
+    State({"type": ids.UPLOAD, "name": ALL}, "filename"),
+    prevent_initial_call=True,
+)
+def submit(
+    page: _Page,
+    clicks: int | None,
+    pending: str,
+    store: dict[str, Any],
+    _values: list[Any],
+    contents: list[str | None],
+    filenames: list[str | None],
+) -> tuple[Any, ...]:
+    if not clicks or not pending:
+        raise PreventUpdate
+    lang = normalise_lang(store.get("lang"))
+    principal = require_principal()
+    action = Action(pending)
+    try:
+        form = _form(action, _field_values(), contents, filenames, page)
+        page.workspace().act(principal, int(store["id"]), int(store["version"]), form)
+    except ConcurrentChange:
+        return _render(page, principal, store, lang, _message(t("case_ws.changed", lang)))
+    except DomainError as err:
+        text = t("case_ws.refused", lang).format(m=_reason(err, lang))
+        return (*[no_update] * len(_PARTS), no_update, _message(text, error=True), no_update)
+    done = t("case_ws.done", lang).format(a=action_word(action.value, lang))
+    return _render(page, principal, store, lang, _message(done, error=False))
 
 
 def _render(

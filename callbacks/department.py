@@ -15,26 +15,26 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import dash
-from dash import ALL, Input, Output, State, callback, html, no_update
+from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.frame_pages import page_title, unknown_refusal
+from callbacks.page_callbacks import PageCallbacks
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
-from dashboard.http.errors import ApiError
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
-from dashboard.security.pages import guard_callback, page_guard
-from dashboard.security.web import client_ip, require_principal
-from dashboard.services.case_search import case_search
-from dashboard.services.case_workspace import ActionForm, CaseWorkspace
-from dashboard.services.cases import ConcurrentChange
-from dashboard.services.department_view import (
+from dashboard.read.case_search import case_search
+from dashboard.read.department_view import (
     department_scope,
     may_reply,
     open_orders,
 )
+from dashboard.security.pages import page_guard, refuse_callback
+from dashboard.security.web import client_ip, require_principal
+from dashboard.services.case_workspace import ActionForm, CaseWorkspace
+from dashboard.services.cases import ConcurrentChange
 from dashboard.services.photos import InvalidPhoto
 from dashboard.services.supervision_actions import reply_order
 from layouts import department_ids as ids
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 
 class _Page:
+    """The page's context: the container and the names it shows, built once per app."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
         ref = services.reference
@@ -116,7 +118,7 @@ def register_department_page(services: Services) -> None:
         layout=layout,
         title=page_title("title.department", services),
     )
-    _register_callbacks(page)
+    on.register(page)
 
 
 def _first(page: _Page) -> str | None:
@@ -128,161 +130,162 @@ def _reason(err: DomainError, lang: Lang) -> str:
     return t(key, lang) if key in TABLE else unknown_refusal(err, lang)
 
 
-def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple:
+def _refresh(page: _Page, store: dict[str, Any], text: str, error: bool = False) -> tuple[Any, ...]:
     principal = require_principal()
     lang = normalise_lang(store.get("lang"))
     built = page.build(principal, lang, page.scope(principal, store.get("dept")))
     return cases_panel(built), orders_panel(built), message(text, error)
 
 
-def _register_callbacks(page: _Page) -> None:
-    @callback(
-        Output(ids.NAV, "href"),
-        Input(ids.PICK, "value"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def pick(value: str | None, store: dict[str, Any]) -> str:
-        if not value or value == store.get("dept"):
-            raise PreventUpdate
-        return f"/department?dept={value}&lang={normalise_lang(store.get('lang'))}"
+on: PageCallbacks[_Page] = PageCallbacks(Permission.VIEW_CASES)
 
-    @callback(
-        Output(ids.CASES, "children"),
-        Output(ids.ORDERS, "children"),
-        Output(ids.MESSAGE, "children"),
-        Output(ids.FORM, "children"),
-        Input({"type": ids.ACCEPT, "case": ALL, "version": ALL}, "n_clicks"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def accept(_clicks: list[int], store: dict[str, Any]) -> tuple:
-        trigger = _clicked()
-        lang = normalise_lang(store.get("lang"))
-        form = ActionForm(action=Action.START)
-        return _act(page, store, int(trigger["case"]), int(trigger["version"]), form, lang)
 
-    @callback(
-        Output(ids.FORM, "children", allow_duplicate=True),
-        Output(ids.PENDING, "data"),
-        Input({"type": ids.REPORT, "case": ALL, "version": ALL}, "n_clicks"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def open_form(_clicks: list[int], store: dict[str, Any]) -> tuple:
-        trigger = _clicked()
-        lang = normalise_lang(store.get("lang"))
-        pending = {"case": int(trigger["case"]), "version": int(trigger["version"])}
-        return handled_form(pending["case"], lang), pending
+@on(
+    Output(ids.NAV, "href"),
+    Input(ids.PICK, "value"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def pick(page: _Page, value: str | None, store: dict[str, Any]) -> str:
+    if not value or value == store.get("dept"):
+        raise PreventUpdate
+    return f"/department?dept={value}&lang={normalise_lang(store.get('lang'))}"
 
-    @callback(
-        Output(ids.FORM, "children", allow_duplicate=True),
-        Input(ids.CANCEL, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def cancel(clicks: int | None) -> list[Any]:
-        if not clicks:
-            raise PreventUpdate
-        return []
 
-    @callback(
-        Output(ids.UPLOAD_NAME, "children"),
-        Input(ids.UPLOAD, "filename"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def chosen(filename: str | None, store: dict[str, Any]) -> str:
-        lang = normalise_lang(store.get("lang"))
-        return t("department.photo_chosen", lang).format(f=filename) if filename else ""
+@on(
+    Output(ids.CASES, "children"),
+    Output(ids.ORDERS, "children"),
+    Output(ids.MESSAGE, "children"),
+    Output(ids.FORM, "children"),
+    Input({"type": ids.ACCEPT, "case": ALL, "version": ALL}, "n_clicks"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def accept(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple[Any, ...]:
+    trigger = _clicked()
+    lang = normalise_lang(store.get("lang"))
+    form = ActionForm(action=Action.START)
+    return _act(page, store, int(trigger["case"]), int(trigger["version"]), form, lang)
 
-    @callback(
-        Output(ids.CASES, "children", allow_duplicate=True),
-        Output(ids.ORDERS, "children", allow_duplicate=True),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Output(ids.FORM, "children", allow_duplicate=True),
-        Input(ids.SUBMIT, "n_clicks"),
-        State(ids.PENDING, "data"),
-        State(ids.UPLOAD, "contents"),
-        State(ids.UPLOAD, "filename"),
-        State(ids.NOTE, "value"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
-    )
-    @guard_callback(Permission.VIEW_CASES)
-    def report(
-        clicks: int | None,
-        pending: dict[str, Any] | None,
-        contents: str | None,
-        filename: str | None,
-        note: str | None,
-        store: dict[str, Any],
-    ) -> tuple:
-        if not clicks or not pending:
-            raise PreventUpdate
-        lang = normalise_lang(store.get("lang"))
-        if not contents:
-            return (
-                no_update,
-                no_update,
-                message(t("department.photo_missing", lang), True),
-                no_update,
-            )
-        try:
-            photo = _decode(contents, filename or "")
-        except InvalidPhoto as err:
-            text = t("department.refused", lang).format(m=_reason(err, lang))
-            return no_update, no_update, message(text, True), no_update
-        form = ActionForm(
-            action=Action.HANDLED, note=note or "", photo=photo, photo_name=filename or ""
+
+@on(
+    Output(ids.FORM, "children", allow_duplicate=True),
+    Output(ids.PENDING, "data"),
+    Input({"type": ids.REPORT, "case": ALL, "version": ALL}, "n_clicks"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def open_form(page: _Page, _clicks: list[int], store: dict[str, Any]) -> tuple[Any, ...]:
+    trigger = _clicked()
+    lang = normalise_lang(store.get("lang"))
+    pending = {"case": int(trigger["case"]), "version": int(trigger["version"])}
+    return handled_form(pending["case"], lang), pending
+
+
+@on(
+    Output(ids.FORM, "children", allow_duplicate=True),
+    Input(ids.CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def cancel(page: _Page, clicks: int | None) -> list[Any]:
+    if not clicks:
+        raise PreventUpdate
+    return []
+
+
+@on(
+    Output(ids.UPLOAD_NAME, "children"),
+    Input(ids.UPLOAD, "filename"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def chosen(page: _Page, filename: str | None, store: dict[str, Any]) -> str:
+    lang = normalise_lang(store.get("lang"))
+    return t("department.photo_chosen", lang).format(f=filename) if filename else ""
+
+
+@on(
+    Output(ids.CASES, "children", allow_duplicate=True),
+    Output(ids.ORDERS, "children", allow_duplicate=True),
+    Output(ids.MESSAGE, "children", allow_duplicate=True),
+    Output(ids.FORM, "children", allow_duplicate=True),
+    Input(ids.SUBMIT, "n_clicks"),
+    State(ids.PENDING, "data"),
+    State(ids.UPLOAD, "contents"),
+    State(ids.UPLOAD, "filename"),
+    State(ids.NOTE, "value"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def report(
+    page: _Page,
+    clicks: int | None,
+    pending: dict[str, Any] | None,
+    contents: str | None,
+    filename: str | None,
+    note: str | None,
+    store: dict[str, Any],
+) -> tuple[Any, ...]:
+    if not clicks or not pending:
+        raise PreventUpdate
+    lang = normalise_lang(store.get("lang"))
+    if not contents:
+        return (
+            no_update,
+            no_update,
+            message(t("department.photo_missing", lang), True),
+            no_update,
         )
-        return _act(page, store, int(pending["case"]), int(pending["version"]), form, lang)
-
-    @callback(
-        Output(ids.CASES, "children", allow_duplicate=True),
-        Output(ids.ORDERS, "children", allow_duplicate=True),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Input({"type": ids.REPLY_SEND, "order": ALL}, "n_clicks"),
-        State({"type": ids.REPLY_TEXT, "order": ALL}, "value"),
-        State({"type": ids.REPLY_TEXT, "order": ALL}, "id"),
-        State(ids.STORE, "data"),
-        prevent_initial_call=True,
+    try:
+        photo = _decode(contents, filename or "")
+    except InvalidPhoto as err:
+        text = t("department.refused", lang).format(m=_reason(err, lang))
+        return no_update, no_update, message(text, True), no_update
+    form = ActionForm(
+        action=Action.HANDLED, note=note or "", photo=photo, photo_name=filename or ""
     )
-    @guard_callback(Permission.VIEW_CASES)
-    def reply(
-        _clicks: list[int],
-        texts: list[str | None],
-        idents: list[dict[str, Any]],
-        store: dict[str, Any],
-    ) -> tuple:
-        order_id = int(_clicked()["order"])
-        lang = normalise_lang(store.get("lang"))
-        text = next(
-            (v or "" for v, i in zip(texts, idents, strict=True) if i["order"] == order_id), ""
+    return _act(page, store, int(pending["case"]), int(pending["version"]), form, lang)
+
+
+@on(
+    Output(ids.CASES, "children", allow_duplicate=True),
+    Output(ids.ORDERS, "children", allow_duplicate=True),
+    Output(ids.MESSAGE, "children", allow_duplicate=True),
+    Input({"type": ids.REPLY_SEND, "order": ALL}, "n_clicks"),
+    State({"type": ids.REPLY_TEXT, "order": ALL}, "value"),
+    State({"type": ids.REPLY_TEXT, "order": ALL}, "id"),
+    State(ids.STORE, "data"),
+    prevent_initial_call=True,
+)
+def reply(
+    page: _Page,
+    _clicks: list[int],
+    texts: list[str | None],
+    idents: list[dict[str, Any]],
+    store: dict[str, Any],
+) -> tuple[Any, ...]:
+    order_id = int(_clicked()["order"])
+    lang = normalise_lang(store.get("lang"))
+    text = next((v or "" for v, i in zip(texts, idents, strict=True) if i["order"] == order_id), "")
+    principal = require_principal()
+    scope = page.scope(principal, store.get("dept"))
+    if scope is None:
+        raise PreventUpdate
+    if not may_reply(principal):
+        refuse_callback(principal, "reply")
+    try:
+        reply_order(
+            page.services.db,
+            order_id,
+            principal.actor(client_ip()),
+            text,
+            page.services.clock.now(),
+            scope=scope,
         )
-        principal = require_principal()
-        scope = page.scope(principal, store.get("dept"))
-        if scope is None:
-            raise PreventUpdate
-        if not may_reply(principal):
-            raise ApiError(403, "forbidden", f"the role {principal.role} may not reply")
-        try:
-            reply_order(
-                page.services.db,
-                order_id,
-                principal.actor(client_ip()),
-                text,
-                page.services.clock.now(),
-                scope=scope,
-            )
-        except DomainError as err:
-            refused = t("department.refused", lang).format(m=_reason(err, lang))
-            return no_update, no_update, message(refused, True)
-        return _refresh(page, store, t("department.replied", lang).format(n=order_id))
+    except DomainError as err:
+        refused = t("department.refused", lang).format(m=_reason(err, lang))
+        return no_update, no_update, message(refused, True)
+    return _refresh(page, store, t("department.replied", lang).format(n=order_id))
 
 
 def _clicked() -> dict[str, Any]:
@@ -295,7 +298,7 @@ def _clicked() -> dict[str, Any]:
 
 def _act(
     page: _Page, store: dict[str, Any], case_id: int, version: int, form: ActionForm, lang: Lang
-) -> tuple:
+) -> tuple[Any, ...]:
     principal = require_principal()
     scope = page.scope(principal, store.get("dept"))
     if scope is None:

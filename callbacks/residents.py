@@ -90,13 +90,15 @@ def register_residents_page(services: Services) -> None:
     @guard_callback(Permission.RESIDENTS)
     def step(
         _claims: list[int], _requests: list[int], note: str | None, store: dict[str, Any]
-    ) -> tuple:
+    ) -> tuple[Any, ...]:
         trigger = _clicked()
         lang = normalise_lang(store.get("lang"))
         return take_step(services, trigger, (note or "").strip(), lang)
 
 
-def take_step(services: Services, trigger: dict[str, Any], note: str, lang: Lang) -> tuple:
+def take_step(
+    services: Services, trigger: dict[str, Any], note: str, lang: Lang
+) -> tuple[Any, ...]:
     principal = require_principal()
     clerk = Clerk(principal.actor(client_ip()), principal.scope)
     action = str(trigger["step"])

@@ -12,10 +12,10 @@ from callbacks.frame_pages import page_title
 from dashboard.domain.calendar import calendar_gap
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang
-from dashboard.read_models import status_summary
+from dashboard.read.status import status_summary
 from dashboard.security.pages import page_guard
 from dashboard.services.metrics import closure_rates
-from layouts import ids
+from layouts import status_ids as ids
 from layouts.shell import page_shell
 from layouts.status import status_page
 

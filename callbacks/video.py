@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 import dash
 from dash import html
-from sqlalchemy import select
 
 from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang, t
+from dashboard.read import places
 from dashboard.security.pages import page_guard
 from dashboard.security.principal import Principal
-from dashboard.storage.models import Village
 from layouts.video import Focus, VideoView, parse_cycle, parse_focus, parse_grid, video_page
 
 if TYPE_CHECKING:
@@ -37,8 +36,7 @@ def check_radius_m(services: Services) -> int:
 def _village_name(services: Services, principal: Principal, code: str) -> str:
     if not principal.scope.allows_place(code):
         return ""  # the API refuses it too; do not tell the name
-    with services.db.read() as session:
-        return session.scalar(select(Village.name).where(Village.code == code)) or ""
+    return places.village_name(services.db, code)
 
 
 def register_video_page(services: Services) -> None:

@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import dash
 from dash import html
-from sqlalchemy import select
 
 from callbacks.frame_pages import page_title
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import normalise_lang, t
-from dashboard.read_models_wall import wall_snapshot
+from dashboard.read import places
+from dashboard.read.wall import wall_snapshot
 from dashboard.security.pages import page_guard
 from dashboard.security.principal import Principal
-from dashboard.storage.models import SchemaInfo
 from layouts.names import WALL_CATEGORY_CHARS, WALL_DEPARTMENT_CHARS, short_name
 from layouts.wall import WallView, wall_page
 
@@ -47,8 +46,7 @@ def wall_snapshot_for(services: Services) -> SnapshotFn:
 
 
 def _region_name(services: Services) -> str:
-    with services.db.read() as session:
-        return session.scalar(select(SchemaInfo.value).where(SchemaInfo.key == "region")) or ""
+    return places.region_name(services.db)
 
 
 def register_wall_page(services: Services) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,9 +15,9 @@ from dashboard.config import DATA_DIR
 from dashboard.domain.permissions import token_scope_problem
 from dashboard.domain.roles import Role
 from dashboard.security.audit import Actor, record
+from dashboard.security.tokens import TOKEN_PREFIX, hash_token
 from dashboard.storage.models import ApiToken, Department, GridWorker, User, WebSession
 
-TOKEN_PREFIX = "gcc_"
 MIN_PASSWORD = 10  # security.min_password_length, the default
 MIN_DISTINCT = 4
 COMMON_PASSWORDS = DATA_DIR / "common_passwords.txt"
@@ -26,11 +25,6 @@ COMMON_PASSWORDS = DATA_DIR / "common_passwords.txt"
 
 class AccountError(Exception):
     """A user or token request that cannot be carried out (the message says why)."""
-
-
-def hash_token(token: str) -> str:
-    # Tokens are 256-bit random strings, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,15 @@ from callbacks.tracks import register_tracks_page
 from callbacks.video import register_video_page
 from callbacks.wall import register_wall_page, wall_snapshot_for
 from dashboard.container import Services
+from dashboard.http.admin import bp as admin_bp
 from dashboard.http.api import register_api
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
 from dashboard.http.osmand import start_osmand_port
 from dashboard.http.unavailable import install_unavailable
+from dashboard.security.audit_page import bp as audit_page_bp
+from dashboard.security.devices_page import bp as devices_page_bp
+from dashboard.security.pages import bp as sign_in_bp
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
 from dashboard.security.sockets import make_socket_authenticator
@@ -63,6 +67,9 @@ def create_app(services: Services) -> Flask:
     server.extensions["gcc"] = services
     security = install_security(server, services)  # principal, CSRF, sign-in, audit, limits
     services.authenticate_socket = make_socket_authenticator(security)  # /live and /video
+    # /login, /admin, /admin/audit, /admin/devices (trackers bound to workers, issue 16)
+    for blueprint in (sign_in_bp, admin_bp, audit_page_bp, devices_page_bp):
+        server.register_blueprint(blueprint)
     install_unavailable(server)  # a database away: 503 with Retry-After, never a 500
     server.register_blueprint(health_bp)
     register_api(server, services)

@@ -51,3 +51,8 @@ class FollowingClock:
 
     def now(self) -> datetime:
         return self._at + timedelta(seconds=time.monotonic() - self._since)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A moment as the API, the live events and the read side write it (ISO 8601); None stays."""
+    return value.isoformat() if value is not None else None

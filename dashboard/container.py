@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from dashboard.http.stream_limits import FullViewLimits
     from dashboard.scheduler import WatcherScheduler
     from dashboard.security.principal import Principal
-    from streams.bus import EventBus
+    from dashboard.storage.bus import EventBus
     from streams.capture.client import CaptureClient
     from streams.relay import OutboxRelay
 

@@ -11,6 +11,9 @@ the watchers derive what is due from the data, a restart or a takeover loses not
 
 Each run leaves a ``watcher_runs`` row (job, holder, start, end, items, error) for the health
 view and the benchmarks.
+
+The jobs are ``Watcher``s in one list, ``WatcherScheduler.watchers``: a new watcher is one entry
+there (its name, when it runs, what it does); nothing else in this module changes.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -51,7 +55,48 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "watchers"
-JOBS = ("deadline", "village", "patrol", "rollups", "partitions")
+
+
+@dataclass(frozen=True)
+class Every:
+    """Every ``seconds``, the first run at the start."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Nightly:
+    """Daily at ``hour`` (the calendar's zone), and once at the start (to catch up)."""
+
+    hour: int
+
+
+class Watcher(Protocol):
+    """One scheduled job. ``name`` is its ``watcher_runs.job`` and its id in the scheduler;
+    ``alone`` runs it under a lock of its own (long reads that must not delay the others, which
+    run one at a time per process: SQLite has one writer); ``run(now)`` returns how many items it
+    raised or wrote."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def when(self) -> Every | Nightly: ...
+
+    @property
+    def alone(self) -> bool: ...
+
+    def run(self, now: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """A ``Watcher`` made of a function."""
+
+    name: str
+    when: Every | Nightly
+    run: Callable[[datetime], int]
+    alone: bool = False
 
 
 def make_holder() -> str:
@@ -127,10 +172,36 @@ class WatcherScheduler:
         self.lease = Lease(db, holder or make_holder(), sup.lease_seconds)
         self.cache = MomentCache()
         self._scheduler: BackgroundScheduler | None = None
-        # One watcher at a time per process (SQLite: one writer); the roll-up (long reads at
-        # start, when it catches up on missing days) has its own, so it never delays them.
-        self._locks = {"rollups": threading.Lock()}
-        self._watch_lock = threading.Lock()
+        self.watchers: dict[str, Watcher] = {w.name: w for w in self._watchers()}
+        self._watch_lock = threading.Lock()  # one watcher at a time per process ...
+        self._locks = {w.name: threading.Lock() for w in self.watchers.values() if w.alone}
+
+    def _watchers(self) -> tuple[Watcher, ...]:
+        """The one list of this process's watchers, in start order."""
+        db, ref, settings, sup = self.db, self.reference, self.settings, self.config.supervision
+        return (
+            Job(
+                "deadline",  # reminders at the yellow light, supervision orders at the red one
+                Every(sup.deadline_interval_seconds),
+                lambda now: run_deadline_watch(db, ref, now, settings, self.cache).items,
+            ),
+            Job(
+                "village",  # the call list of red villages
+                Every(sup.village_interval_seconds),
+                lambda now: run_village_watch(db, ref, now, settings).items,
+            ),
+            Job(
+                "patrol",  # grid workers silent or outside their grid
+                Every(sup.patrol_interval_seconds),
+                lambda now: run_patrol_watch(db, ref, now, settings, self.locate).items,
+            ),
+            # ... the roll-up (long reads when it catches up on missing days) beside them
+            Job("rollups", Nightly(sup.rollup_hour), self._rollups, alone=True),
+            # day partitions of the position fixes ahead, and their retention (issue 16)
+            Job(
+                "partitions", Every(self.config.tracks.partition_interval_seconds), self._partitions
+            ),
+        )
 
     @property
     def holder(self) -> str:
@@ -138,26 +209,16 @@ class WatcherScheduler:
 
     # --- the jobs -----------------------------------------------------------------------------
 
-    def _work(self, job: str) -> Callable[[datetime], int]:
-        db, ref, settings = self.db, self.reference, self.settings
-        work: dict[str, Callable[[datetime], int]] = {
-            "deadline": lambda now: run_deadline_watch(db, ref, now, settings, self.cache).items,
-            "village": lambda now: run_village_watch(db, ref, now, settings).items,
-            "patrol": lambda now: run_patrol_watch(db, ref, now, settings, self.locate).items,
-            "rollups": self._rollups,
-            "partitions": self._partitions,
-        }
-        return work[job]
-
     def run_job(self, job: str) -> bool:
         """Run ``job`` now if this process holds (or takes) the lease; True when it ran."""
+        watcher = self.watchers[job]
         with self._locks.get(job, self._watch_lock):
             now = self.clock.now()
             if not self.lease.acquire(now):
                 return False
             items, error = 0, None
             try:
-                items = self._work(job)(now)
+                items = watcher.run(now)
             except Exception as err:  # a failed run is recorded, the next one retries
                 logger.exception("watcher %s failed", job)
                 error = f"{type(err).__name__}: {err}"[:2000]
@@ -221,20 +282,23 @@ class WatcherScheduler:
         scheduler.add_job(
             self.renew, "interval", seconds=sup.lease_seconds / 3, next_run_time=first, id="lease"
         )
-        intervals = {
-            "deadline": sup.deadline_interval_seconds,
-            "village": sup.village_interval_seconds,
-            "patrol": sup.patrol_interval_seconds,
-            "partitions": self.config.tracks.partition_interval_seconds,
-        }
-        for job, seconds in intervals.items():
-            scheduler.add_job(
-                self.run_job, "interval", seconds=seconds, args=(job,), next_run_time=first, id=job
-            )
-        nightly = CronTrigger(hour=sup.rollup_hour, minute=0, timezone=tz)
-        scheduler.add_job(self.run_job, nightly, args=("rollups",), id="rollups")
-        # The catch-up at start: missing days of the window (and yesterday) are rolled up.
-        scheduler.add_job(self.run_job, args=("rollups",), next_run_time=first, id="catchup")
+        for watcher in self.watchers.values():
+            job, when = watcher.name, watcher.when
+            if isinstance(when, Every):
+                scheduler.add_job(
+                    self.run_job,
+                    "interval",
+                    seconds=when.seconds,
+                    args=(job,),
+                    next_run_time=first,
+                    id=job,
+                )
+                continue
+            nightly = CronTrigger(hour=when.hour, minute=0, timezone=tz)
+            scheduler.add_job(self.run_job, nightly, args=(job,), id=job)
+            # The catch-up at start (the roll-up: missing days of the window, and yesterday).
+            catchup = "catchup" if job == "rollups" else f"{job}-catchup"
+            scheduler.add_job(self.run_job, args=(job,), next_run_time=first, id=catchup)
         scheduler.start()
         self._scheduler = scheduler
         logger.info("watchers scheduled (holder %s)", self.holder)

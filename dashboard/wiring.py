@@ -21,10 +21,11 @@ from dashboard.services.cases import CaseService
 from dashboard.services.photos import DecodeBudget, PhotoStore
 from dashboard.services.regions import RegionLocator
 from dashboard.services.villages import rule_from_config
+from dashboard.storage.bus import EventBus, InMemoryBus
 from dashboard.storage.db import Database
+from dashboard.storage.outbox import wake_on_outbox_commit
 from dashboard.storage.timeouts import Timeouts
-from streams.bus import EventBus, InMemoryBus
-from streams.relay import OutboxRelay, wake_on_outbox_commit
+from streams.relay import OutboxRelay
 
 _MIB = 1024 * 1024
 

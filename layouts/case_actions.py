@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard.domain.deadlines import suggested_extension
 from dashboard.domain.permissions import can_act
 from dashboard.domain.status import Action
 from dashboard.i18n import t
-from dashboard.services.case_workspace import CaseView
+from dashboard.read.views import CaseView
 from layouts import case_ids as ids
 from layouts.case_format import CasePageContext, action_word, local, role_word, status_word
-from layouts.controls import dropdown_labels
+from layouts.controls import data_attrs, dropdown_labels
 
 _A = Action
 # The order of the bar: the lifecycle from report to evaluation, side branches next to their step.
@@ -126,27 +128,27 @@ def action_form(action: Action, view: CaseView, ctx: CasePageContext) -> html.Di
             buttons,
         ],
         className="case-ws-form",
-        **{"data-action": action.value},
+        **data_attrs(action=action.value),
     )
 
 
-def _labelled(label: str, control: object) -> html.Div:
+def _labelled(label: str, control: Component) -> html.Div:
     # Not an html.Label: a label forwards clicks to its control, which reopens dropdowns.
     return html.Div(
         [html.Span(label, className="case-ws-label"), control], className="case-ws-field"
     )
 
 
-def _field(name: str, action: Action, view: CaseView, ctx: CasePageContext) -> object | None:
+def _field(name: str, action: Action, view: CaseView, ctx: CasePageContext) -> Component | None:
     lang = ctx.lang
     fid = {"type": ids.FIELD, "name": name}
     if name == "reason":
-        control = dcc.Textarea(id=fid, maxLength=MAX_REASON, className="case-ws-input")
-        return _labelled(t("case_ws.reason", lang), control)
+        reason = dcc.Textarea(id=fid, maxLength=MAX_REASON, className="case-ws-input")
+        return _labelled(t("case_ws.reason", lang), reason)
     if name == "department":
         options = [{"label": n, "value": c} for c, n in ctx.departments.items()]
         value = view.department_code if view.department_code in ctx.departments else None
-        control = dcc.Dropdown(
+        department = dcc.Dropdown(
             options,
             value,
             id=fid,
@@ -154,10 +156,10 @@ def _field(name: str, action: Action, view: CaseView, ctx: CasePageContext) -> o
             className="case-ws-select",
             labels=dropdown_labels(lang),
         )
-        return _labelled(t("case_ws.department", lang), control)
+        return _labelled(t("case_ws.department", lang), department)
     if name == "category":
         options = [{"label": f"{c} {n}", "value": c} for c, n in ctx.categories.items()]
-        control = dcc.Dropdown(
+        category = dcc.Dropdown(
             options,
             view.category_code,
             id=fid,
@@ -165,20 +167,20 @@ def _field(name: str, action: Action, view: CaseView, ctx: CasePageContext) -> o
             className="case-ws-select",
             labels=dropdown_labels(lang),
         )
-        return _labelled(t("case_ws.category", lang), control)
+        return _labelled(t("case_ws.category", lang), category)
     if name == "deadline":
         suggested = suggested_extension(view.deadline, ctx.now)  # valid: after now and it
-        control = dcc.Input(
+        deadline = dcc.Input(
             id=fid, type="text", value=local(suggested, ctx.tz), className="case-ws-input"
         )
-        return _labelled(t("case_ws.new_deadline", lang), control)
+        return _labelled(t("case_ws.new_deadline", lang), deadline)
     if name in ("satisfaction", "report_rating"):
         given = view.satisfaction if name == "satisfaction" else view.report_rating
         if given is not None:
             return None
-        options = [{"label": str(n), "value": n} for n in range(1, 6)]
-        control = dcc.RadioItems(options, None, id=fid, inline=True, className="case-ws-rating")
-        return _labelled(t(f"case_ws.{name}", lang), control)
+        ratings: list[dict[str, Any]] = [{"label": str(n), "value": n} for n in range(1, 6)]
+        rating = dcc.RadioItems(ratings, None, id=fid, inline=True, className="case-ws-rating")
+        return _labelled(t(f"case_ws.{name}", lang), rating)
     return _photo(action, ctx)
 
 

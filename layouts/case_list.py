@@ -19,7 +19,7 @@ from dash import dcc, html
 from dashboard.i18n import Lang, t
 from layouts import case_list_ids as ids
 from layouts.case_format import duration, local, status_word
-from layouts.controls import dropdown_labels
+from layouts.controls import InputKind, data_attrs, dropdown_labels, input_kind
 
 PER_PAGE_CHOICES = (20, 50, 100, 200, 500)
 EXPORT_PATH = "/api/v1/cases.csv"
@@ -95,10 +95,10 @@ def _label(text: str, control: Any, wide: bool = False) -> html.Label:
     )
 
 
-def _input(ident: str, value: str, kind: str = "text", placeholder: str = "") -> dcc.Input:
+def _input(ident: str, value: str, kind: InputKind = "text", placeholder: str = "") -> dcc.Input:
     return dcc.Input(
         id=ident,
-        type=kind,
+        type=input_kind(kind),
         value=value,
         debounce=False,
         placeholder=placeholder,
@@ -226,7 +226,7 @@ def _row(row: Mapping[str, Any], view: CaseListView) -> html.Tr:
         html.Td(when(row["deadline"], tz), className="cl-time"),
         html.Td(light_badge(row, lang)),
     ]
-    return html.Tr(cells, className="cl-row", **{"data-case": str(row["id"])})
+    return html.Tr(cells, className="cl-row", **data_attrs(case=str(row["id"])))
 
 
 def results_table(view: CaseListView) -> html.Table:

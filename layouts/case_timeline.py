@@ -12,7 +12,7 @@ from typing import Any
 from dash import html
 
 from dashboard.i18n import TABLE, Lang, t
-from dashboard.services.case_workspace import TimelineItem
+from dashboard.read.views import TimelineItem
 from layouts.case_format import (
     CasePageContext,
     action_word,
@@ -22,6 +22,7 @@ from layouts.case_format import (
     source_word,
     status_word,
 )
+from layouts.controls import data_attrs
 
 ATTACHMENT_URL = "/api/v1/attachments/{id}"
 
@@ -88,7 +89,7 @@ def _event(item: TimelineItem, ctx: CasePageContext) -> html.Li:
     if item.attachments:
         photos = [photo_link(a, lang, small=True) for a in item.attachments]
         body.append(html.Div(photos, className="tl-photos"))
-    return html.Li(body, className=f"tl-item tl-{item.action}", **{"data-action": item.action})
+    return html.Li(body, className=f"tl-item tl-{item.action}", **data_attrs(action=item.action))
 
 
 def _reminder(item: TimelineItem, ctx: CasePageContext) -> html.Li:
@@ -102,7 +103,7 @@ def _reminder(item: TimelineItem, ctx: CasePageContext) -> html.Li:
     ]
     if item.department:
         body.append(_line(t("case_ws.t_department", lang), _department(item.department, ctx)))
-    return html.Li(body, className="tl-item tl-reminder", **{"data-action": "reminder"})
+    return html.Li(body, className="tl-item tl-reminder", **data_attrs(action="reminder"))
 
 
 def _order(item: TimelineItem, ctx: CasePageContext) -> html.Li:
@@ -123,7 +124,7 @@ def _order(item: TimelineItem, ctx: CasePageContext) -> html.Li:
     if item.reply:
         replied = f"{item.reply} — {item.replied_by or ''} {local(item.replied_at, ctx.tz)}"
         body.append(_line(t("case_ws.t_reply", lang), replied))
-    return html.Li(body, className="tl-item tl-order", **{"data-action": "order"})
+    return html.Li(body, className="tl-item tl-order", **data_attrs(action="order"))
 
 
 def _known(key: str, fallback: str, lang: Lang) -> str:

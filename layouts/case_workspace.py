@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashboard.i18n import Lang, t
-from dashboard.services.case_workspace import CaseView
+from dashboard.read.views import CaseView
 from layouts import case_ids as ids
 from layouts.case_actions import action_bar
 from layouts.case_format import (
@@ -31,6 +31,7 @@ from layouts.case_format import (
     status_word,
 )
 from layouts.case_timeline import photo_link, timeline
+from layouts.controls import data_attrs
 
 
 def not_found(case_ref: str, lang: Lang) -> html.Div:
@@ -112,7 +113,7 @@ def _head(view: CaseView, ctx: CasePageContext) -> list[Any]:
             status_word(view.status, lang),
             className=f"case-ws-status st-{view.status.value}",
             id="case-ws-status",
-            **{"data-status": view.status.value},
+            **data_attrs(status=view.status.value),
         ),
     ]
     if view.emergency:
@@ -146,7 +147,7 @@ def _light(view: CaseView, ctx: CasePageContext) -> html.Span:
         [html.I(className="dot"), text],
         className=f"case-ws-light {view.light}",
         id="case-ws-light",
-        **{"data-light": view.light},
+        **data_attrs(light=view.light),
     )
 
 
@@ -262,5 +263,5 @@ def _map(view: CaseView, ctx: CasePageContext) -> html.Div:
         "village_name": view.village_name,
     }
     return html.Div(
-        id=ids.MAP, className="case-ws-map", **{"data-map": json.dumps(data, ensure_ascii=False)}
+        id=ids.MAP, className="case-ws-map", **data_attrs(map=json.dumps(data, ensure_ascii=False))
     )

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
-from dashboard.domain.lifecycle import TRANSITIONS
 from dashboard.domain.status import Action, CaseStatus
+from dashboard.domain.transitions import TRANSITIONS
 from dashboard.i18n import Lang, t
 from layouts import department_ids as ids
 from layouts.case_format import status_word
 from layouts.case_list import light_badge, place_text, short, when
-from layouts.controls import dropdown_labels
+from layouts.controls import data_attrs, dropdown_labels
 
 ACCEPTABLE = TRANSITIONS[Action.START].sources  # dispatched, rework
 REPORTABLE = TRANSITIONS[Action.HANDLED].sources  # handling, rework
@@ -91,7 +91,7 @@ def case_table(page: DepartmentPage) -> html.Table:
                 html.Td(_buttons(r, page)),
             ],
             className="cl-row",
-            **{"data-case": str(r["id"]), "data-status": r["status"]},
+            **data_attrs(case=str(r["id"]), status=r["status"]),
         )
         for r in page.rows
     ] or [
@@ -147,7 +147,7 @@ def _order(order: Mapping[str, Any], page: DepartmentPage) -> html.Div:
                 className="cl-btn",
             ),
         ]
-    return html.Div(parts, className="dv-order", **{"data-order": str(order["id"])})
+    return html.Div(parts, className="dv-order", **data_attrs(order=str(order["id"])))
 
 
 def orders_panel(page: DepartmentPage) -> list[Any]:

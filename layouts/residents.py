@@ -16,6 +16,7 @@ from dash import dcc, html
 from dashboard.i18n import Lang, t
 from layouts import residents_ids as ids
 from layouts.case_list import light_badge, short, when
+from layouts.controls import data_attrs
 
 Row = Mapping[str, Any]
 
@@ -70,7 +71,7 @@ def claims_table(page: ResidentsPage) -> html.Table:
                     html.Td(c["entered_by"]),
                     html.Td(html.Div(steps, className="dv-actions")),
                 ],
-                **{"data-claim": str(c["id"])},
+                **data_attrs(claim=str(c["id"])),
             )
         )
     heads = ("id", "village", "resident", "item", "points", "deed", "reporter", "entered", "")
@@ -85,7 +86,7 @@ def ranking_list(page: ResidentsPage) -> html.Table:
     rows = [
         html.Tr(
             [html.Td(str(i)), html.Td(r["name"]), html.Td(str(r["points"]), className="rs-num")],
-            **{"data-village": r["village"]},
+            **data_attrs(village=r["village"]),
         )
         for i, r in enumerate(page.ranking[:10], start=1)
     ]
@@ -133,7 +134,7 @@ def services_table(page: ResidentsPage) -> html.Table:
                     html.Td(light_badge(r, lang)),
                     html.Td(html.Div(steps, className="dv-actions")),
                 ],
-                **{"data-request": str(r["id"]), "data-status": r["status"]},
+                **data_attrs(request=str(r["id"]), status=r["status"]),
             )
         )
     heads = (

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dash import html
+from dash.development.base_component import Component
 
 from dashboard.domain.permissions import Permission
 from dashboard.domain.roles import Role
@@ -57,7 +58,7 @@ def page_shell(
     active: str,
     lang: Lang,
     principal: Principal,
-    children: Sequence[Any] | Any,
+    children: Sequence[Component] | Component,
     *,
     query: str = "",
     path: str | None = None,
@@ -90,7 +91,7 @@ def page_shell(
                         t("lang.switch", lang),
                         href=switch,
                         className="shell-lang",
-                        **({"id": switch_id} if switch_id else {}),
+                        **_id_if(switch_id),
                     ),
                     html.A(t("nav.sign_out", lang), href="/logout", className="shell-signout"),
                 ],
@@ -99,9 +100,15 @@ def page_shell(
         ],
         className="shell-bar",
     )
-    body = children if isinstance(children, list | tuple) else [children]
+    body: list[Component] = [children] if isinstance(children, Component) else list(children)
     # The words assets/forms.js shows under a text field with a length limit.
-    words = {"data-count": t("form.count", lang), "data-count-full": t("form.count_full", lang)}
-    return html.Div(
-        [bar, html.Main(list(body), className="shell-main")], className="shell", **words
-    )
+    words: dict[str, Any] = {
+        "data-count": t("form.count", lang),
+        "data-count-full": t("form.count_full", lang),
+    }
+    return html.Div([bar, html.Main(body, className="shell-main")], className="shell", **words)
+
+
+def _id_if(ident: str | None) -> dict[str, Any]:
+    """``id=`` only when there is one (Dash refuses ``id=None``)."""
+    return {"id": ident} if ident else {}

@@ -11,8 +11,8 @@ from dash import html
 
 from dashboard.domain.calendar import CalendarGap
 from dashboard.i18n import TABLE, Lang, t
-from dashboard.read_models import StatusSummary
-from layouts import ids
+from dashboard.read.views import StatusSummary
+from layouts import status_ids as ids
 from layouts.village_format import red_why
 
 _COUNTS = ["counties", "towns", "villages", "grids", "workers", "cameras", "departments"]
@@ -79,59 +79,9 @@ def status_page(
 ) -> html.Div:
     """Everything the page shows comes in as arguments; user text is passed as plain strings,
     which Dash renders as text, never as HTML."""
-
-    def pct(v: float | None) -> str:
-        return "—" if v is None else f"{v:.2f}%"
-
     counts = [_kpi(t(f"unit.{k}", lang), f"{summary.counts.get(k, 0):,}") for k in _COUNTS]
-    kpis = [
-        _kpi(t("kpi.reported_today", lang), f"{summary.reported_today:,}"),
-        _kpi(t("kpi.closed_today", lang), f"{summary.closed_today:,}"),
-        _kpi(t("kpi.open", lang), f"{summary.open_cases:,}"),
-        _kpi(
-            t("kpi.overdue", lang),
-            f"{summary.overdue_now:,}",
-            "warn" if summary.overdue_now else "",
-        ),
-        _kpi(
-            t("kpi.red_villages", lang),
-            f"{len(summary.red_villages)}",
-            "alarm" if summary.red_villages else "",
-        ),
-        _kpi(
-            f"{t('kpi.closure_rate', lang)} · {t('kpi.period_30d', lang)}",
-            pct(rates.get("closure_rate")),
-        ),
-        _kpi(
-            f"{t('kpi.on_time_rate', lang)} · {t('kpi.period_30d', lang)}",
-            pct(rates.get("on_time_closure_rate")),
-        ),
-    ]
     by_status = sorted(summary.cases_by_status.items(), key=lambda kv: -kv[1])
     status_rows = [[t(f"case.{s}", lang), f"{n:,}"] for s, n in by_status]
-    red_rows = [
-        [
-            v.name,
-            v.town,
-            _local(v.red_since, tz),
-            "—" if v.open_ratio is None else f"{v.open_ratio:.0%}",
-            red_why(v.reasons, lang),
-            v.contact_name,
-            v.contact_phone,
-        ]
-        for v in summary.red_villages
-    ]
-    latest_rows = [
-        [
-            html.A(str(c.id), href=f"/cases/{c.id}?lang={lang}"),
-            _local(c.reported_at, tz),
-            category_names.get(c.category_code, c.category_code),
-            c.village,
-            t(f"case.{c.status}", lang),
-            t(f"source.{c.source}", lang),
-        ]
-        for c in summary.latest
-    ]
     return html.Div(
         [
             html.Header(
@@ -143,57 +93,16 @@ def status_page(
             calendar_warning(gap, lang),
             _health(health, lang),
             html.Section(counts, className="kpi-row small"),
-            html.Section(kpis, className="kpi-row"),
+            html.Section(_kpis(summary, rates, lang), className="kpi-row"),
             html.Div(
                 [
-                    html.Section(
-                        [
-                            html.H2(t("table.cases_by_status", lang)),
-                            _table(
-                                [t("col.status", lang), t("col.count", lang)], status_rows, lang
-                            ),
-                        ]
-                    ),
-                    html.Section(
-                        [
-                            html.H2(t("table.red_villages", lang)),
-                            _table(
-                                [
-                                    t(k, lang)
-                                    for k in (
-                                        "col.village",
-                                        "col.town",
-                                        "col.red_since",
-                                        "col.open_ratio",
-                                        "col.red_why",
-                                        "col.contact",
-                                        "col.phone",
-                                    )
-                                ],
-                                red_rows,
-                                lang,
-                            ),
-                        ]
-                    ),
-                    html.Section(
-                        [
-                            html.H2(t("table.latest_cases", lang)),
-                            _table(
-                                [
-                                    t(k, lang)
-                                    for k in (
-                                        "col.case",
-                                        "col.time",
-                                        "col.category",
-                                        "col.village",
-                                        "col.status",
-                                        "col.source",
-                                    )
-                                ],
-                                latest_rows,
-                                lang,
-                            ),
-                        ]
+                    _panel("table.cases_by_status", _STATUS_COLUMNS, status_rows, lang),
+                    _panel("table.red_villages", _RED_COLUMNS, _red_rows(summary, lang, tz), lang),
+                    _panel(
+                        "table.latest_cases",
+                        _LATEST_COLUMNS,
+                        _latest_rows(summary, category_names, lang, tz),
+                        lang,
                     ),
                 ],
                 className="panels",
@@ -201,4 +110,84 @@ def status_page(
         ],
         id=ids.STATUS_PAGE,
         className="page",
+    )
+
+
+_STATUS_COLUMNS = ("col.status", "col.count")
+_RED_COLUMNS = (
+    "col.village",
+    "col.town",
+    "col.red_since",
+    "col.open_ratio",
+    "col.red_why",
+    "col.contact",
+    "col.phone",
+)
+_LATEST_COLUMNS = (
+    "col.case",
+    "col.time",
+    "col.category",
+    "col.village",
+    "col.status",
+    "col.source",
+)
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.2f}%"
+
+
+def _kpis(summary: StatusSummary, rates: dict[str, float | None], lang: Lang) -> list[html.Div]:
+    overdue, red = summary.overdue_now, summary.red_villages
+    return [
+        _kpi(t("kpi.reported_today", lang), f"{summary.reported_today:,}"),
+        _kpi(t("kpi.closed_today", lang), f"{summary.closed_today:,}"),
+        _kpi(t("kpi.open", lang), f"{summary.open_cases:,}"),
+        _kpi(t("kpi.overdue", lang), f"{overdue:,}", "warn" if overdue else ""),
+        _kpi(t("kpi.red_villages", lang), f"{len(red)}", "alarm" if red else ""),
+        _kpi(
+            f"{t('kpi.closure_rate', lang)} · {t('kpi.period_30d', lang)}",
+            _pct(rates.get("closure_rate")),
+        ),
+        _kpi(
+            f"{t('kpi.on_time_rate', lang)} · {t('kpi.period_30d', lang)}",
+            _pct(rates.get("on_time_closure_rate")),
+        ),
+    ]
+
+
+def _red_rows(summary: StatusSummary, lang: Lang, tz: ZoneInfo) -> list[list[Any]]:
+    return [
+        [
+            v.name,
+            v.town,
+            _local(v.red_since, tz),
+            "—" if v.open_ratio is None else f"{v.open_ratio:.0%}",
+            red_why(v.reasons, lang),
+            v.contact_name,
+            v.contact_phone,
+        ]
+        for v in summary.red_villages
+    ]
+
+
+def _latest_rows(
+    summary: StatusSummary, category_names: Mapping[str, str], lang: Lang, tz: ZoneInfo
+) -> list[list[Any]]:
+    return [
+        [
+            html.A(str(c.id), href=f"/cases/{c.id}?lang={lang}"),
+            _local(c.reported_at, tz),
+            category_names.get(c.category_code, c.category_code),
+            c.village,
+            t(f"case.{c.status}", lang),
+            t(f"source.{c.source}", lang),
+        ]
+        for c in summary.latest
+    ]
+
+
+def _panel(title: str, columns: tuple[str, ...], rows: list[list[Any]], lang: Lang) -> html.Section:
+    return html.Section(
+        [html.H2(t(title, lang)), _table([t(k, lang) for k in columns], rows, lang)]
     )

@@ -22,7 +22,7 @@ from dashboard.i18n import Lang, t
 from dashboard.security.principal import Principal
 from layouts import supervision_ids as ids
 from layouts import wall_ids
-from layouts.controls import dropdown_labels
+from layouts.controls import InputKind, data_attrs, dropdown_labels, input_kind
 from layouts.shell import page_shell
 from layouts.supervision_tables import (
     EMERGENCY_KINDS,
@@ -106,7 +106,7 @@ def supervision_page(principal: Principal, view: SupervisionView, data: SectionD
         id=ids.PAGE,
         className=f"sup-page lang-{lang}",
         lang="zh-CN" if lang == "zh" else "en",
-        **{"data-config": json.dumps(js_config(view), ensure_ascii=False)},
+        **data_attrs(config=json.dumps(js_config(view), ensure_ascii=False)),
     )
 
 
@@ -290,8 +290,10 @@ def _field(label: str, control: Any, kind: str = "") -> html.Label:
     return html.Label([html.Span(label), control], className=f"sup-field {kind}".strip())
 
 
-def _text_input(ident: str, limit: int, kind: str = "text") -> dcc.Input:
-    return dcc.Input(id=ident, type=kind, value="", maxLength=limit, className="sup-input")
+def _text_input(ident: str, limit: int, kind: InputKind = "text") -> dcc.Input:
+    return dcc.Input(
+        id=ident, type=input_kind(kind), value="", maxLength=limit, className="sup-input"
+    )
 
 
 def _call_form(view: SupervisionView) -> html.Div:

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from dash import dcc, html
 
 from dashboard.i18n import Lang, t
+from dashboard.read.track_views import Replay, WorkerReplay
 from dashboard.security.principal import Principal
-from dashboard.services.track_replay import Replay, WorkerReplay
+from layouts.controls import data_attrs
 from layouts.shell import page_shell
 
 SPEEDS = (1, 2, 4, 8, 16, 32, 64)
@@ -180,7 +181,7 @@ def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
             html.Ul(cases, className="tr-cases"),
         ],
         className="tr-worker",
-        **{"data-worker": w.worker_id},
+        **data_attrs(worker=w.worker_id),
     )
 
 
@@ -304,6 +305,6 @@ def tracks_page(view: TracksView) -> html.Div:
         body,
         id="tracks",
         className=f"tracks lang-{lang}",
-        **{"data-config": json.dumps(_config(view), ensure_ascii=False)},
+        **data_attrs(config=json.dumps(_config(view), ensure_ascii=False)),
     )
     return page_shell("tracks", lang, view.principal, root, query=query)

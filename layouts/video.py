@@ -23,6 +23,7 @@ from dash import dcc, html
 
 from dashboard.i18n import TABLE, Lang, t
 from layouts import video_ids as ids
+from layouts.controls import data_attrs
 
 GRID_SIZES = (2, 3, 4, 5, 6, 7, 8)
 DEFAULT_GRID = 3
@@ -39,7 +40,8 @@ class Focus:
     label: str = ""  # the village's name (kind "village"; "near": the village it lies in)
 
     def api_query(self) -> str:
-        return urlencode({self.kind: self.value})
+        query: dict[str, str] = {self.kind: self.value}
+        return urlencode(query)
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _grid_chooser(view: VideoView) -> html.Div:
         html.Button(
             f"{n}×{n}",
             className="vbtn grid-btn active" if n == view.grid else "vbtn grid-btn",
-            **{"data-n": str(n)},
+            **data_attrs(n=str(n)),
         )
         for n in GRID_SIZES
     ]
@@ -240,7 +242,7 @@ def _cycle(view: VideoView) -> html.Div:
         html.Button(
             fill(t("video.cycle_seconds", lang), n=n),
             className="vbtn cycle-btn active" if n == view.cycle_seconds else "vbtn cycle-btn",
-            **{"data-s": str(n)},
+            **data_attrs(s=str(n)),
         )
         for n in sorted(choices)
     ]
@@ -248,7 +250,7 @@ def _cycle(view: VideoView) -> html.Div:
         [html.Span(t("video.cycle", lang), className="tool-label"), *buttons],
         id=ids.CYCLE,
         className="tool-group",
-        **{"data-on": "1" if view.cycle_seconds else ""},
+        **data_attrs(on="1" if view.cycle_seconds else ""),
     )
 
 
@@ -343,7 +345,7 @@ def video_page(view: VideoView) -> html.Div:
         tile_slots(view.grid),
         id=ids.GRID,
         className=f"video-grid g{view.grid}",
-        **{"data-n": str(view.grid)},
+        **data_attrs(n=str(view.grid)),
     )
     note = html.Div(
         t("video.bad_focus", lang) if view.focus_error else "",
@@ -364,5 +366,5 @@ def video_page(view: VideoView) -> html.Div:
         id=ids.VIDEO,
         className=f"video lang-{lang} mode-{mode}",
         lang="zh-CN" if lang == "zh" else "en",
-        **{"data-config": json.dumps(js_config(view), ensure_ascii=False)},
+        **data_attrs(config=json.dumps(js_config(view), ensure_ascii=False)),
     )

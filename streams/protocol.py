@@ -75,6 +75,37 @@ namespace ``/live`` (every screen) or a room: ``"all"`` (unlimited screens) or `
 
 from __future__ import annotations
 
+from dashboard.domain.topics import (
+    TOPIC_ALARM_ACK as TOPIC_ALARM_ACK,
+)
+from dashboard.domain.topics import (
+    TOPIC_CALL_LIST as TOPIC_CALL_LIST,
+)
+from dashboard.domain.topics import (
+    TOPIC_CAMERA as TOPIC_CAMERA,
+)
+from dashboard.domain.topics import (  # the topic names: one home, below every layer
+    TOPIC_CASE as TOPIC_CASE,
+)
+from dashboard.domain.topics import (
+    TOPIC_PATROL_FLAG as TOPIC_PATROL_FLAG,
+)
+from dashboard.domain.topics import (
+    TOPIC_POSITIONS as TOPIC_POSITIONS,
+)
+from dashboard.domain.topics import (
+    TOPIC_REMINDER as TOPIC_REMINDER,
+)
+from dashboard.domain.topics import (
+    TOPIC_SUPERVISION_BATCH as TOPIC_SUPERVISION_BATCH,
+)
+from dashboard.domain.topics import (
+    TOPIC_SUPERVISION_ORDER as TOPIC_SUPERVISION_ORDER,
+)
+from dashboard.domain.topics import (
+    TOPIC_VILLAGE as TOPIC_VILLAGE,
+)
+
 NAMESPACE = "/live"
 
 EV_SNAPSHOT = "snapshot"
@@ -84,16 +115,5 @@ EV_ALARM = "alarm"
 EV_CAMERA = "camera"
 EV_RESYNC = "resync"
 EV_ACK_ALARM = "ack_alarm"
-
-TOPIC_CASE = "case"
-TOPIC_VILLAGE = "village"
-TOPIC_ALARM_ACK = "alarm_ack"
-TOPIC_REMINDER = "reminder"
-TOPIC_SUPERVISION_ORDER = "supervision_order"
-TOPIC_CALL_LIST = "call_list"
-TOPIC_PATROL_FLAG = "patrol_flag"
-TOPIC_SUPERVISION_BATCH = "supervision_batch"  # many of the above at once, per place
-TOPIC_POSITIONS = "positions"  # bus only (not in the outbox)
-TOPIC_CAMERA = "camera"  # bus only (not in the outbox)
 
 POSITIONS_INTERVAL_S = 1.0  # at most one positions batch per screen per second

@@ -23,7 +23,7 @@ from typing import Any
 import redis
 from redis.client import PubSub
 
-from streams.bus import BusError, Event, EventBus, Handler
+from dashboard.storage.bus import BusError, Event, EventBus, Handler
 
 logger = logging.getLogger(__name__)
 

@@ -20,19 +20,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from dashboard.clock import Clock
+from dashboard.storage.bus import BusError, Event, EventBus
 from dashboard.storage.db import Database, StorageError
-from dashboard.storage.models import Case, OutboxEvent
-from streams.bus import BusError, Event, EventBus
-from streams.protocol import TOPIC_ALARM_ACK
+from dashboard.storage.models import OutboxEvent
+from dashboard.storage.outbox import last_published_id
 
 logger = logging.getLogger(__name__)
 
@@ -54,55 +53,6 @@ def _local_lock(db: Database) -> threading.Lock:
     key = db.engine.url.render_as_string(hide_password=True)
     with _local_locks_guard:
         return _local_locks.setdefault(key, threading.Lock())
-
-
-def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime) -> OutboxEvent:
-    """Add an outbox row to the caller's transaction (what the services do for every change)."""
-    row = OutboxEvent(topic=topic, payload=payload, created_at=now)
-    session.add(row)
-    return row
-
-
-def last_published_id(session: Session) -> int:
-    """The seq the relays published last (publish order: published_at, then id); 0 if none."""
-    found = session.scalar(
-        select(OutboxEvent.id)
-        .where(OutboxEvent.published_at.is_not(None))
-        .order_by(OutboxEvent.published_at.desc(), OutboxEvent.id.desc())
-        .limit(1)
-    )
-    return int(found or 0)
-
-
-def wake_on_outbox_commit(
-    sessions: sessionmaker[Session], notify: Callable[[], None]
-) -> Callable[[], None]:
-    """Call ``notify`` after every commit of a session (from ``sessions``) that added outbox rows.
-
-    This is how CaseService and every other service wake the relay without knowing about it.
-    Returns a function that removes the hook again.
-    """
-
-    def mark(session: Session, _context: Any) -> None:
-        if any(isinstance(obj, OutboxEvent) for obj in session.new):
-            session.info["outbox_added"] = True
-
-    def wake(session: Session) -> None:
-        if session.info.pop("outbox_added", False):
-            notify()
-
-    def forget(session: Session) -> None:
-        session.info.pop("outbox_added", None)
-
-    hooks = (("after_flush", mark), ("after_commit", wake), ("after_rollback", forget))
-    for name, hook in hooks:
-        event.listen(sessions, name, hook)
-
-    def remove() -> None:
-        for name, hook in hooks:
-            event.remove(sessions, name, hook)
-
-    return remove
 
 
 class OutboxRelay:
@@ -275,33 +225,3 @@ class OutboxRelay:
             "down": self._down,
             "published": self.published,
         }
-
-
-# --- the live layer's own outbox writes -------------------------------------------------------
-
-
-class AckRefused(Exception):
-    """An alarm acknowledgement that cannot be recorded; ``code`` is what the screen is told."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def record_alarm_ack(db: Database, case_id: int, by: str, now: datetime) -> dict[str, Any]:
-    """Write an ``alarm_ack`` outbox row for an emergency case (used without a wall hook)."""
-    with db.transaction() as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise AckRefused("case_not_found")
-        if not case.emergency:
-            raise AckRefused("not_an_emergency")
-        payload: dict[str, Any] = {
-            "case_id": case_id,
-            "by": by,
-            "at": now.isoformat(),
-            "village": case.village_code,
-            "town": case.town_code,
-        }
-        enqueue(session, TOPIC_ALARM_ACK, payload, now)
-    return payload

@@ -39,8 +39,8 @@ from typing import Any, Protocol
 from dashboard.domain.permissions import Scope
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import can_view_camera, event_visible, filter_fixes, room_for
+from dashboard.storage.bus import Event
 from streams import protocol as p
-from streams.bus import Event
 
 logger = logging.getLogger(__name__)
 

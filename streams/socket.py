@@ -12,7 +12,7 @@ container, looked up on every use:
 - ``services.wall_snapshot``: ``(principal) -> dict``, the ``data`` of a snapshot; when missing,
   the built-in minimal snapshot (open-case counts and open emergencies, in the principal's area).
 
-An acknowledged alarm is an ``alarm_ack`` outbox row (streams.relay.record_alarm_ack).
+An acknowledged alarm is an ``alarm_ack`` outbox row (dashboard.services.alarms.record_alarm_ack).
 
 With ``[bus] backend = "redis"`` the server also joins the Socket.IO message queue
 (``socketio_channel(config)``) so any process can emit to the screens with
@@ -39,9 +39,10 @@ from dashboard.domain.permissions import Permission
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import scope_filter
 from dashboard.security.tokens import TokenAuthenticator, TokenRefused
+from dashboard.services.alarms import AckRefused, record_alarm_ack
 from dashboard.storage.models import Case, GridWorker
+from dashboard.storage.outbox import last_published_id
 from streams import protocol as p
-from streams.relay import AckRefused, last_published_id, record_alarm_ack
 from streams.screens import LiveHub
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from dashboard.domain.permissions import Permission
 from dashboard.security.principal import Principal
 from dashboard.services.cameras import camera_villages
+from dashboard.storage.bus import BusError, Event
 from streams import protocol as p
-from streams.bus import BusError, Event
 from streams.capture.client import CameraStatus, CaptureUnavailable
 from streams.video_hub import VideoHub
 

@@ -17,6 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard.domain.permissions import Permission
 from dashboard.domain.time_bounds import TimeOutOfBounds, check_query_time
+from dashboard.http.api import json_error
+from dashboard.http.context import refuse_control_characters
 from dashboard.http.errors import ApiError
 from dashboard.security import audit
 from dashboard.security.web import require, require_principal
@@ -28,8 +30,6 @@ bp = Blueprint("admin", __name__)
 def _text_in() -> None:
     """The audit API's parameters follow the API's rule on control characters (a NUL in
     ``action`` reached PostgreSQL: a 500)."""
-    from dashboard.http.api import refuse_control_characters
-
     refuse_control_characters()
 
 
@@ -37,8 +37,6 @@ def _text_in() -> None:
 def _error(err: Exception) -> ResponseReturnValue:
     """The audit API answers errors in the house JSON format, as every /api/v1 route does."""
     if request.path.startswith("/api/"):
-        from dashboard.http.api import json_error
-
         return json_error(err)
     if isinstance(err, ApiError):  # the page: as the app's own handler answers it
         return err.response()

@@ -12,8 +12,7 @@ when another method of the path exists — both in JSON.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -27,17 +26,33 @@ from dashboard.container import Services
 from dashboard.domain.errors import DomainError, UnknownCategory
 from dashboard.domain.gps_filter import FilterRule
 from dashboard.domain.lifecycle import IllegalTransition
-from dashboard.domain.text import InvalidText, check_text
+from dashboard.http import (
+    api_camera_layouts,
+    api_cameras,
+    api_case_list,
+    api_cases,
+    api_positions,
+    api_reference,
+    api_residents,
+    api_supervision,
+    api_supervision_actions,
+    api_tracks,
+)
+from dashboard.http.context import (  # the endpoints' helpers; also importable from here
+    PREFIX,
+    ApiContext,
+    context,
+    error_body,
+    refuse_control_characters,
+)
+from dashboard.http.context import principal as principal
 from dashboard.http.errors import ApiError
 from dashboard.http.unavailable import unavailable_response
-from dashboard.security.principal import Principal
-from dashboard.security.web import require_principal
 from dashboard.services.cases import CaseNotFound, ConcurrentChange, InvalidReport
 from dashboard.services.photos import (
     DuplicatePhoto,
     InvalidPhoto,
     PhotoBusy,
-    PhotoStore,
     PhotoTooLarge,
 )
 from dashboard.services.positions import (
@@ -56,8 +71,6 @@ from dashboard.storage.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "/api/v1"
-
 # Domain errors → (HTTP status, the field they concern when the error does not say).
 ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
     (UnknownCategory, 422, "category"),
@@ -75,17 +88,6 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
     (TrackError, 422, None),
     (DeviceError, 422, None),
 )
-
-
-@dataclass(frozen=True)
-class ApiContext:
-    """What the API views share per app (the Services of the composition root plus their own)."""
-
-    services: Services
-    photos: PhotoStore
-    positions: PositionService
-    devices: DeviceRegistry
-    osmand: OsmandIntake
 
 
 MAX_ROW_ID = 2**31 - 1  # the id columns are 32-bit: a larger path id is a 404, not a 500
@@ -115,17 +117,6 @@ class RowId(IntegerConverter):
 
 
 def register_api(server: Flask, services: Services) -> None:
-    from dashboard.http import (
-        api_case_list,
-        api_cases,
-        api_positions,
-        api_reference,
-        api_residents,
-        api_supervision,
-        api_supervision_actions,
-        api_tracks,
-    )
-
     server.url_map.converters["int"] = RowId
     tracks = services.config.tracks
     rule = FilterRule(max_accuracy_m=tracks.max_accuracy_m, max_speed_kmh=tracks.max_speed_kmh)
@@ -152,9 +143,7 @@ def register_api(server: Flask, services: Services) -> None:
     children = (api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp)
     for child in (*children, api_case_list.bp, api_supervision.bp, api_tracks.bp, api_residents.bp):
         api.register_blueprint(child)
-    from dashboard.http import api_camera_layouts, api_cameras  # the video wall (issue 4)
-
-    for child in (api_cameras.bp, api_camera_layouts.bp):
+    for child in (api_cameras.bp, api_camera_layouts.bp):  # the video wall (issue 4)
         api.register_blueprint(child)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
     api.after_request(_server_time)
@@ -171,43 +160,11 @@ def register_api(server: Flask, services: Services) -> None:
     server.register_blueprint(api)
 
 
-def context() -> ApiContext:
-    return cast(ApiContext, current_app.extensions["gcc_api"])
-
-
-def principal() -> Principal:
-    """The caller of a view guarded by ``require`` (so never None here)."""
-    return require_principal()
-
-
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "message": message}
-    if field is not None:
-        body["field"] = field
-    return body
-
-
 def _server_time(response: Response) -> Response:
     """Every API answer says the server's time (its controlled clock): remote clients such as the
     simulator stamp what they send with it instead of their own machine's date."""
     response.headers[SERVER_TIME_HEADER] = context().services.clock.now().isoformat()
     return response
-
-
-def refuse_control_characters() -> None:
-    """Query parameters, path parameters and form fields of every API request: a control
-    character (a NUL) is a 422 before any view reads them (dashboard.domain.text; JSON bodies:
-    schemas)."""
-    fields = [*request.args.items(multi=True)]
-    fields += [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
-    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        fields += request.form.items(multi=True)
-    for name, value in fields:
-        try:
-            check_text(name, "parameter name")
-            check_text(value, name)
-        except InvalidText as err:
-            raise ApiError(422, err.code, err.message, err.field) from None
 
 
 # --- error handlers ---------------------------------------------------------------------------

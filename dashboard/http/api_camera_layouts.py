@@ -22,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dashboard.domain.permissions import Permission, can_share
-from dashboard.http.api import context, principal
+from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import parse_json
 from dashboard.security.web import require

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from dashboard.domain.permissions import Permission
-from dashboard.http.api import ApiContext, context, principal, refuse_control_characters
+from dashboard.http.context import ApiContext, context, principal, refuse_control_characters
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import parse_json
 from dashboard.http.stream_limits import FullViewLimits

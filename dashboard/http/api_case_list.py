@@ -1,5 +1,5 @@
 """Searching cases over HTTP: ``GET /api/v1/cases`` (JSON, one page) and ``GET /api/v1/cases.csv``
-(every matching case, streamed). Both take the parameters of dashboard.services.case_params
+(every matching case, streamed). Both take the parameters of dashboard.read.case_params
 (``id, text, place, category, status, town, department, light, overdue, due_within_hours,
 emergency, from, to, sort, page, per_page``; ``lang`` for names) and see only the caller's scope.
 The export needs a desk role (``export_cases``); both have their own rate limit per caller
@@ -24,14 +24,15 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
+from dashboard.clock import iso
 from dashboard.domain.permissions import Permission
-from dashboard.http.api import ApiContext, context, principal
+from dashboard.http.context import ApiContext, context, principal
 from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.read.case_params import CaseQuery, parse_case_params
+from dashboard.read.case_search import case_search
 from dashboard.security.heavy import heavy
 from dashboard.security.principal import Principal
 from dashboard.security.web import require
-from dashboard.services.case_params import CaseQuery, parse_case_params
-from dashboard.services.case_search import case_search
 
 bp = Blueprint("case_list", __name__)
 
@@ -68,10 +69,6 @@ def _query(ctx: ApiContext) -> tuple[CaseQuery, Lang]:
     return parse_case_params(params, tz, now), lang
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
 @bp.get("/cases")
 @require(Permission.VIEW_CASES)
 @heavy("search")
@@ -80,7 +77,7 @@ def list_cases() -> ResponseReturnValue:
     query, lang = _query(ctx)
     page = case_search(ctx.services).query_page(who.scope, query, lang)
     rows = [
-        r | {"reported_at": _iso(r["reported_at"]), "deadline": _iso(r["deadline"])}
+        r | {"reported_at": iso(r["reported_at"]), "deadline": iso(r["deadline"])}
         for r in page.rows
     ]
     return jsonify(

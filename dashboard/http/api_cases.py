@@ -19,7 +19,6 @@ and referenced by id in an action's ``attachments``; ``GET /attachments/{id}`` s
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request, send_file
@@ -27,10 +26,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.case_light import case_light
 from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.permissions import Permission
-from dashboard.http.api import PREFIX, ApiContext, context, principal
+from dashboard.http.context import PREFIX, ApiContext, context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import ActionIn, CaseIn, parse_fields, parse_json
 from dashboard.security.principal import Principal
@@ -224,10 +224,6 @@ def _visible_case(session: Session, case_id: int, who: Principal) -> Case:
     return row
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
 def _record_body(record: CaseRecord) -> dict[str, Any]:
     return {
         "id": record.id,
@@ -236,7 +232,7 @@ def _record_body(record: CaseRecord) -> dict[str, Any]:
         "grid": record.grid_code,
         "town": record.town_code,
         "category": record.category_code,
-        "deadline": _iso(record.deadline),
+        "deadline": iso(record.deadline),
         "emergency": record.emergency,
     }
 
@@ -261,8 +257,8 @@ def _detail(
         "department_name": (
             {"zh": department.name_zh, "en": department.name_en} if department else None
         ),
-        "reported_at": _iso(row.reported_at),
-        "occurred_at": _iso(row.occurred_at),
+        "reported_at": iso(row.reported_at),
+        "occurred_at": iso(row.occurred_at),
         "open": row.open,
         "light": _light(ctx, row),
         "attachments": attachments,

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.domain.permissions import Permission
 from dashboard.domain.roles import Role
-from dashboard.http.api import context, principal
+from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import PositionsIn, parse_json
 from dashboard.security.web import require

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.domain.categories import SubCategory
 from dashboard.domain.permissions import Permission, Scope
-from dashboard.http.api import ApiContext, context, principal
+from dashboard.http.context import ApiContext, context, principal
 from dashboard.security.web import require
 from dashboard.services.villages import count_villages
 from dashboard.storage.models import Town, Village

@@ -35,7 +35,7 @@ from dashboard.domain.permissions import Permission
 from dashboard.domain.personal_data import InvalidPersonalData
 from dashboard.domain.points import PointsRuleBroken
 from dashboard.domain.service_requests import IllegalServiceStep
-from dashboard.http.api import context, error_body, principal
+from dashboard.http.context import context, error_body, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import _Body, parse_fields, parse_json
 from dashboard.security.web import require

@@ -6,7 +6,7 @@
   the orders addressed to its own department only (it has to read and answer them), whatever
   ``department`` it asks for. Every other role: 403.
 - ``GET /supervision/calls`` — the call list of red villages (``Permission.SUPERVISE``):
-  ``{"calls": [...], "at": iso}``, rows as dashboard.services.supervision_queries.call_list.
+  ``{"calls": [...], "at": iso}``, rows as dashboard.read.supervision_queries.call_list.
 
 A bad parameter answers 422 naming it; nothing is ever written here.
 """
@@ -21,11 +21,11 @@ from pydantic import Field
 
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
-from dashboard.http.api import context, principal
+from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import _Body, parse_fields
+from dashboard.read.supervision_queries import MAX_LIMIT, call_list, list_orders
 from dashboard.security.web import require
-from dashboard.services.supervision_queries import MAX_LIMIT, call_list, list_orders
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, Field
 
 from dashboard.domain.permissions import Permission
 from dashboard.domain.roles import Role
-from dashboard.http.api import context, principal
+from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import _Body, parse_json
 from dashboard.security.principal import Principal

@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from dashboard.domain.permissions import Permission
 from dashboard.domain.roles import Role
 from dashboard.domain.time_bounds import check_query_time
-from dashboard.http.api import context, principal
+from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.security.heavy import heavy
 from dashboard.security.principal import Principal

@@ -89,7 +89,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "audit.value.unknown": ("用户不存在", "unknown user"),
     "audit.value.inactive": ("账号停用", "account inactive"),
     "audit.value.locked": ("账号锁定", "account locked"),
-    # A search the case list cannot take (dashboard.services.case_params: field and code)
+    # A search the case list cannot take (dashboard.read.case_params: field and code)
     "query.field.id": ("事件编号", "Case no."),
     "query.field.text": ("关键词", "Words"),
     "query.field.place": ("地点", "Place"),

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Delete, Update, event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from dashboard.security.principal import Actor as Actor  # its home; imported from here too
 from dashboard.storage.db import Database
 from dashboard.storage.models import AuditEntry, CaseEvent
 
@@ -31,15 +32,6 @@ MAX_PAGE = 500
 
 class AppendOnlyViolation(Exception):
     """Something tried to change or delete an audit row."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it, as the audit log names them (a user name, a token name, ``cli:root``)."""
-
-    name: str
-    role: str
-    ip: str = ""
 
 
 def entry(actor: Actor, action: str, at: datetime, target: str = "", **details: Any) -> AuditEntry:

@@ -20,7 +20,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from dash import html
 from flask import (
@@ -287,6 +287,12 @@ def page_guard(permission: Permission) -> Callable[[Callable[..., Any]], Callabl
     return decorate
 
 
+def refuse_callback(principal: Principal, what: str) -> NoReturn:
+    """Refuse a page callback the principal may not run: 403 with the house error body (the
+    callbacks raise no HTTP errors themselves)."""
+    raise ApiError(403, "forbidden", f"the role {principal.role} may not {what}")
+
+
 def guard_callback(permission: Permission) -> Callable[[F], F]:
     """Wrap a Dash callback function (under ``@callback``): 401/403 unless allowed."""
 
@@ -297,7 +303,7 @@ def guard_callback(permission: Permission) -> Callable[[F], F]:
             if principal is None:
                 raise ApiError(401, "unauthorized", "sign in")
             if not principal.can(permission):
-                raise ApiError(403, "forbidden", f"the role {principal.role} may not {permission}")
+                refuse_callback(principal, f"{permission}")
             return func(*args, **kwargs)
 
         setattr(guarded, PERMISSION_ATTR, permission)

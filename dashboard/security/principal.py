@@ -8,7 +8,15 @@ from typing import Literal
 from dashboard.domain.permissions import UNLIMITED, Permission, Scope, can, can_act
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
-from dashboard.security.audit import Actor
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as the audit log names them (a user name, a token name, ``cli:root``)."""
+
+    name: str
+    role: str
+    ip: str = ""
 
 
 @dataclass(frozen=True)

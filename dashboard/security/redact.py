@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dashboard.accounts import TOKEN_PREFIX
+from dashboard.security.tokens import TOKEN_PREFIX
 
 MASK = "***"
 _PATTERNS = (

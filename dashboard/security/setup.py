@@ -2,7 +2,8 @@
 
 ``install_security(server, services)`` before the Dash app is built (its before-request hook must
 run before Dash's), ``install_headers(server, dash_app)`` after. The order below is the order of
-the hooks: principal and CSRF, then the pages.
+the hooks: principal and CSRF. The security pages' blueprints (sign-in, admin, audit page) are
+registered by ``create_app`` with the rest: this module registers no HTTP routes.
 """
 
 from __future__ import annotations
@@ -72,17 +73,6 @@ def install_security(server: Flask, services: Services) -> Security:
         make_limiter(services),
         services.clock.now,
     )
-    from dashboard.http.admin import bp as admin_bp
-    from dashboard.security.pages import bp as pages_bp
-
-    server.register_blueprint(pages_bp)
-    server.register_blueprint(admin_bp)
-    from dashboard.security.audit_page import bp as audit_page_bp
-
-    server.register_blueprint(audit_page_bp)
-    from dashboard.security.devices_page import bp as devices_page_bp  # trackers (issue 16)
-
-    server.register_blueprint(devices_page_bp)
     install_heavy_limits(server, services)
     return security
 

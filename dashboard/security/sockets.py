@@ -24,11 +24,10 @@ from urllib.parse import urlsplit
 
 from flask import request
 
-from dashboard.accounts import hash_token
 from dashboard.domain.roles import Role
 from dashboard.security.principal import Principal
 from dashboard.security.sessions import SESSION_COOKIE
-from dashboard.security.tokens import TokenRefused
+from dashboard.security.tokens import TokenRefused, hash_token
 from dashboard.security.web import KIOSK_COOKIE, Security
 
 logger = logging.getLogger(__name__)

@@ -35,7 +35,6 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, Response, current_app, g, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
 
-from dashboard.accounts import hash_token
 from dashboard.domain.permissions import Permission
 from dashboard.domain.roles import Role
 from dashboard.http.errors import ApiError
@@ -51,7 +50,7 @@ from dashboard.security.sessions import (
     SignedIn,
     SignInRefused,
 )
-from dashboard.security.tokens import TokenAuthenticator, TokenRefused
+from dashboard.security.tokens import TokenAuthenticator, TokenRefused, hash_token
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response as BaseResponse

@@ -14,7 +14,7 @@ decides what is legal, nothing here duplicates its table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,8 @@ from dashboard.domain.case_light import case_light
 from dashboard.domain.errors import DomainError
 from dashboard.domain.lifecycle import ActionRequest, allowed_actions
 from dashboard.domain.permissions import Permission
-from dashboard.domain.status import Action, CaseStatus
+from dashboard.domain.status import Action
+from dashboard.read.views import CaseView, TimelineItem
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible, may_act_on_case
 from dashboard.services.cameras import nearest_cameras
@@ -53,70 +54,6 @@ CAMERA_LIMIT = 6
 
 class ActionRefused(DomainError):
     """The page's request cannot be taken as given (role, scope or malformed input)."""
-
-
-@dataclass(frozen=True)
-class TimelineItem:
-    """One line of the timeline: a trail entry (``kind="event"``), a reminder or an order."""
-
-    kind: str  # "event" | "reminder" | "order"
-    at: datetime
-    action: str = ""  # event: the action code ("report", "accept", ...)
-    from_status: str | None = None
-    to_status: str | None = None
-    actor: str = ""
-    role: str = ""
-    note: str = ""
-    reason: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    attachments: tuple[str, ...] = ()
-    stage: str = ""  # reminder / order: the status whose limit was watched
-    deadline: datetime | None = None
-    department: str | None = None
-    opinion: str = ""  # order
-    status: str = ""  # order: open / replied / closed
-    reply: str | None = None
-    replied_at: datetime | None = None
-    replied_by: str | None = None
-
-
-@dataclass(frozen=True)
-class CaseView:
-    """Everything the workspace shows about one case (codes, not names: the page names them)."""
-
-    id: int
-    version: int
-    status: CaseStatus
-    source: str
-    emergency: bool
-    category_code: str
-    description: str
-    address: str
-    lon: float
-    lat: float
-    grid_code: str
-    village_code: str
-    village_name: str
-    town_code: str
-    town_name: str
-    reporter: str
-    reported_at: datetime
-    occurred_at: datetime | None
-    department_code: str | None
-    deadline: datetime | None
-    light: str | None  # green / yellow / red, for an open case with a deadline
-    remaining: timedelta | None  # deadline - now (negative: overdue by)
-    allowed: frozenset[Action]
-    satisfaction: int | None
-    report_rating: int | None
-    attachments: tuple[str, ...]
-    timeline: tuple[TimelineItem, ...]
-    cameras: tuple[dict[str, Any], ...] = ()
-    village_geometry: str | None = None  # GeoJSON text as stored
-    grid_geometry: str | None = None
-    # Who the reporter and the trail's actors are: worker ids and user names → people's names.
-    people: dict[str, str] = field(default_factory=dict)
-    reporter_is_worker: bool = False  # a grid worker reported it: their track can be replayed
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,15 @@ from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
 from dashboard.domain.text import check_text
 from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
+from dashboard.domain.topics import TOPIC_CASE
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
 from dashboard.services.photos import Photo, attach_photos
 from dashboard.services.villages import refresh_villages
 from dashboard.storage.case_rows import to_state, write_state
 from dashboard.storage.db import Database
-from dashboard.storage.models import Case, CaseEvent, OutboxEvent
+from dashboard.storage.models import Case, CaseEvent
+from dashboard.storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +227,7 @@ class CaseService:
                 attachments={},
             )
         )
-        session.add(OutboxEvent(topic="case", payload=case_payload(row, "report"), created_at=now))
+        enqueue(session, TOPIC_CASE, case_payload(row, "report"), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
         return row
 
@@ -304,11 +306,7 @@ class CaseService:
                 attachments={"ids": list(transition.attachments)} if transition.attachments else {},
             )
         )
-        session.add(
-            OutboxEvent(
-                topic="case", payload=case_payload(row, transition.action.value), created_at=now
-            )
-        )
+        enqueue(session, TOPIC_CASE, case_payload(row, transition.action.value), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
 
     # --- read -----------------------------------------------------------------------------

@@ -29,18 +29,19 @@ from sqlalchemy import Executable, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from dashboard.domain import topics
 from dashboard.domain.errors import DomainError
 from dashboard.domain.gps_filter import FilterRule, Point, flags_text, judge_among
 from dashboard.domain.permissions import Scope
 from dashboard.domain.regions import Location
 from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
+from dashboard.storage.bus import BusError, Event, EventBus
 from dashboard.storage.db import Database
 from dashboard.storage.models import GridWorker, PositionFix, WorkerPosition
-from streams.bus import BusError, Event, EventBus
 
 logger = logging.getLogger(__name__)
 
-TOPIC_POSITIONS = "positions"
+TOPIC_POSITIONS = topics.TOPIC_POSITIONS
 
 _FIXES = PositionFix.__table__
 _track_order = attrgetter("worker_id", "at")

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
+from dashboard.domain import topics
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.roles import Role
@@ -39,12 +41,11 @@ from dashboard.storage.models import (
     SupervisionOrder,
     Village,
 )
+from dashboard.storage.outbox import enqueue
 from dashboard.storage.scoping import in_area
-from streams import protocol
-from streams.relay import enqueue
 
-TOPIC_CALL_LIST = protocol.TOPIC_CALL_LIST
-TOPIC_ORDER = protocol.TOPIC_SUPERVISION_ORDER
+TOPIC_CALL_LIST = topics.TOPIC_CALL_LIST
+TOPIC_ORDER = topics.TOPIC_SUPERVISION_ORDER
 
 # Outcomes of a call, in the order the form offers them (labels: dashboard/i18n/supervision.py).
 OUTCOMES = ("reached", "promised", "no_answer", "busy", "wrong_number", "other")
@@ -202,7 +203,7 @@ def _publish_entry(
     ).first()
     last_call = None
     if last is not None:
-        last_call = {"at": _iso(last.at), "caller": last.caller, "outcome": last.outcome}
+        last_call = {"at": iso(last.at), "caller": last.caller, "outcome": last.outcome}
     # The watchers' payload (one shape for the topic), and what was done.
     payload = call_payload(entry, village, last_call) | {"action": done.kind}
     enqueue(session, TOPIC_CALL_LIST, payload, now)
@@ -228,14 +229,14 @@ def call_history(
             "entry_id": row.entry_id,
             "village": row.village_code,
             "village_name": name,
-            "at": _iso(row.at),
+            "at": iso(row.at),
             "kind": row.kind,
             "caller": row.caller,
             "callee": row.callee,
             "phone": row.phone,
             "outcome": row.outcome,
             "note": row.note,
-            "snooze_until": _iso(row.snooze_until),
+            "snooze_until": iso(row.snooze_until),
         }
         for row, name in session.execute(query)
     ]
@@ -303,9 +304,9 @@ def _publish_order(
     session.flush()
     payload = order_payload(order, case.village_code) | {
         "action": action,
-        "replied_at": _iso(order.replied_at),
+        "replied_at": iso(order.replied_at),
         "replied_by": order.replied_by,
-        "closed_at": _iso(order.closed_at),
+        "closed_at": iso(order.closed_at),
         "closed_by": order.closed_by,
     }
     enqueue(session, TOPIC_ORDER, payload, now)
@@ -328,10 +329,6 @@ def _text(value: str, limit: int, field: str, *, required: bool) -> str:
             422, f"{field}_too_long", f"{field} has over {limit} characters", field
         )
     return text
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
 
 
 # --- one-click emergency (一键上报) from a supervisor's desk ------------------------------------

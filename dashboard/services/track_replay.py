@@ -9,7 +9,6 @@ the range. Bounded: at most ``MAX_WORKERS`` tracks at once, ``MAX_TRACK_SPAN`` l
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from dashboard.config import TracksConfig
 from dashboard.domain.patrol import TrackPoint
 from dashboard.domain.permissions import Scope
+from dashboard.read.track_views import Replay, WorkerReplay
 from dashboard.services.patrol_stats import PatrolStats, everyone_at
 from dashboard.services.tracks import read_track
 from dashboard.storage.db import Database
@@ -25,28 +25,6 @@ from dashboard.storage.models import Case, Grid, GridWorker
 from dashboard.storage.scoping import in_area
 
 MAX_WORKERS = 20
-
-
-@dataclass(frozen=True)
-class WorkerReplay:
-    worker_id: str
-    name: str
-    grid_code: str
-    fixes: list[list[Any]]  # [epoch s, lon, lat, valid 0/1, "flags"]
-    stops: list[list[Any]]  # [start epoch, end epoch, lon, lat]
-    cases: list[list[Any]]  # [epoch, lon, lat, case id]
-    summary: dict[str, Any]
-    coverage: float | None
-
-
-@dataclass(frozen=True)
-class Replay:
-    start: datetime
-    end: datetime
-    workers: list[WorkerReplay]
-    grids: dict[str, list[list[list[float]]]]  # grid code → rings of [lon, lat]
-    truncated: int = 0  # workers of the area left out (over MAX_WORKERS)
-    moment: list[dict[str, Any]] = field(default_factory=list)
 
 
 def pick_workers(db: Database, scope: Scope, ids: list[str], area: str | None) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.config import VillageRuleConfig
 from dashboard.domain.status import CaseStatus
+from dashboard.domain.topics import TOPIC_VILLAGE
 from dashboard.domain.village_status import (
     INITIAL,
     RedReason,
@@ -25,7 +26,8 @@ from dashboard.domain.village_status import (
     changed,
     recompute_all,
 )
-from dashboard.storage.models import Case, OutboxEvent, Village
+from dashboard.storage.models import Case, Village
+from dashboard.storage.outbox import enqueue
 
 _VOIDED = CaseStatus.VOIDED.value
 _SUSPENDED = CaseStatus.SUSPENDED.value
@@ -131,7 +133,7 @@ def refresh_villages(
         row.red_reasons = ",".join(sorted(r.value for r in state.reasons))
         row.status_changed_at = now
         changes.append(VillageChange(code, before, state))
-        session.add(OutboxEvent(topic="village", payload=village_payload(row), created_at=now))
+        enqueue(session, TOPIC_VILLAGE, village_payload(row), now)
     return changes
 
 

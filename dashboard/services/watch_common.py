@@ -18,13 +18,13 @@ from dashboard.domain.deadlines import DEFAULT_YELLOW_AT
 from dashboard.domain.errors import DomainError
 from dashboard.domain.regions import Location
 from dashboard.domain.supervision import PatrolShift
+from dashboard.domain.topics import TOPIC_SUPERVISION_BATCH
 from dashboard.domain.village_status import VillageRule
 from dashboard.i18n import normalise_lang, t
 from dashboard.reference import ReferenceData
 from dashboard.services.villages import rule_from_config
 from dashboard.storage.models import OutboxEvent
-from streams.protocol import TOPIC_SUPERVISION_BATCH
-from streams.relay import enqueue
+from dashboard.storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def enqueue_all(
 ) -> None:
     """The outbox events for new items, in the caller's transaction.
 
-    A few are one event each, through ``streams.relay.enqueue`` (ORM rows: their commit wakes the
+    A few are one event each, through ``storage.outbox.enqueue`` (ORM rows: their commit wakes the
     relay at once). A catch-up of many (a first run at city scale raises ~150,000) is summarised
     instead: one ``supervision_batch`` event per village and department with the kind and the
     count, so screens refresh once per place rather than replaying every item; it is written as
@@ -162,7 +162,3 @@ def isolated(
 def batches(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

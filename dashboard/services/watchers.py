@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.status import CLOCK_RUNNING_STATUSES
 from dashboard.domain.supervision import (
@@ -36,6 +37,7 @@ from dashboard.domain.supervision import (
     reminder_due,
 )
 from dashboard.domain.time_bounds import measurable
+from dashboard.domain.topics import TOPIC_REMINDER, TOPIC_SUPERVISION_ORDER
 from dashboard.domain.working_index import yellow_moments
 from dashboard.reference import ReferenceData
 from dashboard.services.rollups import run_rollups
@@ -46,13 +48,11 @@ from dashboard.services.watch_common import (
     batches,
     enqueue_all,
     insert_new,
-    iso,
     isolated,
 )
 from dashboard.services.watchers_places import run_patrol_watch, run_village_watch
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, Reminder, SupervisionOrder
-from streams.protocol import TOPIC_REMINDER, TOPIC_SUPERVISION_ORDER
 
 logger = logging.getLogger(__name__)
 

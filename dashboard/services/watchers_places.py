@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.supervision import (
     OUTSIDE,
     RedVillage,
@@ -25,6 +26,7 @@ from dashboard.domain.supervision import (
     outside_streak_start,
     silent_due,
 )
+from dashboard.domain.topics import TOPIC_CALL_LIST, TOPIC_PATROL_FLAG
 from dashboard.domain.village_status import VillageLight
 from dashboard.reference import ReferenceData
 from dashboard.services.villages import refresh_villages
@@ -35,7 +37,6 @@ from dashboard.services.watch_common import (
     batches,
     enqueue_all,
     insert_new,
-    iso,
     isolated,
 )
 from dashboard.storage.db import Database
@@ -48,8 +49,7 @@ from dashboard.storage.models import (
     Village,
     WorkerPosition,
 )
-from streams.protocol import TOPIC_CALL_LIST, TOPIC_PATROL_FLAG
-from streams.relay import enqueue
+from dashboard.storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from dashboard.clock import SERVER_TIME_HEADER
+from dashboard.clock import SERVER_TIME_HEADER, iso
 from dashboard.domain.status import OPEN_STATUSES, CaseStatus, Source
 from dashboard.simulator.client import (
     Act,
@@ -81,7 +81,7 @@ class HttpClient(SimClient):
                 "source": report.source.value,
                 "reporter": report.reporter,
                 "emergency": report.emergency,
-                "occurred_at": _iso(report.occurred_at),
+                "occurred_at": iso(report.occurred_at),
             }
         )
         headers = {"Idempotency-Key": report.idempotency_key} if report.idempotency_key else {}
@@ -96,7 +96,7 @@ class HttpClient(SimClient):
                 "reason": act.reason,
                 "category": act.category,
                 "department": act.department,
-                "deadline": _iso(act.deadline),
+                "deadline": iso(act.deadline),
                 "attachments": attachments,
                 "satisfaction": act.satisfaction,
             }
@@ -253,10 +253,6 @@ def _error(
 
 def _drop_empty(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None and v != "" and v != []}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
 
 
 def _open_case(row: dict[str, Any]) -> OpenCase:

@@ -18,8 +18,8 @@ from dashboard.config import SimulatorConfig, load_config
 from dashboard.services.positions import Fix, PositionService
 from dashboard.simulator.patrol import Patrol, Shift
 from dashboard.simulator.world import World, world_from_db
+from dashboard.storage.bus import InMemoryBus
 from dashboard.storage.db import Database
-from streams.bus import InMemoryBus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

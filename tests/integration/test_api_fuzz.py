@@ -31,7 +31,7 @@ from dashboard.http import (
     api_supervision_actions,
     schemas,
 )
-from dashboard.services.case_params import OTHER_PARAMS
+from dashboard.read.case_params import OTHER_PARAMS
 from dashboard.storage.models import CameraLayout
 from tests.integration.test_api_support import (
     Api,

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from dashboard.domain.roles import Role
 from dashboard.http.schemas import MAX_FIXES
 from dashboard.services.positions import TOPIC_POSITIONS
+from dashboard.storage.bus import Event
 from dashboard.storage.models import PositionFix, WorkerPosition
-from streams.bus import Event
 from tests.integration.support import TOWN_NOW
 from tests.integration.test_api_support import (
     Api,

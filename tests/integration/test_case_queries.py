@@ -25,7 +25,7 @@ from dashboard.domain.deadlines import (
 )
 from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.status import CLOSED_STATUSES, Action, CaseStatus
-from dashboard.services.case_queries import (
+from dashboard.read.case_queries import (
     SORT_KEYS,
     CaseFilters,
     InvalidQuery,

@@ -26,8 +26,8 @@ from dashboard.security.principal import Principal
 from dashboard.services.case_workspace import ActionForm, ActionRefused, CaseWorkspace
 from dashboard.services.cases import CaseNotFound, ConcurrentChange
 from dashboard.services.photos import InvalidPhoto, PhotoStore
+from dashboard.storage.bus import InMemoryBus
 from dashboard.storage.models import Attachment, CaseEvent, Reminder, SupervisionOrder
-from streams.bus import InMemoryBus
 from streams.relay import OutboxRelay
 from tests.integration.support import Town, make_report, walk
 

@@ -27,7 +27,7 @@ from dashboard.clock import FixedClock
 from dashboard.config import parse_config
 from dashboard.container import Services
 from dashboard.domain.permissions import UNLIMITED
-from dashboard.read_models_wall import wall_snapshot
+from dashboard.read.wall import wall_snapshot
 from dashboard.scheduler import WatcherScheduler
 from dashboard.seed.loader import seed
 from dashboard.services.villages import rule_from_config

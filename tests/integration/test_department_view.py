@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
-from dashboard.services.department_view import department_cases, department_scope, open_orders
+from dashboard.read.department_view import department_cases, department_scope, open_orders
 from dashboard.storage.models import SupervisionOrder
 from tests.integration.support import TOWN_NOW, Town, act, make_report, walk
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from dashboard.domain.roles import Role
 from dashboard.storage.db import Database
 from dashboard.storage.models import OutboxEvent
-from streams.relay import enqueue
+from dashboard.storage.outbox import enqueue
 from tests.integration.live_helpers import (
     Deployment,
     LiveClient,

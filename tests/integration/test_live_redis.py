@@ -22,9 +22,9 @@ from dashboard.container import Services
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
 from dashboard.services.cases import CaseReport
+from dashboard.storage.bus import Event
 from dashboard.storage.models import OutboxEvent
 from dashboard.wiring import build_services
-from streams.bus import Event
 from streams.redis_bus import RedisBus
 from streams.socket import external_emitter
 from tests.integration.live_helpers import (

@@ -10,19 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.clock import FixedClock
+from dashboard.services.alarms import AckRefused, record_alarm_ack
+from dashboard.storage.bus import BusError, Event, InMemoryBus
 from dashboard.storage.db import Database
 from dashboard.storage.models import OutboxEvent
-from streams.bus import BusError, Event, InMemoryBus
+from dashboard.storage.outbox import enqueue, last_published_id, wake_on_outbox_commit
 from streams.protocol import TOPIC_ALARM_ACK
 from streams.redis_bus import RedisBus
-from streams.relay import (
-    AckRefused,
-    OutboxRelay,
-    enqueue,
-    last_published_id,
-    record_alarm_ack,
-    wake_on_outbox_commit,
-)
+from streams.relay import OutboxRelay
 from tests.integration.live_helpers import free_port, wait_until
 from tests.integration.support import Town, make_report
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from dashboard.read_models import status_summary
+from dashboard.read.status import status_summary
 from dashboard.storage.models import Village
 from tests.integration.support import Town
 

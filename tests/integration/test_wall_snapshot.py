@@ -1,4 +1,4 @@
-"""The wall's snapshot (dashboard.read_models_wall) on the seeded town, SQLite and PostgreSQL."""
+"""The wall's snapshot (dashboard.read.wall) on the seeded town, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from dashboard.domain.metrics import (
 from dashboard.domain.permissions import UNLIMITED, Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
-from dashboard.read_models_wall import wall_snapshot
+from dashboard.read.wall import wall_snapshot
+from dashboard.services.alarms import record_alarm_ack
 from dashboard.services.cases import CaseReport
 from dashboard.services.metrics import case_facts, period_counts
 from dashboard.storage.models import Case, GridWorker, WorkerPosition
-from streams.relay import record_alarm_ack
 from tests.integration.support import TOWN_NOW, Town
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

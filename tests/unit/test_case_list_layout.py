@@ -13,8 +13,8 @@ import pytest
 from dash import dcc, html
 
 from dashboard.http.api_case_list import CSV_COLUMNS, csv_cells, csv_header, safe_cell
-from dashboard.services.case_params import case_params, parse_case_params
-from dashboard.services.case_queries import CaseFilters, InvalidQuery
+from dashboard.read.case_params import case_params, parse_case_params
+from dashboard.read.case_queries import CaseFilters, InvalidQuery
 from layouts import case_list_ids as ids
 from layouts import department_ids as dids
 from layouts.case_list import CaseListView, case_list_page, export_href, pages

@@ -16,7 +16,7 @@ from dash import dcc, html
 from dashboard.domain.lifecycle import ActionRequest, CaseState, allowed_actions, apply_action
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, CaseStatus, Source
-from dashboard.services.case_workspace import CaseView, TimelineItem
+from dashboard.read.views import CaseView, TimelineItem
 from layouts import case_ids as ids
 from layouts.case_actions import ACTION_ORDER, action_bar, action_form
 from layouts.case_format import CasePageContext

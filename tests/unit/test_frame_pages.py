@@ -73,7 +73,7 @@ def test_refusals_and_search_errors_never_show_the_services_english() -> None:
     from callbacks.case_list import query_error
     from callbacks.frame_pages import unknown_refusal
     from dashboard.domain.errors import DomainError
-    from dashboard.services.case_queries import InvalidQuery
+    from dashboard.read.case_queries import InvalidQuery
 
     bad_id = InvalidQuery("bad_number", "id must be a whole number", "id")
     assert query_error(bad_id, "zh") == "事件编号：应为整数"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from dashboard.domain.calendar import load_calendar
 from dashboard.domain.deadlines import stage_light, yellow_moment
 from dashboard.domain.errors import DeadlineError
-from dashboard.services.light_batch import LightBatch
+from dashboard.read.light_batch import LightBatch
 
 CALENDAR = load_calendar(
     (Path(__file__).resolve().parents[2] / "dashboard/data/calendar_cn.toml").read_text("utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboard.domain.calendar import CalendarGap
-from layouts import ids
+from layouts import status_ids as ids
 from layouts.status import calendar_warning
 
 

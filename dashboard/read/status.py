@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.read.views import LatestCase, RedVillage, StatusSummary
 from dashboard.storage.models import (
     Camera,
     Case,
@@ -21,41 +21,6 @@ from dashboard.storage.models import (
     Village,
 )
 from dashboard.storage.scoping import around_area, in_area
-
-
-@dataclass(frozen=True)
-class RedVillage:
-    code: str
-    name: str
-    town: str
-    red_since: datetime | None
-    open_ratio: float | None
-    contact_name: str
-    contact_phone: str
-    reasons: tuple[str, ...] = ()  # why it is red (dashboard.domain.village_status.RedReason)
-
-
-@dataclass(frozen=True)
-class LatestCase:
-    id: int
-    reported_at: datetime
-    category_code: str
-    village: str
-    status: str
-    source: str
-
-
-@dataclass(frozen=True)
-class StatusSummary:
-    counts: dict[str, int]
-    cases_by_status: dict[str, int]
-    reported_today: int
-    closed_today: int
-    open_cases: int
-    overdue_now: int
-    red_villages: list[RedVillage] = field(default_factory=list)
-    latest: list[LatestCase] = field(default_factory=list)
-    info: dict[str, str] = field(default_factory=dict)
 
 
 def _count(session: Session, model: Any, area: str | None) -> int:

@@ -4,7 +4,7 @@ list, reminders and patrol flags, each limited to the caller's scope.
 Scope rules (dashboard.domain.permissions.Scope): an area-limited principal sees the items of
 villages inside its area; a department principal sees the orders and reminders addressed to its
 department and nothing of the call list or patrol (those are about villages and grid workers).
-The overdue / soon-due table is the case list's query (dashboard.services.case_queries:
+The overdue / soon-due table is the case list's query (dashboard.read.case_queries:
 ``search_cases`` with ``overdue`` / ``due_within_hours``), so there is one definition of
 "overdue".
 """
@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from dashboard.clock import iso
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
-from dashboard.services.watch_common import iso
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
     CallListEntry,

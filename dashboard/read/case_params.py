@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.text import control_character
-from dashboard.services.case_queries import (
+from dashboard.read.case_queries import (
     MAX_PER_PAGE,
     CaseFilters,
     InvalidQuery,

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.case_light import case_light
 from dashboard.domain.deadlines import DEFAULT_YELLOW_AT, Light
-from dashboard.services.light_batch import MAX_SPAN, LightBatch
+from dashboard.read.light_batch import MAX_SPAN, LightBatch
 from dashboard.storage.models import Case
 
 _US = timedelta(microseconds=1)

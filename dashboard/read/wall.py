@@ -29,6 +29,7 @@ from dashboard.domain.metrics import (
 )
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
+from dashboard.domain.topics import TOPIC_ALARM_ACK
 from dashboard.storage.models import Case, OutboxEvent, Village, WorkerPosition
 from dashboard.storage.scoping import case_scope, in_area
 
@@ -281,7 +282,7 @@ def acknowledged(session: Session, case_ids: Sequence[int]) -> set[int]:
         return set()
     wanted = set(case_ids)
     payloads = session.scalars(
-        select(OutboxEvent.payload).where(OutboxEvent.topic == "alarm_ack")
+        select(OutboxEvent.payload).where(OutboxEvent.topic == TOPIC_ALARM_ACK)
     ).all()
     return {int(p["case_id"]) for p in payloads if int(p.get("case_id", -1)) in wanted}
 

@@ -28,7 +28,7 @@ from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CLOSED_STATUSES, CaseStatus
 from dashboard.domain.time_bounds import TimeOutOfBounds, check_query_time
-from dashboard.services.case_light_sql import (
+from dashboard.read.case_light_sql import (
     has_light,
     light_condition,
     red_condition,

@@ -22,8 +22,8 @@ from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.deadlines import DEFAULT_YELLOW_AT
 from dashboard.domain.permissions import Permission, Scope
 from dashboard.domain.roles import Role
+from dashboard.read.case_queries import CaseFilters, search_cases
 from dashboard.security.principal import Principal
-from dashboard.services.case_queries import CaseFilters, search_cases
 from dashboard.storage.models import Case, SupervisionOrder
 from dashboard.storage.scoping import in_area, in_department
 

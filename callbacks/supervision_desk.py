@@ -1,7 +1,7 @@
-"""What the supervisors' page reads and does, for one principal at a time (their scope).
+"""The supervisors' page's desk: what it reads and does, for one principal at a time (their scope).
 
-Reads: the overdue / soon-due cases come from dashboard.services.case_queries (the one overdue
-query), the orders and the call list from dashboard.services.supervision_queries, the call
+Reads: the overdue / soon-due cases come from dashboard.read.case_queries (the one overdue
+query), the orders and the call list from dashboard.read.supervision_queries, the call
 history from dashboard.services.supervision_actions. Writes go through supervision_actions (and
 CaseService for a one-click emergency). Names for filters and forms are loaded once per language.
 """
@@ -12,19 +12,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import Lang
+from dashboard.read import places
+from dashboard.read import supervision_queries as queries
+from dashboard.read.case_queries import CaseFilters
+from dashboard.read.case_search import case_search
 from dashboard.security.principal import Principal
 from dashboard.security.web import client_ip
 from dashboard.services import supervision_actions as actions
-from dashboard.services import supervision_queries as queries
-from dashboard.services.case_queries import CaseFilters
-from dashboard.services.case_search import case_search
 from dashboard.services.cases import CaseRecord
-from dashboard.storage.models import Town, Village
-from dashboard.storage.scoping import in_area, towns_of_area
 from layouts.supervision import SupervisionView
 from layouts.supervision_tables import SectionData
 
@@ -37,7 +34,7 @@ HISTORY_SHOWN = 40
 _LIGHTS = ("green", "yellow", "red")
 
 
-class SupervisionData:
+class SupervisionDesk:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tz = services.reference.calendar.tz
@@ -57,26 +54,15 @@ class SupervisionData:
 
     def view(self, principal: Principal, lang: Lang) -> SupervisionView:
         area = principal.scope.area_code or ""
-        with self.services.db.read() as session:
-            towns = session.execute(
-                select(Town.code, Town.name)
-                .where(*towns_of_area(Town.code, area))
-                .order_by(Town.code)
-            ).all()
-            villages = session.execute(
-                select(Village.code, Village.name)
-                .where(*in_area(Village.code, area))
-                .order_by(Village.code)
-            ).all()
         return SupervisionView(
             lang=lang,
             tz=self.tz,
             now=self.services.clock.now(),
-            towns=[(str(c), str(n)) for c, n in towns],
+            towns=places.towns_of(self.services.db, area),
             departments=self.departments[lang],
             categories=self.categories[lang],
             majors=self.majors,
-            villages=[(str(c), str(n)) for c, n in villages],
+            villages=places.villages_of(self.services.db, area),
             can_ack=principal.can(Permission.ACKNOWLEDGE_ALARM),
         )
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from dashboard.clock import Clock
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.permissions import Scope
-from dashboard.services.case_params import CaseQuery
-from dashboard.services.case_queries import CaseFilters, CasePage, iter_case_rows, search_cases
-from dashboard.services.department_view import DepartmentCases, department_cases
+from dashboard.read.case_params import CaseQuery
+from dashboard.read.case_queries import CaseFilters, CasePage, iter_case_rows, search_cases
+from dashboard.read.department_view import DepartmentCases, department_cases
 from dashboard.storage.db import Database
 
 if TYPE_CHECKING:
