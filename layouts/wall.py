@@ -1,6 +1,6 @@
 """The wall (大屏): a fixed 1920×1080 design for the command room, a pure function of data.
 
-The page is rendered complete from the snapshot (dashboard.read_models_wall) so the first paint
+The page is rendered complete from the snapshot (dashboard.read.wall) so the first paint
 already shows the figures; from then on assets/wall.js keeps it live from the Socket.IO stream.
 What the script needs besides the snapshot (labels in the page's language, names, the time zone)
 travels in the ``data-config`` attribute of the root element, as JSON text.

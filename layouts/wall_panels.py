@@ -1,5 +1,5 @@
 """The wall's data panels (KPI tiles, bar lists, 24-hour trend, department table): pure functions
-of the snapshot dict (dashboard.read_models_wall) and the page's labels.
+of the snapshot dict (dashboard.read.wall) and the page's labels.
 
 wall.js redraws the same structures (same classes and ``data-*`` keys) when events arrive, so a
 change here needs its twin in wall.js.

@@ -17,7 +17,7 @@ from dashboard.domain.geo import haversine_m
 from dashboard.domain.permissions import UNLIMITED
 from dashboard.domain.roles import Role
 from dashboard.http.api import context
-from dashboard.read_models_wall import wall_snapshot
+from dashboard.read.wall import wall_snapshot
 from dashboard.storage.models import Case, PositionFix, TrackerDevice, WorkerPosition
 from tests.integration.support import TOWN_NOW
 from tests.integration.test_api_support import (
