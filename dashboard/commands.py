@@ -40,6 +40,10 @@ def dispatch(
             return _token(services, args)
         if command == "user":
             return _user(services, args, password)
+        if command == "serve" and not args.dev:
+            from dashboard.http.launch import serve_production
+
+            return serve_production(services, _secret_key(services, demo=False))
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":
@@ -248,6 +252,7 @@ def _demo_accounts(services: Services) -> None:
 
 
 def _serve(services: Services, *, demo: bool) -> int:
+    """The built-in (Werkzeug) server, one process: the demo, and ``serve --dev``."""
     from dashboard.app import create_app  # Dash and the pages: only the commands that serve
     from dashboard.reference import warn_calendar_gap
 
