@@ -25,7 +25,7 @@ def deployment_problems(config: AppConfig) -> list[str]:
     problems = []
     if config.bus.backend != "redis":
         problems.append(
-            "several workers need [bus] backend = \"redis\" (the screens' events and the "
+            'several workers need [bus] backend = "redis" (the screens\' events and the '
             "Socket.IO message queue cross processes through Redis)"
         )
     if config.database_url().startswith("sqlite"):

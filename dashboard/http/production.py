@@ -170,9 +170,7 @@ def gunicorn_options(config: AppConfig) -> dict[str, Any]:
 class ProductionServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
     """``run.py serve``: gunicorn with ``build_app`` called in each worker."""
 
-    def __init__(
-        self, config: AppConfig, build_app: Callable[[], tuple[Any, Services]]
-    ) -> None:
+    def __init__(self, config: AppConfig, build_app: Callable[[], tuple[Any, Services]]) -> None:
         self._config, self._build_app = config, build_app
         super().__init__()
 
