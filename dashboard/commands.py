@@ -33,6 +33,8 @@ def dispatch(
     try:
         if command == "db":
             return _db(services, args.db_command)
+        if command in ("backup", "restore"):
+            return _backup(services, command, Path(args.dir))
         migrate.upgrade(services.db.engine)
         if command == "seed":
             return _seed(services, args)
@@ -57,6 +59,24 @@ def _db(services: Services, sub: str) -> int:
     if sub == "upgrade":
         migrate.upgrade(services.db.engine)
     print(f"schema revision: {migrate.current_revision(services.db.engine)}")
+    return 0
+
+
+def _backup(services: Services, command: str, directory: Path) -> int:
+    from dashboard.backup import BackupError, backup, restore
+
+    photos = services.photos.root
+    try:
+        if command == "backup":
+            migrate.upgrade(services.db.engine)
+            done = backup(services.db, photos, directory, services.clock.now())
+        else:
+            done = restore(services.db, photos, directory)
+    except BackupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    counted = ", ".join(f"{k}={v:,}" for k, v in done["counts"].items())
+    print(f"{command} {directory}: {done['backend']}, schema {done['revision']}, {counted}")
     return 0
 
 
