@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -154,7 +155,7 @@ def gunicorn_options(config: AppConfig) -> dict[str, Any]:
         "worker_connections": server.max_connections,
         "keepalive": max(1, int(server.header_timeout_seconds)),
         "timeout": 30,  # a worker whose main loop stalls this long is restarted
-        "graceful_timeout": server.graceful_seconds,
+        "graceful_timeout": math.ceil(server.graceful_seconds),  # gunicorn takes whole seconds
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
