@@ -1,9 +1,10 @@
 """Benchmark: publish → screen latency of the live wall, 20 real websocket screens.
 
-A real server (``run.py serve``, the seeded town on SQLite) and 20 ``socketio.Client``s over
-websocket, in 4 processes of 5, all connected to ``/live`` with a wall token. Events carry the
-wall-clock time they were published (``time.time()``; one machine, one clock); each screen
-measures its latency when the ``delta`` reaches its handler. Three paths:
+A real server (``run.py serve``, the seeded town on SQLite; since issue 15 the production server,
+gunicorn with one worker) and 20 ``socketio.Client``s over websocket, in 4 processes of 5, all
+connected to ``/live`` with a wall token. Events carry the wall-clock time they were published
+(``time.time()``; one machine, one clock); each screen measures its latency when the ``delta``
+reaches its handler. Three paths:
 
 * **memory, outbox** — the embedded deployment (``[bus] backend = "memory"``): this process writes
   outbox rows into the server's database (the stamp is taken just before the commit), the
