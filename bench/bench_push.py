@@ -23,6 +23,7 @@ Sent and received counts show losses (received should be 20 × sent). Run alone:
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import threading
@@ -213,7 +214,8 @@ def _measure(
 def _with_server(
     deployment: Deployment, name: str, body: Callable[[Server, str], list[Row]]
 ) -> list[Row]:
-    server = start_server(deployment, name)
+    # BENCH_SERVE_ARGS="--dev": the same run on the development server, for a side by side.
+    server = start_server(deployment, name, None, *os.environ.get("BENCH_SERVE_ARGS", "").split())
     try:
         server.wait_healthy()
         return body(server, deployment.token(f"bench-{name}", Role.WALL))
