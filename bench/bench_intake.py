@@ -5,8 +5,9 @@ On a freshly seeded town (no case history) in a temporary directory:
 * ``POST /api/v1/cases`` (JSON, no photo) through Flask's test client in this process: the whole
   request path (token check, validation, locating the point, the case transaction with its audit
   entry, outbox event and village refresh) without a network;
-* the same endpoint over real HTTP: ``python run.py serve`` as a subprocess (werkzeug's threaded
-  server, outbox relay and live layer running) and N client threads, each with its own
+* the same endpoint over real HTTP: ``python run.py serve`` as a subprocess (the production
+  server, gunicorn with one worker, outbox relay and live layer running; before issue 15 it was
+  Werkzeug's, see bench_serving for both side by side) and N client threads, each with its own
   keep-alive ``http.client`` connection;
 * ``POST /api/v1/positions`` with batches of 500 and 5,000 fixes from the town's workers, in
   process and over HTTP.

@@ -1,9 +1,10 @@
 """Benchmark: publish → screen latency of the live wall, 20 real websocket screens.
 
-A real server (``run.py serve``, the seeded town on SQLite) and 20 ``socketio.Client``s over
-websocket, in 4 processes of 5, all connected to ``/live`` with a wall token. Events carry the
-wall-clock time they were published (``time.time()``; one machine, one clock); each screen
-measures its latency when the ``delta`` reaches its handler. Three paths:
+A real server (``run.py serve``, the seeded town on SQLite; since issue 15 the production server,
+gunicorn with one worker) and 20 ``socketio.Client``s over websocket, in 4 processes of 5, all
+connected to ``/live`` with a wall token. Events carry the wall-clock time they were published
+(``time.time()``; one machine, one clock); each screen measures its latency when the ``delta``
+reaches its handler. Three paths:
 
 * **memory, outbox** — the embedded deployment (``[bus] backend = "memory"``): this process writes
   outbox rows into the server's database (the stamp is taken just before the commit), the
@@ -22,6 +23,7 @@ Sent and received counts show losses (received should be 20 × sent). Run alone:
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import threading
@@ -212,7 +214,8 @@ def _measure(
 def _with_server(
     deployment: Deployment, name: str, body: Callable[[Server, str], list[Row]]
 ) -> list[Row]:
-    server = start_server(deployment, name)
+    # BENCH_SERVE_ARGS="--dev": the same run on the development server, for a side by side.
+    server = start_server(deployment, name, None, *os.environ.get("BENCH_SERVE_ARGS", "").split())
     try:
         server.wait_healthy()
         return body(server, deployment.token(f"bench-{name}", Role.WALL))

@@ -34,7 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("demo", help="the embedded demo (default): seeds an empty database, then serves")
-    sub.add_parser("serve", help="the server alone: no seeding, no simulator")
+    srv = sub.add_parser("serve", help="the production server (gunicorn): no seeding, no simulator")
+    srv.add_argument("--workers", type=_count, help="server processes (default: server.workers)")
+    srv.add_argument(
+        "--dev",
+        action="store_true",
+        help="the built-in development server (one process) instead of gunicorn",
+    )
     cap = sub.add_parser("capture", help="the camera capture service (video wall), its own process")
     cap.add_argument(
         "--shard", type=_shard, default=(0, 1), metavar="I/N", help="serve shard I of N (0-based)"
@@ -46,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=None, help="random seed")
     seed.add_argument("--days", type=int, default=None, help="days of case history")
     seed.add_argument("--force", action="store_true", help="replace an existing data set")
+    bk = sub.add_parser("backup", help="back up the database and the photo store into DIR")
+    bk.add_argument("dir", metavar="DIR", help="a new (or empty) directory")
+    rs = sub.add_parser("restore", help="restore a backup DIR into this (empty) deployment")
+    rs.add_argument("dir", metavar="DIR")
     cc = sub.add_parser("check-config", help="validate the configuration file and exit")
     cc.add_argument("--explain", action="store_true", help="list every key with its meaning")
     _add_simulate(sub)
@@ -189,6 +199,8 @@ def _config(args: argparse.Namespace) -> AppConfig:
         update={k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     )
     demo = config.demo.model_copy(update={"simulator": False}) if args.no_simulator else config.demo
+    if getattr(args, "workers", None):
+        server = server.model_copy(update={"workers": args.workers})
     return config.model_copy(update={"server": server, "demo": demo})
 
 

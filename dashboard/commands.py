@@ -33,6 +33,8 @@ def dispatch(
     try:
         if command == "db":
             return _db(services, args.db_command)
+        if command in ("backup", "restore"):
+            return _backup(services, command, Path(args.dir))
         migrate.upgrade(services.db.engine)
         if command == "seed":
             return _seed(services, args)
@@ -42,6 +44,10 @@ def dispatch(
             return _user(services, args, password)
         if command == "device":
             return _device(services, args)
+        if command == "serve" and not args.dev:
+            from dashboard.launch import serve_production
+
+            return serve_production(services, _secret_key(services, demo=False))
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":
@@ -55,6 +61,24 @@ def _db(services: Services, sub: str) -> int:
     if sub == "upgrade":
         migrate.upgrade(services.db.engine)
     print(f"schema revision: {migrate.current_revision(services.db.engine)}")
+    return 0
+
+
+def _backup(services: Services, command: str, directory: Path) -> int:
+    from dashboard.backup import BackupError, backup, restore
+
+    photos = services.photos.root
+    try:
+        if command == "backup":
+            migrate.upgrade(services.db.engine)
+            done = backup(services.db, photos, directory, services.clock.now())
+        else:
+            done = restore(services.db, photos, directory)
+    except BackupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    counted = ", ".join(f"{k}={v:,}" for k, v in done["counts"].items())
+    print(f"{command} {directory}: {done['backend']}, schema {done['revision']}, {counted}")
     return 0
 
 
@@ -284,6 +308,7 @@ def _demo_accounts(services: Services) -> None:
 
 
 def _serve(services: Services, *, demo: bool) -> int:
+    """The built-in (Werkzeug) server, one process: the demo, and ``serve --dev``."""
     from dashboard.app import create_app  # Dash and the pages: only the commands that serve
     from dashboard.reference import warn_calendar_gap
 

@@ -62,6 +62,26 @@ class ServerConfig(_Strict):
         description="Open connections from one client address (a command room behind NAT "
         "shares one: raise it there). Not applied when trusted_proxies > 0 (the proxy's job).",
     )
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        1,
+        description="Processes of the production server (run.py serve; also --workers N). Above "
+        "1 needs [bus] backend = redis and PostgreSQL (docs/deploy.md).",
+    )
+    threads: Annotated[int, Field(ge=8, le=2000)] = Field(
+        200,
+        description="Threads per production server process; each open websocket (a screen) "
+        "holds one.",
+    )
+    reserve_threads: Annotated[int, Field(ge=1, le=500)] = Field(
+        20,
+        description="Threads per process kept for page and API requests: at most threads minus "
+        "this many connections (websockets included) are served at once, more get 503.",
+    )
+    graceful_seconds: Annotated[float, Field(ge=1, le=300)] = Field(
+        10,
+        description="On stop, requests in flight may finish within this time; websockets are "
+        "closed at once so screens reconnect to another process.",
+    )
 
 
 class DatabaseConfig(_Strict):

@@ -7,7 +7,8 @@ loads reference data and builds the parts every process has (the CLI's ``token``
 
 - ``create_app`` (dashboard.app): ``start_live``, ``start_video``, ``start_socket_guard``;
 - the demo first: ``start_simulator``, ``start_capture_child``;
-- ``serve`` and the demo, right before serving: ``start_relay``, ``start_scheduler``.
+- right before serving: ``start_relay``, ``start_scheduler`` (the demo and ``serve --dev`` in
+  dashboard.commands; ``serve`` in each gunicorn worker, dashboard.launch).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import BindParameter, Integer, Select, and_, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.config import VillageRuleConfig
@@ -61,37 +62,48 @@ def _state(row: Village) -> VillageState:
     return VillageState(VillageLight.RED, row.red_since, reasons, row.open_ratio)
 
 
+_CountStatements = tuple[Select[str, int, int], Select[str, int], Select[str, int]]
+
+
+def _count_statements(scoped: bool) -> _CountStatements:
+    """The three grouped count queries, built once: a report runs them inside its transaction,
+    and building them anew each time (coercions, cache keys) cost about as much as running them.
+    Parameters: ``start``, ``now`` and, when ``scoped``, ``codes`` (expanding)."""
+    scope = [Case.village_code.in_(bindparam("codes", expanding=True))] if scoped else []
+    now: BindParameter[datetime] = bindparam("now")
+    start: BindParameter[datetime] = bindparam("start")
+    window = (
+        select(Case.village_code, func.count(), func.sum(cast(Case.open, Integer)))
+        .where(Case.reported_at >= start, Case.reported_at <= now, Case.status != _VOIDED, *scope)
+        .group_by(Case.village_code)
+    )
+    emergencies = (
+        select(Case.village_code, func.count())
+        .where(Case.open.is_(True), Case.emergency.is_(True), *scope)
+        .group_by(Case.village_code)
+    )
+    overdue = (
+        select(Case.village_code, func.count())
+        .where(and_(Case.open.is_(True), Case.deadline <= now, Case.status != _SUSPENDED), *scope)
+        .group_by(Case.village_code)
+    )
+    return window, emergencies, overdue
+
+
+_COUNTS = {scoped: _count_statements(scoped) for scoped in (False, True)}
+
+
 def count_villages(
     session: Session, rule: VillageRule, now: datetime, codes: Collection[str] | None = None
 ) -> dict[str, VillageCounts]:
     """Counts per village in three grouped queries (window, open emergencies, open overdue)."""
-    scope = [Case.village_code.in_(codes)] if codes is not None else []
-    window = session.execute(
-        select(Case.village_code, func.count(), func.sum(cast(Case.open, Integer)))
-        .where(
-            Case.reported_at >= rule.window_start(now),
-            Case.reported_at <= now,
-            Case.status != _VOIDED,
-            *scope,
-        )
-        .group_by(Case.village_code)
-    ).all()
-    emergencies = dict(
-        session.execute(
-            select(Case.village_code, func.count())
-            .where(Case.open.is_(True), Case.emergency.is_(True), *scope)
-            .group_by(Case.village_code)
-        ).all()
-    )
-    overdue = dict(
-        session.execute(
-            select(Case.village_code, func.count())
-            .where(
-                and_(Case.open.is_(True), Case.deadline <= now, Case.status != _SUSPENDED), *scope
-            )
-            .group_by(Case.village_code)
-        ).all()
-    )
+    window_q, emergencies_q, overdue_q = _COUNTS[codes is not None]
+    params: dict[str, Any] = {"now": now, "start": rule.window_start(now)}
+    if codes is not None:
+        params["codes"] = list(codes)
+    window = session.execute(window_q, params).all()
+    emergencies: dict[str, int] = {c: n for c, n in session.execute(emergencies_q, params)}
+    overdue: dict[str, int] = {c: n for c, n in session.execute(overdue_q, params)}
     counts: dict[str, VillageCounts] = {}
     for code in set(emergencies) | set(overdue) | {row[0] for row in window}:
         counts[code] = VillageCounts(0, 0, int(emergencies.get(code, 0)), int(overdue.get(code, 0)))
@@ -103,6 +115,10 @@ def count_villages(
     return counts
 
 
+_LOCK_ALL = select(Village).with_for_update(key_share=True)
+_LOCK_SOME = _LOCK_ALL.where(Village.code.in_(bindparam("codes", expanding=True)))
+
+
 def refresh_villages(
     session: Session, rule: VillageRule, now: datetime, codes: Collection[str] | None = None
 ) -> list[VillageChange]:
@@ -111,10 +127,10 @@ def refresh_villages(
     # village cannot both count without the other's case (PostgreSQL; SQLite writes are
     # serialised anyway). FOR NO KEY UPDATE: the cases' foreign keys already hold KEY SHARE
     # locks on these rows, which a plain FOR UPDATE would deadlock against.
-    query = select(Village).with_for_update(key_share=True)
-    if codes is not None:
-        query = query.where(Village.code.in_(codes))
-    rows = {row.code: row for row in session.scalars(query)}
+    if codes is None:
+        rows = {row.code: row for row in session.scalars(_LOCK_ALL)}
+    else:
+        rows = {row.code: row for row in session.scalars(_LOCK_SOME, {"codes": list(codes)})}
     previous = {code: _state(row) for code, row in rows.items()}
     counts = count_villages(session, rule, now, codes)
     counts = {code: c for code, c in counts.items() if code in rows}

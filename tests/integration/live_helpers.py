@@ -167,8 +167,11 @@ class Server:
         self.log_file.close()
 
 
-def start_server(deployment: Deployment, name: str = "server", port: int | None = None) -> Server:
-    """``python run.py serve`` on ``port`` (default: the config's), not yet waited for."""
+def start_server(
+    deployment: Deployment, name: str = "server", port: int | None = None, *extra: str
+) -> Server:
+    """``python run.py serve [EXTRA]`` on ``port`` (default: the config's), not yet waited for
+    (``"--dev"``: the development server)."""
     port = port or deployment.port
     log = deployment.dir / f"{name}.log"
     log_file = log.open("wb")
@@ -181,6 +184,7 @@ def start_server(deployment: Deployment, name: str = "server", port: int | None 
             "--port",
             str(port),
             "serve",
+            *extra,
         ],
         cwd=ROOT,
         stdout=log_file,
