@@ -111,6 +111,7 @@ def register_api(server: Flask, services: Services) -> None:
         api_reference,
         api_supervision,
         api_supervision_actions,
+        api_wall,
     )
 
     server.url_map.converters["int"] = RowId
@@ -122,7 +123,7 @@ def register_api(server: Flask, services: Services) -> None:
     # A fresh parent per app: the children are module-level and may join several apps (tests).
     api = Blueprint("api", __name__, url_prefix=PREFIX)
     children = (api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp)
-    for child in (*children, api_case_list.bp, api_supervision.bp):
+    for child in (*children, api_case_list.bp, api_supervision.bp, api_wall.bp):
         api.register_blueprint(child)
     from dashboard.http import api_camera_layouts, api_cameras  # the video wall (issue 4)
 

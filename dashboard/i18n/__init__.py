@@ -19,6 +19,7 @@ from dashboard.i18n import (
     shell,
     supervision,
     video,
+    wall_levels,
     watchers,
 )
 
@@ -38,6 +39,7 @@ _AREAS: tuple[ModuleType, ...] = (
     department,
     pages,
     security,
+    wall_levels,
 )
 
 
