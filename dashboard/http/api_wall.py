@@ -50,7 +50,7 @@ def _scope() -> Scope:
     return scope
 
 
-def compressed(body: bytes, mimetype: str, etag: bool = False) -> Response:
+def compressed(body: bytes, mimetype: str, etag: bool = False) -> ResponseReturnValue:
     """``body`` gzip-compressed when the client accepts it (and worth it)."""
     wants = "gzip" in request.headers.get("Accept-Encoding", "").lower()
     data = gzip.compress(body, 6) if wants and len(body) >= _GZIP_FROM else body
