@@ -59,6 +59,9 @@ class Measure:
     ws_in: list[tuple[str, int]] = field(default_factory=list)
     deflate: bool = False
     live_seconds: float = 0.0
+    marks: dict[str, float] = field(default_factory=dict)
+    slow: list[tuple[str, int, int]] = field(default_factory=list)
+    split: float = 0.0
 
 
 def _browser() -> Any:
@@ -112,6 +115,12 @@ def measure(url: str, seconds: float = SECONDS, load_window_s: float = 15.0) -> 
         split = float(driver.execute_script("return performance.now()"))
         time.sleep(seconds)
         out.live_seconds = seconds
+        out.split = split
+        marks = driver.execute_script(
+            "return performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])"
+        )
+        out.marks = {name: float(at) for name, at in marks or []}
+        out.slow = [tuple(x) for x in driver.execute_script("return (window.GccWall||{}).slow||[]")]
         tasks = driver.execute_script("return window.__lt") or []
         out.load_tasks = [d for s, d in tasks if s < split]
         out.live_tasks = [d for s, d in tasks if s >= split]
@@ -156,6 +165,14 @@ def report(m: Measure, label: str) -> str:
         f"| HTTP bytes at load (as sent) | {_mb(page)} (villages/towns GeoJSON {_mb(geo)}) |",
         f"| socket permessage-deflate | {'yes' if m.deflate else 'no'} |",
     ]
+    for name in ("wall:start", "wall:connected", "wall:snapshot", "wall:panels", "wall:layer"):
+        if name in m.marks:
+            rows.append(f"| `{name}` (after navigation) | {m.marks[name] / 1000:.2f} s |")
+    steps: dict[str, list[int]] = {}
+    for name, ms, at in m.slow:
+        steps.setdefault(("live " if at >= m.split else "load ") + name, []).append(ms)
+    for name, values in sorted(steps.items()):
+        rows.append(f"| steps over 16 ms: {name} | {len(values)}, longest {max(values)} ms |")
     for name in ("snapshot", "positions", "delta"):
         sizes = by_event.get(name, [])
         if sizes:
@@ -181,12 +198,14 @@ def _start(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n'
         f'[database]\nurl = "sqlite:///{tmp}/var/city.db"\n'
         '[demo]\nscale = "city"\nhistory_days = 2\n'
+        '[simulator]\nshift_start = "00:00"\nshift_end = "23:59"\n'  # every worker out
         f"[video]\ncapture_port = {_free_port()}\n",
         encoding="utf-8",
     )
     run = [sys.executable, "run.py", "--config", str(config)]
-    subprocess.run([*run, "seed", "--scale", "city", "--days", "2"], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*run, "seed", "--scale", "city", "--days", "2"], cwd=ROOT, check=True, capture_output=True
+    )
     log = (tmp / "app.log").open("wb")
     process = subprocess.Popen(run, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -25,6 +25,7 @@ from callbacks.video import register_video_page
 from callbacks.wall import register_wall_page, wall_snapshot_for
 from dashboard.container import Services
 from dashboard.http.api import register_api
+from dashboard.http.compression import install_compression
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
 from dashboard.http.unavailable import install_unavailable
@@ -59,6 +60,7 @@ def create_app(services: Services) -> Flask:
     security = install_security(server, services)  # principal, CSRF, sign-in, audit, limits
     services.authenticate_socket = make_socket_authenticator(security)  # /live and /video
     install_unavailable(server)  # a database away: 503 with Retry-After, never a 500
+    install_compression(server)  # gzip for pages, scripts, JSON and GeoJSON
     server.register_blueprint(health_bp)
     register_api(server, services)
     app = Dash(

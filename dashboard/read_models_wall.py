@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.metrics import (
@@ -364,28 +364,18 @@ def with_level(session: Session, data: dict[str, Any], area: str | None) -> dict
     return {**data, "area": area or "", "level": level, "units": units}
 
 
-def compact_positions(positions: Sequence[Sequence[Any]], now: datetime) -> dict[str, list[Any]]:
-    """Worker positions as columns, for the wire: ids, longitude and latitude in 1e-5 degrees
-    (about a metre), and the fix's age in seconds at ``now``. A city's 26,709 fixes are ~0.7 MB
-    this way against ~2 MB as ``[id, lon, lat, iso time]`` rows."""
-    ids, lons, lats, ages = [], [], [], []
-    for worker, lon, lat, at in positions:
-        ids.append(worker)
-        lons.append(round(lon * 1e5))
-        lats.append(round(lat * 1e5))
-        ages.append(max(0, round((now - datetime.fromisoformat(at)).total_seconds())))
-    return {"ids": ids, "lon": lons, "lat": lats, "age": ages}
-
-
 def wall_snapshot(
     session: Session,
     scope: Scope,
     now: datetime,
     tz: ZoneInfo,
     alarms_since: datetime | None = None,
+    *,
+    with_positions: bool = True,
 ) -> dict[str, Any]:
     """Everything the wall shows, for ``scope`` at ``now`` (``tz``: the command room's zone);
-    alarms only for emergencies reported since ``alarms_since`` (the server's start)."""
+    alarms only for emergencies reported since ``alarms_since`` (the server's start). Without
+    positions, ``positions`` is empty and the on-patrol KPI is left for the caller."""
     cases = case_scope(scope)
     local = now.astimezone(tz)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -398,7 +388,7 @@ def wall_snapshot(
     handled = _handled_by_department(session, cases, now - timedelta(days=RATE_DAYS), now)
     sources, categories, reported_trend = _recent_groups(session, cases, trend_start, now)
     villages = _villages(session, scope)
-    positions = _positions(session, scope, now)
+    positions = _positions(session, scope, now) if with_positions else []
     return {
         "now": _iso(now),
         "day_start": _iso(day_start),
@@ -435,6 +425,36 @@ def wall_snapshot(
     }
 
 
+def _age_seconds(session: Session, column: Any, now: datetime) -> Any:
+    """Seconds from ``column`` to ``now``, computed by the database (no row is parsed here)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", literal(now) - column)
+    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return (func.julianday(stamp) - func.julianday(column)) * 86400.0
+
+
+def position_columns(session: Session, scope: Scope, now: datetime) -> dict[str, list[Any]]:
+    """The workers on patrol as columns for the wire: ids, longitude and latitude in 1e-5 degrees
+    (about a metre), the fix's age in seconds at ``now`` — a city's 26,709 fixes are ~1.1 MB this
+    way against ~2 MB as ``[id, lon, lat, iso time]`` rows, and come straight from the database
+    (~0.1 s instead of ~1.2 s through parsed rows)."""
+    age = _age_seconds(session, WorkerPosition.at, now)
+    query = select(
+        WorkerPosition.worker_id,
+        func.round(WorkerPosition.lon * 1e5),
+        func.round(WorkerPosition.lat * 1e5),
+        age,
+    ).where(WorkerPosition.at >= now - PATROL_WINDOW)
+    query = query.where(*in_area(WorkerPosition.grid_code, scope.area_code))
+    rows = session.connection().execute(query).all()
+    return {
+        "ids": [r[0] for r in rows],
+        "lon": [int(r[1]) for r in rows],
+        "lat": [int(r[2]) for r in rows],
+        "age": [max(0, round(float(r[3]))) for r in rows],
+    }
+
+
 def wall_view(
     session: Session,
     scope: Scope,
@@ -443,8 +463,8 @@ def wall_view(
     alarms_since: datetime | None = None,
 ) -> dict[str, Any]:
     """What the wall's screen receives: the snapshot with its level, positions as columns."""
-    data = with_level(
-        session, wall_snapshot(session, scope, now, tz, alarms_since), scope.area_code
-    )
-    data["positions"] = compact_positions(data["positions"], now)
+    data = wall_snapshot(session, scope, now, tz, alarms_since, with_positions=False)
+    data = with_level(session, data, scope.area_code)
+    data["positions"] = position_columns(session, scope, now)
+    data["kpis"]["on_patrol"] = len(data["positions"]["ids"])
     return data

@@ -27,8 +27,20 @@
   const DEPT_ROWS = 9;
   const PINS_PER_TICK = 5; // the newest new-case pins placed per map tick
   const API = "/api/v1/wall/";
+  const SLOW_MS = 16; // a step longer than a frame is remembered in GccWall.slow (bench/)
+
+  /* Run a step, remembering it when it took longer than a frame (at most 200 kept). */
+  W.slow = W.slow || [];
+  function timed(name, fn) {
+    const t0 = performance.now();
+    try { return fn(); } finally {
+      const ms = performance.now() - t0;
+      if (ms > SLOW_MS) { W.slow.push([name, Math.round(ms), Math.round(t0)]); if (W.slow.length > 200) W.slow.shift(); }
+    }
+  }
 
   function Wall(root) {
+    performance.mark("wall:start");
     this.root = root;
     this.cfg = JSON.parse(root.dataset.config);
     this.full = null; // the wall's state (its whole area), from the live snapshot
@@ -52,18 +64,22 @@
     root.querySelector("#wall-back").addEventListener("click", () => this.back());
     this.live = window.GccLive.connect({
       heard: () => { this.lastHeard = Date.now(); },
-      state: (up) => { this.connected = up; this._tick(); },
-      snapshot: (msg) => this._snapshot(msg),
-      delta: (msg) => this._delta(msg),
+      state: (up) => {
+        if (up && !this.everConnected) performance.mark("wall:connected");
+        this.connected = up;
+        this._tick();
+      },
+      snapshot: (msg) => timed("snapshot", () => this._snapshot(msg)),
+      delta: (msg) => timed("delta", () => this._delta(msg)),
       events: {
-        positions: (msg) => this._ingestFixes(msg.fixes || []),
+        positions: (msg) => timed("positions", () => this._ingestFixes(msg.fixes || [])),
         alarm: (msg) => this._alarm(msg),
         heartbeat: () => {},
       },
     });
     this.timers.push(setInterval(() => this._tick(), 1000));
-    this.timers.push(setInterval(() => this._drawPanels(), PANEL_MS));
-    this.timers.push(setInterval(() => this._drawMap(), MAP_MS));
+    this.timers.push(setInterval(() => timed("panels", () => this._drawPanels()), PANEL_MS));
+    this.timers.push(setInterval(() => timed("map", () => this._drawMap()), MAP_MS));
     this._tick();
   }
 
@@ -84,7 +100,8 @@
     this.map.fetchLayer(API + kind + ".geojson?area=" + encodeURIComponent(area))
       .then((geojson) => {
         if (this._layerWanted().join(":") !== key) return; // moved on meanwhile
-        this.map.show(kind, geojson);
+        timed("layer", () => this.map.show(kind, geojson));
+        performance.mark("wall:layer");
         this.layerShown = key;
         note.classList.add("hidden");
       })
@@ -160,7 +177,13 @@
     this._loadMap();
     this._scheduleTurns();
     this._syncAlarm();
-    if (first) { this._drawPanels(); this._drawMap(); this._tick(); } // the first paint, now
+    if (first) { // the first paint, now
+      performance.mark("wall:snapshot");
+      this._drawPanels();
+      this._drawMap();
+      this._tick();
+      performance.mark("wall:panels");
+    }
   };
 
   Wall.prototype._delta = function (msg) {

@@ -9,13 +9,12 @@ a narrower area.
   wall's own), rate-limited as a heavy request.
 
 ``area`` must lie inside the caller's scope (404 otherwise, as for any place it may not see).
-Every answer is gzip-compressed when the browser accepts it, and the GeoJSON carries a strong
-ETag over its bytes, so a reload costs a 304.
+Every answer is gzip-compressed when the browser accepts it (dashboard/http/compression.py), and
+the GeoJSON carries an ETag over its bytes, so a reload costs a 304.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from typing import Any
@@ -36,7 +35,6 @@ from dashboard.storage.scoping import in_area
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
 _AREA_DIGITS = (4, 6, 9, 12)
-_GZIP_FROM = 1024  # smaller bodies are not worth it
 
 
 def _scope() -> Scope:
@@ -50,19 +48,12 @@ def _scope() -> Scope:
     return scope
 
 
-def compressed(body: bytes, mimetype: str, etag: bool = False) -> ResponseReturnValue:
-    """``body`` gzip-compressed when the client accepts it (and worth it)."""
-    wants = "gzip" in request.headers.get("Accept-Encoding", "").lower()
-    data = gzip.compress(body, 6) if wants and len(body) >= _GZIP_FROM else body
-    response = Response(data, mimetype=mimetype)
-    if data is not body:
-        response.headers["Content-Encoding"] = "gzip"
-    response.headers["Vary"] = "Accept-Encoding"
+def _answer(body: bytes, mimetype: str, etag: bool = False) -> ResponseReturnValue:
+    """An answer (gzip-compressed on the way out by dashboard/http/compression.py)."""
+    response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, no-cache"
     if etag:
-        response.set_etag(
-            hashlib.sha256(body).hexdigest()[:32] + ("-gz" if data is not body else "")
-        )
+        response.set_etag(hashlib.sha256(body).hexdigest()[:32])
         return response.make_conditional(request)
     return response
 
@@ -87,7 +78,7 @@ def towns_geojson() -> ResponseReturnValue:
             .order_by(Town.code)
         ).all()
     features = [_feature(c, g, {"code": c, "name": n}) for c, n, g in rows]
-    return compressed(_collection(features), "application/geo+json", etag=True)
+    return _answer(_collection(features), "application/geo+json", etag=True)
 
 
 @bp.get("/villages.geojson")
@@ -98,7 +89,7 @@ def villages_geojson() -> ResponseReturnValue:
     with ctx.services.db.read() as session:
         rows = _villages(ctx, session, scope, with_geometry=True)
     features = [_feature(props["code"], geometry, props) for props, geometry in rows]
-    return compressed(_collection(features), "application/geo+json", etag=True)
+    return _answer(_collection(features), "application/geo+json", etag=True)
 
 
 @bp.get("/snapshot")
@@ -111,4 +102,4 @@ def snapshot() -> ResponseReturnValue:
         now = services.clock.now()
         data = wall_view(session, scope, now, services.reference.calendar.tz, alarms_since=now)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return compressed(body, "application/json")
+    return _answer(body, "application/json")
