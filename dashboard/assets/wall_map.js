@@ -198,6 +198,9 @@
 
     /* A name on the map, bound the first time the polygon needs one. */
     WallMap.prototype._label = function (layer, code, on, red) {
+      const state = on ? (red ? "red" : "on") : "off";
+      if (layer.labelState === state) return; // nothing to write: no style work for the page
+      layer.labelState = state;
       if (!on) {
         if (layer.isTooltipOpen && layer.getTooltip() && layer.isTooltipOpen()) layer.closeTooltip();
         return;
@@ -270,7 +273,8 @@
         this._label(layer, code, red > 0 || this.labelAll, red > 0);
       });
       // The red units drawn right now, for anyone inspecting the page (and the browser tests).
-      this.container.dataset.red = shown.sort().join(" ");
+      const red = shown.sort().join(" ");
+      if (this.container.dataset.red !== red) this.container.dataset.red = red;
       if (this.labelsDirty) this._declutter();
     };
 

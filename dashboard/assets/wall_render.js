@@ -47,7 +47,8 @@
       const key = tile.dataset.kpi;
       const text = formatKpi(key, values[key], cfg.rateKpis);
       const valueEl = tile.querySelector(".kpi-value");
-      tile.className = ("kpi " + kpiTone(key, values[key])).trim();
+      const cls = ("kpi " + kpiTone(key, values[key])).trim();
+      if (tile.className !== cls && !tile.classList.contains("bump")) tile.className = cls;
       if (valueEl.textContent !== text) {
         const first = valueEl.textContent === "";
         valueEl.textContent = text;
