@@ -284,8 +284,8 @@ def run() -> str:
             "",
             "The city seed (2,168 villages, 26,713 workers, 2 days of history) served by "
             "`python run.py` with its simulator (every worker walking, one fix each per 30 s, "
-            "~890 fixes/s), `/wall` at 1920×1080 in headless Chromium (software rendering) on the same "
-            f"machine: {describe()}.",
+            "~890 fixes/s), `/wall` at 1920×1080 in headless Chromium (software rendering) on "
+            f"the same machine: {describe()}.",
             "",
             report(result, "This checkout"),
             f"_(wall_city: {time.monotonic() - started:.0f} s; load average {load})_",
