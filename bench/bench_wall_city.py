@@ -62,9 +62,6 @@ class Measure:
     marks: dict[str, float] = field(default_factory=dict)
     slow: list[tuple[str, int, int]] = field(default_factory=list)
     split: float = 0.0
-    cpu_load: list[float] = field(default_factory=list)  # main-thread task CPU ms, at load
-    cpu_live: list[float] = field(default_factory=list)  # … while live
-    wall_live: list[float] = field(default_factory=list)  # the same tasks' wall ms, live
 
 
 def _browser() -> Any:
@@ -84,11 +81,6 @@ def _browser() -> Any:
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    # The page's main-thread tasks as the trace records them: wall time (dur) and the thread's
-    # own CPU time (tdur), which stays honest when other processes share the cores.
-    options.add_experimental_option(
-        "perfLoggingPrefs", {"enableNetwork": True, "traceCategories": "toplevel,devtools.timeline"}
-    )
     driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
     return webdriver.Chrome(service=Service(driver_path), options=options)
 
@@ -133,13 +125,9 @@ def measure(url: str, seconds: float = SECONDS, load_window_s: float = 15.0) -> 
         out.load_tasks = [d for s, d in tasks if s < split]
         out.live_tasks = [d for s, d in tasks if s >= split]
         urls: dict[str, str] = {}
-        trace: list[dict[str, Any]] = []
         for entry in driver.get_log("performance"):
             msg = json.loads(entry["message"])["message"]
             method, params = msg["method"], msg.get("params", {})
-            if method == "Tracing.dataCollected":
-                trace.append(params)
-                continue
             if method == "Network.responseReceived":
                 urls[params["requestId"]] = params["response"]["url"]
             elif method == "Network.loadingFinished":
@@ -151,36 +139,9 @@ def measure(url: str, seconds: float = SECONDS, load_window_s: float = 15.0) -> 
             elif method == "Network.webSocketFrameReceived":
                 payload = params["response"]["payloadData"]
                 out.ws_in.append((_event_name(payload), len(payload.encode())))
-        _tasks(out, trace, load_window_s)
     finally:
         driver.quit()
     return out
-
-
-def _tasks(out: Measure, trace: list[dict[str, Any]], load_window_s: float) -> None:
-    """Main-thread tasks of the busiest renderer: CPU and wall milliseconds, load and live."""
-    mains = {
-        (e["pid"], e["tid"])
-        for e in trace
-        if e.get("ph") == "M" and e.get("args", {}).get("name") == "CrRendererMain"
-    }
-    tasks = [
-        e
-        for e in trace
-        if e.get("name") == "RunTask" and e.get("ph") == "X" and (e["pid"], e["tid"]) in mains
-    ]
-    if not tasks:
-        return
-    busiest = max(mains, key=lambda k: sum(1 for e in tasks if (e["pid"], e["tid"]) == k))
-    tasks = [e for e in tasks if (e["pid"], e["tid"]) == busiest]
-    start = min(e["ts"] for e in tasks)
-    for e in tasks:
-        cpu = e.get("tdur", e.get("dur", 0)) / 1000
-        if e["ts"] - start < load_window_s * 1e6:
-            out.cpu_load.append(cpu)
-        else:
-            out.cpu_live.append(cpu)
-            out.wall_live.append(e.get("dur", 0) / 1000)
 
 
 def _mb(n: float) -> str:
@@ -201,13 +162,6 @@ def report(m: Measure, label: str) -> str:
         f"{max(m.load_tasks, default=0):.0f} ms, {sum(m.load_tasks) / 1000:.1f} s in all |",
         f"| long tasks while live ({m.live_seconds:.0f} s) | {len(m.live_tasks)}, longest "
         f"{max(m.live_tasks, default=0):.0f} ms, {sum(m.live_tasks) / 1000:.1f} s in all |",
-        f"| main-thread tasks at load, CPU time: over 50 ms / over 200 ms / longest | "
-        f"{sum(c > 50 for c in m.cpu_load)} / {sum(c > 200 for c in m.cpu_load)} / "
-        f"{max(m.cpu_load, default=0):.0f} ms |",
-        f"| main-thread tasks while live, CPU time: over 50 ms / over 200 ms / longest | "
-        f"{sum(c > 50 for c in m.cpu_live)} / {sum(c > 200 for c in m.cpu_live)} / "
-        f"{max(m.cpu_live, default=0):.0f} ms (CPU busy {sum(m.cpu_live) / 1000:.1f} s of "
-        f"{m.live_seconds:.0f}) |",
         f"| HTTP bytes at load (as sent) | {_mb(page)} (villages/towns GeoJSON {_mb(geo)}) |",
         f"| socket permessage-deflate | {'yes' if m.deflate else 'no'} |",
     ]

@@ -62,6 +62,11 @@
     this.layerShown = null;
     this._bindAlarm();
     root.querySelector("#wall-back").addEventListener("click", () => this.back());
+    // A town in the red list drills in, as a click on it on the map does.
+    root.querySelector("#wall-red-list").addEventListener("click", (e) => {
+      const row = e.target.closest(".red-row.unit[data-key]");
+      if (row) this.drill(row.dataset.key);
+    });
     this.live = window.GccLive.connect({
       heard: () => { this.lastHeard = Date.now(); },
       state: (up) => {

@@ -13,7 +13,7 @@
       const name = W.render.fill(wall.cfg.labels["wall.case_no"], { n: feed.dataset.id });
       return { query: "case=" + encodeURIComponent(feed.dataset.id), title: name, kind: "case" };
     }
-    const red = e.target.closest("#wall-red-list .red-row[data-key]");
+    const red = e.target.closest("#wall-red-list .red-row[data-key]:not(.unit)"); // a town drills in
     if (red) {
       const name = red.querySelector(".red-name");
       return {

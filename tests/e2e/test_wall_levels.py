@@ -40,7 +40,7 @@ return [p.x - box.width / 2, p.y - box.height / 2];
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
     tmp = tmp_path_factory.mktemp("wall-county")
-    app = start_app(tmp, "--no-simulator", extra_config='scale = "county"\n')
+    app = start_app(tmp, "--no-simulator", extra_config='scale = "county"\n', history_days=1)
     created = subprocess.run(
         [
             *RUN,
