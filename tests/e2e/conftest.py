@@ -59,9 +59,7 @@ class RunningApp:
         self.log_file.close()
 
 
-def start_app(
-    tmp: Path, *args: str, extra_config: str = "", history_days: int = 2
-) -> RunningApp:
+def start_app(tmp: Path, *args: str, extra_config: str = "", history_days: int = 2) -> RunningApp:
     port = free_port()
     config = tmp / "config.toml"
     config.write_text(
