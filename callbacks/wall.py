@@ -1,8 +1,10 @@
-"""The wall page (``/wall``): thin glue between the request, the snapshot and the pure layout.
+"""The wall page (``/wall``): thin glue between the request, the config and the pure layout.
 
-``wall_snapshot_for(services)`` is also what the live server sends as a ``snapshot`` event's
-``data`` (create_app puts it in ``services.wall_snapshot``), so the first paint and the
-live stream can never disagree about what the wall shows.
+The page is a frame; assets/wall.js draws every panel from the ``snapshot`` that the live server
+sends on connect, which is ``wall_snapshot_for(services)`` (create_app puts it in
+``services.wall_snapshot``): the snapshot travels once per load and one renderer draws it.
+The same data for a narrower area (a town the wall is drilled into) comes from
+``/api/v1/wall/snapshot`` (dashboard/http/api_wall.py).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import dash
 from dash import html
 
 from callbacks.frame_pages import page_title
-from dashboard.domain.permissions import Permission
+from dashboard.domain.permissions import Permission, Scope
 from dashboard.i18n import normalise_lang, t
 from dashboard.read import places
-from dashboard.read.wall import wall_snapshot
+from dashboard.read.wall import narrowed, wall_view
 from dashboard.security.pages import page_guard
 from dashboard.security.principal import Principal
 from layouts.names import WALL_CATEGORY_CHARS, WALL_DEPARTMENT_CHARS, short_name
@@ -36,13 +38,20 @@ def wall_snapshot_for(services: Services) -> SnapshotFn:
     before it (the seeded history, or before a restart) do not ring on the wall again."""
     tz = services.reference.calendar.tz
     started = services.clock.now()
+    area = services.config.ui.wall_area
 
     def snapshot(principal: Principal) -> dict[str, Any]:
+        # A wall configured for an area outside the screen's scope shows the screen's scope.
         with services.db.read() as session:
-            now = services.clock.now()
-            return wall_snapshot(session, principal.scope, now, tz, alarms_since=started)
+            scope = narrowed(principal.scope, area) or principal.scope
+            return wall_view(session, scope, services.clock.now(), tz, alarms_since=started)
 
     return snapshot
+
+
+def shown_area(scope: Scope, configured: str) -> str:
+    """The area a screen's wall shows: the configured one when the screen may see it."""
+    return (narrowed(scope, configured) or scope).area_code or ""
 
 
 def _region_name(services: Services) -> str:
@@ -64,7 +73,6 @@ def register_wall_page(services: Services) -> None:
         "zh": {d.code: short_name(d.name_zh, deps) for d in depts},
         "en": {d.code: d.name_en for d in depts},
     }
-    snapshot = wall_snapshot_for(services)
 
     def layout(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
         language = normalise_lang(lang, services.config.ui.language)
@@ -79,8 +87,9 @@ def register_wall_page(services: Services) -> None:
             tile_url=services.config.ui.tile_url,
             can_ack=principal.can(Permission.ACKNOWLEDGE_ALARM),
             can_video=principal.can(Permission.VIEW_CAMERAS),
+            area=shown_area(principal.scope, services.config.ui.wall_area),
         )
-        return wall_page(snapshot(principal), view)
+        return wall_page(view)
 
     dash.register_page(
         "wall",

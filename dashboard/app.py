@@ -28,6 +28,7 @@ from callbacks.wall import register_wall_page, wall_snapshot_for
 from dashboard.container import Services
 from dashboard.http.admin import bp as admin_bp
 from dashboard.http.api import register_api
+from dashboard.http.compression import install_compression
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
 from dashboard.http.osmand import start_osmand_port
@@ -71,6 +72,7 @@ def create_app(services: Services) -> Flask:
     for blueprint in (sign_in_bp, admin_bp, audit_page_bp, devices_page_bp):
         server.register_blueprint(blueprint)
     install_unavailable(server)  # a database away: 503 with Retry-After, never a 500
+    install_compression(server)  # gzip for pages, scripts, JSON and GeoJSON
     server.register_blueprint(health_bp)
     register_api(server, services)
     app = Dash(

@@ -333,6 +333,12 @@ class UiConfig(_Strict):
         "",
         description="Map tile URL template (an internal tile server); empty: offline, no tiles.",
     )
+    wall_area: Annotated[str, Field(pattern=r"^(\d{4}|\d{6}|\d{9}|\d{12})?$")] = Field(
+        "",
+        description="The area a command room's wall shows: a city (4 digits), county (6), "
+        "town (9) or village (12) code; empty: all the screen's account may see. Above a town "
+        "the map's units are the towns, coloured by their share of red villages (docs/wall.md).",
+    )
 
 
 class SecurityConfig(_Strict):

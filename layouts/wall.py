@@ -1,9 +1,10 @@
-"""The wall (大屏): a fixed 1920×1080 design for the command room, a pure function of data.
+"""The wall (大屏): a fixed 1920×1080 design for the command room, a pure function of its view.
 
-The page is rendered complete from the snapshot (dashboard.read.wall) so the first paint
-already shows the figures; from then on assets/wall.js keeps it live from the Socket.IO stream.
-What the script needs besides the snapshot (labels in the page's language, names, the time zone)
-travels in the ``data-config`` attribute of the root element, as JSON text.
+Python draws the frame (header, panel heads, the alarm banner's form); assets/wall.js draws every
+figure from the snapshot the live server sends on connect (dashboard.read.wall) and keeps
+it live: one renderer per panel, and the snapshot travels once per load. What the script needs
+besides the snapshot (labels in the page's language, names, the time zone, the area, the KPI
+tiles) travels in the ``data-config`` attribute of the root element, as JSON text.
 """
 
 from __future__ import annotations
@@ -20,18 +21,18 @@ from dash import html
 from dashboard.domain.status import CaseStatus, Source
 from dashboard.i18n import TABLE, Lang, t
 from layouts import wall_ids as ids
-from layouts.wall_feed import alarm_banner, feed_list, local_time, red_list
-from layouts.wall_panels import (
-    bar_rows,
-    category_items,
-    department_table,
-    kpi_tiles,
-    source_items,
-    trend_chart,
-)
+from layouts.wall_feed import RED_LIST_ROWS, alarm_banner
+from layouts.wall_panels import KPI_TILES, RATE_KPIS
 
 STALE_AFTER_S = 45  # the server pings every 25 s; two silent intervals mean a dead stream
-_JS_PREFIXES = ("wall.", "kpi.", "empty.", "video.check", "red.")  # video.check*: videocheck.js
+_JS_PREFIXES = (
+    "wall.",
+    "kpi.",
+    "empty.",
+    "video.check",
+    "red.",
+    "level.",
+)  # video.check*: videocheck.js
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class WallView:
     tile_url: str = ""
     can_ack: bool = False
     can_video: bool = False  # offer video checks (/video?case=…) from the feed, list and map
+    area: str = ""  # the area code the wall shows ("": everything the screen may see)
 
 
 def js_config(view: WallView) -> dict[str, Any]:
@@ -66,6 +68,10 @@ def js_config(view: WallView) -> dict[str, Any]:
         "canVideo": view.can_video,
         "staleAfterS": STALE_AFTER_S,
         "sources": [s.value for s in Source],
+        "area": view.area,
+        "kpis": [[key, label, sub] for key, label, sub in KPI_TILES],
+        "rateKpis": sorted(RATE_KPIS),
+        "redRows": RED_LIST_ROWS,
     }
 
 
@@ -145,26 +151,19 @@ def _trend_legend(lang: Lang) -> html.Span:
     )
 
 
-def wall_page(data: Mapping[str, Any], view: WallView) -> html.Div:
-    lang, tz, now = view.lang, view.tz, view.now
-    villages = {v["code"]: v["name"] for v in data.get("villages", [])}
-    red_count = sum(1 for v in data.get("villages", []) if v.get("status") == "red")
+def wall_page(view: WallView) -> html.Div:
+    """The frame: header, panel heads and empty bodies. assets/wall.js draws every figure from
+    the live snapshot (one renderer per panel); the frame says "connecting" until it arrives."""
+    lang = view.lang
     left = html.Aside(
         [
-            html.Section(kpi_tiles(data.get("kpis", {}), lang), id=ids.KPIS, className="kpis"),
+            html.Section(id=ids.KPIS, className="kpis"),
             _panel(
-                t("wall.sources", lang),
-                bar_rows(source_items(data.get("sources", {}), lang), t("empty.none", lang)),
-                ids.SOURCES,
-                t("wall.last_24h", lang),
-                "bars sources",
+                t("wall.sources", lang), [], ids.SOURCES, t("wall.last_24h", lang), "bars sources"
             ),
             _panel(
                 t("wall.categories", lang),
-                bar_rows(
-                    category_items(data.get("categories", []), view.categories),
-                    t("empty.none", lang),
-                ),
+                [],
                 ids.CATEGORIES,
                 t("wall.last_24h", lang),
                 "bars categories",
@@ -176,13 +175,18 @@ def wall_page(data: Mapping[str, Any], view: WallView) -> html.Div:
         [
             html.Section(
                 [
-                    html.Div([html.H2(t("wall.map", lang)), _legend(lang)], className="map-head"),
-                    html.Div(id=ids.MAP, className="map"),
                     html.Div(
-                        red_list(data.get("villages", []), lang, now),
-                        id=ids.RED_LIST,
-                        className="red-list" if red_count else "red-list hidden",
+                        [
+                            html.Button(
+                                t("wall.back", lang), id=ids.BACK, className="map-back hidden"
+                            ),
+                            html.H2(t("wall.map", lang), id=ids.MAP_TITLE),
+                            _legend(lang),
+                        ],
+                        className="map-head",
                     ),
+                    html.Div(id=ids.MAP, className="map"),
+                    html.Div(id=ids.RED_LIST, className="red-list hidden"),
                     html.Div("", id=ids.MAP_NOTE, className="map-note hidden"),
                 ],
                 className="panel map-panel",
@@ -193,9 +197,7 @@ def wall_page(data: Mapping[str, Any], view: WallView) -> html.Div:
                         [html.H2(t("wall.trend", lang)), _trend_legend(lang)],
                         className="panel-head",
                     ),
-                    html.Div(
-                        trend_chart(data["trend"], tz, lang), className="panel-body", id=ids.TREND
-                    ),
+                    html.Div(className="panel-body", id=ids.TREND),
                 ],
                 className="panel trend",
             ),
@@ -204,27 +206,16 @@ def wall_page(data: Mapping[str, Any], view: WallView) -> html.Div:
     )
     right = html.Aside(
         [
-            _panel(
-                t("wall.feed", lang),
-                feed_list(data.get("feed", []), villages, view.categories, lang, tz, now),
-                ids.FEED,
-                extra="feed-panel",
-            ),
-            _panel(
-                t("wall.departments", lang),
-                department_table(data.get("departments", []), view.departments, lang),
-                ids.DEPARTMENTS,
-                extra="departments",
-            ),
+            _panel(t("wall.feed", lang), [], ids.FEED, extra="feed-panel"),
+            _panel(t("wall.departments", lang), [], ids.DEPARTMENTS, extra="departments"),
         ],
         className="wall-right",
     )
-    alarms = data.get("alarms", [])
     return html.Div(
         [
             _header(view),
             html.Main([left, centre, right], className="wall-body"),
-            alarm_banner(alarms, villages, view.categories, lang, tz, now, view.can_ack),
+            alarm_banner([], {}, view.categories, lang, view.tz, view.now, view.can_ack),
             html.Div(t("wall.sound_hint", lang), id=ids.SOUND_HINT, className="sound-hint hidden"),
             html.Audio(id=ids.AUDIO, src="/assets/alarm.wav", loop=True, preload="auto"),
         ],
@@ -233,7 +224,5 @@ def wall_page(data: Mapping[str, Any], view: WallView) -> html.Div:
         lang="zh-CN" if lang == "zh" else "en",
         **{
             "data-config": json.dumps(js_config(view), ensure_ascii=False),
-            "data-snapshot": json.dumps(data, ensure_ascii=False),
-            "data-updated": local_time(data.get("now"), tz, now, with_seconds=True),
         },
     )

@@ -1,7 +1,7 @@
-"""The rolling case feed and the emergency banner: pure functions of snapshot data.
+"""The emergency banner's frame (shared with the supervisors' page) and the wall's time words.
 
-Every piece of user text (descriptions, names) is passed to Dash as a plain string, which React
-renders as text; wall.js inserts the same fields with ``textContent``.
+assets/alarm.js fills the banner and assets/wall_render.js draws the feed and the red list; user
+text always goes in as text (React renders a plain string as text, the scripts use textContent).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dash import dcc, html
 
 from dashboard.i18n import Lang, t
 from layouts import wall_ids as ids
-from layouts.village_format import red_why
 
 
 def local_time(iso: str | None, tz: ZoneInfo, now: datetime, with_seconds: bool = False) -> str:
@@ -29,8 +28,7 @@ def local_time(iso: str | None, tz: ZoneInfo, now: datetime, with_seconds: bool 
     return f"{when:%m-%d} {clock}"
 
 
-RED_LIST_ROWS = 6
-FEED_VISIBLE = 8  # what the panel shows (the last one fading out); the snapshot keeps more
+RED_LIST_ROWS = 6  # rows of the red list per page (pages turn by themselves: all are named)
 
 
 def red_for(since: str | None, now: datetime, lang: Lang) -> str:
@@ -50,81 +48,6 @@ def red_for(since: str | None, now: datetime, lang: Lang) -> str:
     for name, value in values.items():
         text = text.replace("{" + name + "}", str(value))
     return text
-
-
-def red_list(villages: Sequence[Mapping[str, Any]], lang: Lang, now: datetime) -> list[Any]:
-    """The red villages, longest red first (the supervisors' call order), over the map."""
-    red = sorted(
-        (v for v in villages if v.get("status") == "red"),
-        key=lambda v: (v.get("red_since") or "", v["code"]),
-    )
-    rows: list[Any] = [
-        html.Div(
-            [
-                html.Span(v["name"], className="red-name"),
-                html.Span(
-                    "—" if v.get("open_ratio") is None else f"{100 * v['open_ratio']:.0f}%",
-                    className="red-ratio",
-                ),
-                html.Span(red_for(v.get("red_since"), now, lang), className="red-since"),
-                html.Span(red_why(v.get("reasons") or [], lang), className="red-why"),
-            ],
-            className="red-row",
-            **{"data-key": v["code"]},
-        )
-        for v in red[:RED_LIST_ROWS]
-    ]
-    if len(red) > RED_LIST_ROWS:
-        more = t("wall.red_more", lang).replace("{n}", str(len(red) - RED_LIST_ROWS))
-        rows.append(html.Div(more, className="red-more"))
-    return [html.Div(t("wall.red_list", lang), className="red-title"), *rows]
-
-
-def feed_item(
-    case: Mapping[str, Any],
-    villages: Mapping[str, str],
-    categories: Mapping[str, str],
-    lang: Lang,
-    tz: ZoneInfo,
-    now: datetime,
-) -> html.Li:
-    source = str(case.get("source", ""))
-    status = str(case.get("status", ""))
-    emergency = bool(case.get("emergency"))
-    line2 = [
-        html.Span(villages.get(case["village"], case["village"]), className="feed-village"),
-        html.Span(t(f"source.{source}", lang), className="feed-source", **{"data-source": source}),
-        html.Span(t(f"case.{status}", lang), className="feed-status"),
-    ]
-    head = [html.Span(categories.get(case["category"], case["category"]), className="feed-cat")]
-    if emergency:
-        head.insert(0, html.Span(t("wall.emergency", lang), className="feed-flag"))
-    return html.Li(
-        [
-            html.Div(
-                [
-                    html.Div(head, className="feed-head"),
-                    html.Span(local_time(case.get("reported_at"), tz, now), className="feed-time"),
-                ],
-                className="feed-line1",
-            ),
-            html.Div(line2, className="feed-line2"),
-        ],
-        className="feed-item emergency" if emergency else "feed-item",
-        **{"data-id": str(case["id"])},
-    )
-
-
-def feed_list(
-    feed: Sequence[Mapping[str, Any]],
-    villages: Mapping[str, str],
-    categories: Mapping[str, str],
-    lang: Lang,
-    tz: ZoneInfo,
-    now: datetime,
-) -> html.Ul:
-    items = [feed_item(c, villages, categories, lang, tz, now) for c in feed[:FEED_VISIBLE]]
-    return html.Ul(items or [html.Li(t("empty.none", lang), className="empty")], className="feed")
 
 
 def alarm_banner(

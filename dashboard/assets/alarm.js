@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   const A = (window.GccAlarm = window.GccAlarm || {});
-  const R = () => window.GccWall.render; // fill, localTime (assets/wall_render.js)
+  const R = () => window.GccDom; // fill, localTime (assets/dom.js)
 
   /* The banner shows the oldest unacknowledged alarm. */
   A.render = function (root, alarms, names, cfg) {

@@ -24,19 +24,16 @@
   const STORES = { cases: "sup-live-cases", orders: "sup-live-orders", calls: "sup-live-calls" };
   const BUMP_MS = 300;
   const MIN_GAP_MS = 1500;
-  const RESYNC_RETRY_MS = 10e3;
 
   function Desk(root) {
     this.root = root;
     this.cfg = JSON.parse(root.dataset.config);
     this.alarms = [];
     this.names = {};
-    this.seq = null;
     this.snapshots = 0;
     this.pending = new Set();
     this.counter = 0;
     this.lastBump = 0;
-    this.resyncAskedAt = 0;
     this.unbind = window.GccAlarm.bind(root, this.cfg, {
       alarms: () => this.alarms,
       socket: () => this.socket,
@@ -46,19 +43,15 @@
     this._connect();
   }
 
+  /* The live client (assets/live.js) keeps the sequence chain and asks for resyncs. */
   Desk.prototype._connect = function () {
-    const socket = (this.socket = io("/live", {
-      transports: ["websocket"],
-      reconnection: true,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 3000,
-      timeout: 8000,
-    }));
-    socket.on("connect", () => this._state("live"));
-    socket.on("disconnect", () => this._state("down"));
-    socket.on("snapshot", (msg) => this._snapshot(msg));
-    socket.on("delta", (msg) => this._delta(msg));
-    socket.on("alarm", (msg) => this._alarm(msg));
+    this.live = window.GccLive.connect({
+      state: (up) => this._state(up ? "live" : "down"),
+      snapshot: (msg) => this._snapshot(msg),
+      delta: (msg) => this._delta(msg),
+      events: { alarm: (msg) => this._alarm(msg) },
+    });
+    this.socket = this.live.socket;
   };
 
   Desk.prototype._state = function (mode) {
@@ -71,8 +64,6 @@
 
   Desk.prototype._snapshot = function (msg) {
     const data = msg.data || {};
-    this.seq = msg.seq;
-    this.resyncAskedAt = 0;
     this.names = {};
     (data.villages || []).forEach((v) => { this.names[v.code] = v.name; });
     this.alarms = (data.alarms || []).slice();
@@ -80,15 +71,8 @@
     if (this.snapshots++ > 0) Object.keys(STORES).forEach((s) => this._want(s));
   };
 
-  /* Deltas form a chain ("prev" = the seq this screen got before); a gap asks for a snapshot. */
+  /* A delta in its chain (assets/live.js checked it). */
   Desk.prototype._delta = function (msg) {
-    if (this.seq === null) return;
-    const chained = msg.prev !== undefined && msg.prev !== null;
-    if (chained ? msg.prev !== this.seq : msg.seq !== this.seq + 1) {
-      if (msg.seq > this.seq) this._resync();
-      return;
-    }
-    this.seq = msg.seq;
     const p = msg.payload || {};
     if (msg.topic === "alarm_ack") this._acked(p.case_id);
     if (msg.topic === "case" && p.open === false) this._acked(p.id);
@@ -97,10 +81,7 @@
   };
 
   Desk.prototype._resync = function (force) {
-    if (!this.socket.connected) return;
-    if (!force && Date.now() - this.resyncAskedAt < RESYNC_RETRY_MS) return;
-    this.resyncAskedAt = Date.now();
-    this.socket.emit("resync");
+    this.live.resync(force);
   };
 
   /* ---- the alarm -------------------------------------------------------------------------- */
@@ -174,7 +155,7 @@
   function boot() {
     const root = document.getElementById("sup-page");
     if (current && current.root !== root) { current.destroy(); current = null; }
-    if (root && !current && root !== failed && window.io && window.GccAlarm) {
+    if (root && !current && root !== failed && window.io && window.GccAlarm && window.GccLive) {
       try {
         current = new Desk(root);
         window.GccDesk = current;

@@ -9,12 +9,7 @@
   "use strict";
   let clicks = 0;
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const el = (tag, cls, text) => window.GccDom.el(tag, cls, text); // assets/dom.js
 
   function fill(text, n) {
     return String(text || "").replace("{n}", String(n));

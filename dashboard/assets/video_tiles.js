@@ -17,16 +17,8 @@
     return String(name).replace(/^\S+(?:镇|乡|街道)\s+/, "");
   }
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
-  }
+  const el = (tag, cls, text) => window.GccDom.el(tag, cls, text); // assets/dom.js
+  const fill = (template, values) => window.GccDom.fill(template, values);
 
   function distance(metres, L) {
     if (metres === null || metres === undefined) return "";

@@ -1,36 +1,21 @@
-/* The wall's DOM renderers: the twins of layouts/wall_panels.py and layouts/wall_feed.py (same
-   classes and data-* keys). Every piece of data is inserted with textContent, never as HTML. */
+/* The wall's DOM renderers: the only ones. They draw the first paint from the live snapshot and
+   every update after it (layouts/wall.py draws the frame: header, panel heads, the alarm form).
+   Every piece of data is inserted with textContent, never as HTML. */
 (function () {
   "use strict";
   const W = (window.GccWall = window.GccWall || {});
+  const D = () => window.GccDom; // assets/dom.js
+  const el = (tag, cls, text) => D().el(tag, cls, text);
+  const fill = (template, values) => D().fill(template, values);
+  const dtf = (locale, opts) => D().dtf(locale, opts);
+  const localTime = (iso, cfg, withSeconds) => D().localTime(iso, cfg, withSeconds);
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const LONG_VALUE = 6; // characters from which a KPI figure is set smaller (a city's 12,345)
+  const FEED_VISIBLE = 8; // what the feed shows (the last one fading out); the state keeps more
 
-  /* Intl.DateTimeFormat objects are slow to build: one per locale and options, kept. */
-  const formats = new Map();
-  function dtf(locale, opts) {
-    const key = locale + JSON.stringify(opts);
-    let f = formats.get(key);
-    if (!f) formats.set(key, (f = new Intl.DateTimeFormat(locale, opts)));
-    return f;
-  }
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
-  }
-
-  const RATES = { closure_rate: true, on_time_rate: true };
-  const LONG_VALUE = 6; // layouts.wall_panels.LONG_VALUE
-  const FEED_VISIBLE = 8; // layouts.wall_feed.FEED_VISIBLE
-
-  function formatKpi(key, value) {
+  function formatKpi(key, value, rates) {
     if (value === null || value === undefined) return "—";
-    if (RATES[key]) return value >= 100 ? "100%" : Number(value).toFixed(1) + "%";
+    if (rates.includes(key)) return value >= 100 ? "100%" : Number(value).toFixed(1) + "%";
     return Math.round(value).toLocaleString("en-US");
   }
 
@@ -40,16 +25,35 @@
     return { closed_today: "good", reported_today: "accent" }[key] || "";
   }
 
-  /* Update the tiles in place; a changed value gets a short "bump". */
-  function kpis(root, values) {
+  /* The tiles (cfg.kpis: key, label, period; layouts/wall_panels.py), built once. */
+  function kpiTiles(box, cfg) {
+    const grid = el("div", "kpi-grid");
+    cfg.kpis.forEach(([key, label, sub]) => {
+      const tile = el("div", "kpi");
+      tile.dataset.kpi = key;
+      const head = el("div", "kpi-label");
+      head.append(el("span", "kpi-name", cfg.labels[label]), el("span", "kpi-sub", cfg.labels[sub]));
+      tile.append(head, el("div", "kpi-value", ""));
+      grid.appendChild(tile);
+    });
+    box.replaceChildren(grid);
+  }
+
+  /* Update the tiles in place; a changed value gets a short "bump" (not the first time). */
+  function kpis(root, values, cfg) {
+    const box = root.querySelector("#wall-kpis");
+    if (!box.querySelector(".kpi")) kpiTiles(box, cfg);
     root.querySelectorAll(".kpi[data-kpi]").forEach((tile) => {
       const key = tile.dataset.kpi;
-      const text = formatKpi(key, values[key]);
+      const text = formatKpi(key, values[key], cfg.rateKpis);
       const valueEl = tile.querySelector(".kpi-value");
-      tile.className = ("kpi " + kpiTone(key, values[key])).trim();
+      const cls = ("kpi " + kpiTone(key, values[key])).trim();
+      if (tile.className !== cls && !tile.classList.contains("bump")) tile.className = cls;
       if (valueEl.textContent !== text) {
+        const first = valueEl.textContent === "";
         valueEl.textContent = text;
         valueEl.className = text.length >= LONG_VALUE ? "kpi-value long" : "kpi-value";
+        if (first) return;
         tile.classList.add("bump");
         setTimeout(() => tile.classList.remove("bump"), 700);
       }
@@ -137,20 +141,6 @@
     body.replaceChildren(chart);
   }
 
-  function localTime(iso, cfg, withSeconds) {
-    if (!iso) return "—";
-    const when = new Date(iso);
-    const opts = { timeZone: cfg.tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-    if (withSeconds) opts.second = "2-digit";
-    const clock = dtf("en-GB", opts).format(when);
-    const day = (d) => dtf("en-CA", { timeZone: cfg.tz }).format(d);
-    if (day(when) === day(new Date())) return clock;
-    const md = dtf("en-GB", { timeZone: cfg.tz, month: "2-digit", day: "2-digit" })
-      .formatToParts(when);
-    const part = (type) => md.find((p) => p.type === type).value;
-    return part("month") + "-" + part("day") + " " + clock;
-  }
-
   function feedItem(c, names, cfg, isNew) {
     const L = cfg.labels;
     const li = el("li", "feed-item" + (c.emergency ? " emergency" : "") + (isNew ? " new" : ""));
@@ -230,27 +220,49 @@
     return words.length ? words.join(" · ") : "—";
   }
 
-  /* Red villages over the map, longest red first (layouts.wall_feed.red_list). */
-  const RED_LIST_ROWS = 6;
-  function redList(box, villages, cfg) {
-    const red = villages.filter((v) => v.status === "red").sort((a, b) =>
-      (a.red_since || "").localeCompare(b.red_since || "") || a.code.localeCompare(b.code));
-    const rows = [el("div", "red-title", cfg.labels["wall.red_list"])];
-    red.slice(0, RED_LIST_ROWS).forEach((v) => {
-      const row = el("div", "red-row");
-      row.dataset.key = v.code;
-      const ratio = v.open_ratio === null || v.open_ratio === undefined
-        ? "—" : Math.round(100 * v.open_ratio) + "%";
-      row.append(el("span", "red-name", v.name), el("span", "red-ratio", ratio),
-        el("span", "red-since", redFor(v.red_since, cfg)),
-        el("span", "red-why", redWhy(v.reasons || [], cfg)));
-      rows.push(row);
+  /* The red list over the map names every red unit at the wall's level, a page at a time
+     (cfg.redRows rows; the wall turns the pages): at a town, its red villages, longest red
+     first (the supervisors' call order); above it, the towns with red villages, the most red
+     first, each with its share. Returns the number of pages. */
+  function redList(box, rows, cfg, page, title) {
+    const pages = Math.max(1, Math.ceil(rows.length / cfg.redRows));
+    const at = ((page % pages) + pages) % pages;
+    const head = el("div", "red-title", title);
+    if (pages > 1) head.appendChild(el("span", "red-page", fill(cfg.labels["wall.red_page"], { n: at + 1, m: pages })));
+    const out = [head];
+    rows.slice(at * cfg.redRows, (at + 1) * cfg.redRows).forEach((r) => {
+      const row = el("div", "red-row" + (r.unit ? " unit" : ""));
+      row.dataset.key = r.code;
+      row.append(el("span", "red-name", r.name), el("span", "red-ratio", r.ratio),
+        el("span", "red-since", r.since), el("span", "red-why", r.why));
+      out.push(row);
     });
-    if (red.length > RED_LIST_ROWS) {
-      rows.push(el("div", "red-more", fill(cfg.labels["wall.red_more"], { n: red.length - RED_LIST_ROWS })));
-    }
-    box.replaceChildren(...rows);
-    box.classList.toggle("hidden", !red.length);
+    box.replaceChildren(...out);
+    box.classList.toggle("hidden", !rows.length);
+    box.dataset.count = String(rows.length);
+    return pages;
+  }
+
+  /* The rows of the red list at a town: its red villages, longest red first. */
+  function redVillageRows(villages, cfg) {
+    return villages.filter((v) => v.status === "red").sort((a, b) =>
+      (a.red_since || "").localeCompare(b.red_since || "") || a.code.localeCompare(b.code))
+      .map((v) => ({
+        code: v.code, name: v.name, unit: false,
+        ratio: v.open_ratio === null || v.open_ratio === undefined ? "—" : Math.round(100 * v.open_ratio) + "%",
+        since: redFor(v.red_since, cfg), why: redWhy(v.reasons || [], cfg),
+      }));
+  }
+
+  /* Above a town: the towns with red villages, the largest share first. */
+  function redUnitRows(units, cfg) {
+    return units.filter((u) => u.red > 0)
+      .sort((a, b) => b.red / b.villages - a.red / a.villages || b.red - a.red || a.code.localeCompare(b.code))
+      .map((u) => ({
+        code: u.code, name: u.name, unit: true,
+        ratio: Math.round((100 * u.red) / u.villages) + "%",
+        since: fill(cfg.labels["wall.unit_red"], { r: u.red, n: u.villages }), why: "",
+      }));
   }
 
   /* The alarm banner is drawn by assets/alarm.js (shared with the supervisors' page). */
@@ -258,5 +270,8 @@
     window.GccAlarm.render(root, alarms, names, cfg);
   }
 
-  W.render = { el, fill, dtf, kpis, bars, trend, feed, departments, alarm, redList, localTime };
+  W.render = {
+    el, fill, dtf, kpis, bars, trend, feed, departments, alarm, redList, redVillageRows, redUnitRows,
+    localTime,
+  };
 })();

@@ -13,7 +13,7 @@
       const name = W.render.fill(wall.cfg.labels["wall.case_no"], { n: feed.dataset.id });
       return { query: "case=" + encodeURIComponent(feed.dataset.id), title: name, kind: "case" };
     }
-    const red = e.target.closest("#wall-red-list .red-row[data-key]");
+    const red = e.target.closest("#wall-red-list .red-row[data-key]:not(.unit)"); // a town drills in
     if (red) {
       const name = red.querySelector(".red-name");
       return {
@@ -23,7 +23,8 @@
       };
     }
     const map = e.target.closest("#wall-map");
-    if (map && wall.map && wall.map.map && !e.target.closest(".leaflet-control")) {
+    // Above a town a click on the map drills into a town instead (assets/wall.js).
+    if (map && wall.map && wall.map.map && wall.map.kind === "villages" && !e.target.closest(".leaflet-control")) {
       const at = wall.map.map.mouseEventToLatLng(e);
       const lon = at.lng.toFixed(6), lat = at.lat.toFixed(6);
       const title = wall.cfg.labels["video.check_map_point"]; // words, not coordinates

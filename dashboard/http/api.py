@@ -37,6 +37,7 @@ from dashboard.http import (
     api_supervision,
     api_supervision_actions,
     api_tracks,
+    api_wall,
 )
 from dashboard.http.context import (  # the endpoints' helpers; also importable from here
     PREFIX,
@@ -140,8 +141,11 @@ def register_api(server: Flask, services: Services) -> None:
     install_osmand(server, services, intake)
     # A fresh parent per app: the children are module-level and may join several apps (tests).
     api = Blueprint("api", __name__, url_prefix=PREFIX)
-    children = (api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp)
-    for child in (*children, api_case_list.bp, api_supervision.bp, api_tracks.bp, api_residents.bp):
+    children = (
+        *(api_cases.bp, api_reference.bp, api_positions.bp, api_supervision_actions.bp),
+        *(api_case_list.bp, api_supervision.bp, api_tracks.bp, api_residents.bp, api_wall.bp),
+    )
+    for child in children:
         api.register_blueprint(child)
     for child in (api_cameras.bp, api_camera_layouts.bp):  # the video wall (issue 4)
         api.register_blueprint(child)

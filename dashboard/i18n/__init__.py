@@ -21,6 +21,7 @@ from dashboard.i18n import (
     supervision,
     tracks,
     video,
+    wall_levels,
     watchers,
 )
 
@@ -42,6 +43,7 @@ _AREAS: tuple[ModuleType, ...] = (
     security,
     tracks,
     residents,
+    wall_levels,
 )
 
 

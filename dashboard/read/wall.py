@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.metrics import (
@@ -30,7 +30,7 @@ from dashboard.domain.metrics import (
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
 from dashboard.domain.topics import TOPIC_ALARM_ACK
-from dashboard.storage.models import Case, OutboxEvent, Village, WorkerPosition
+from dashboard.storage.models import Case, OutboxEvent, Town, Village, WorkerPosition
 from dashboard.storage.scoping import case_scope, in_area
 
 FEED_SIZE = 30
@@ -326,15 +326,57 @@ def _positions(session: Session, scope: Scope, now: datetime) -> list[list[Any]]
     return [[w, lon, lat, _iso(at)] for w, lon, lat, at in session.execute(query)]
 
 
+def narrowed(scope: Scope, area: str | None) -> Scope | None:
+    """``scope`` narrowed to ``area`` (a county, town or village code); None when the area is
+    outside the scope. No area: the scope as it is."""
+    if not area:
+        return scope
+    if not scope.allows_place(area):
+        return None
+    return Scope(area_code=area, department_code=scope.department_code)
+
+
+def _level(villages: Sequence[dict[str, Any]]) -> str:
+    """The wall's level from the places it shows: one town, one county, or more (a city)."""
+    if len({v["code"][:9] for v in villages}) <= 1:
+        return "town"
+    return "county" if len({v["code"][:6] for v in villages}) <= 1 else "city"
+
+
+def _units(session: Session, villages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Above a town, the map's units are the towns: how many villages each has, how many red."""
+    counts: dict[str, list[int]] = {}
+    for v in villages:
+        tally = counts.setdefault(v["code"][:9], [0, 0])
+        tally[0] += 1
+        tally[1] += v["status"] == "red"
+    names = dict(session.execute(select(Town.code, Town.name).where(Town.code.in_(counts))).all())
+    return [
+        {"code": code, "name": names.get(code, code), "villages": n, "red": red}
+        for code, (n, red) in sorted(counts.items())
+    ]
+
+
+def with_level(session: Session, data: dict[str, Any], area: str | None) -> dict[str, Any]:
+    """The snapshot with the wall's level: ``area`` (the code it shows, "" for everything),
+    ``level`` (town, county, city) and, above a town, ``units`` (the towns)."""
+    level = _level(data["villages"])
+    units = [] if level == "town" else _units(session, data["villages"])
+    return {**data, "area": area or "", "level": level, "units": units}
+
+
 def wall_snapshot(
     session: Session,
     scope: Scope,
     now: datetime,
     tz: ZoneInfo,
     alarms_since: datetime | None = None,
+    *,
+    with_positions: bool = True,
 ) -> dict[str, Any]:
     """Everything the wall shows, for ``scope`` at ``now`` (``tz``: the command room's zone);
-    alarms only for emergencies reported since ``alarms_since`` (the server's start)."""
+    alarms only for emergencies reported since ``alarms_since`` (the server's start). Without
+    positions, ``positions`` is empty and the on-patrol KPI is left for the caller."""
     cases = case_scope(scope)
     local = now.astimezone(tz)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -347,7 +389,7 @@ def wall_snapshot(
     handled = _handled_by_department(session, cases, now - timedelta(days=RATE_DAYS), now)
     sources, categories, reported_trend = _recent_groups(session, cases, trend_start, now)
     villages = _villages(session, scope)
-    positions = _positions(session, scope, now)
+    positions = _positions(session, scope, now) if with_positions else []
     return {
         "now": _iso(now),
         "day_start": _iso(day_start),
@@ -382,3 +424,48 @@ def wall_snapshot(
         "positions": positions,
         "patrol_window_s": int(PATROL_WINDOW.total_seconds()),
     }
+
+
+def _age_seconds(session: Session, column: Any, now: datetime) -> Any:
+    """Seconds from ``column`` to ``now``, computed by the database (no row is parsed here)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", literal(now) - column)
+    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return (func.julianday(stamp) - func.julianday(column)) * 86400.0
+
+
+def position_columns(session: Session, scope: Scope, now: datetime) -> dict[str, list[Any]]:
+    """The workers on patrol as columns for the wire: ids, longitude and latitude in 1e-5 degrees
+    (about a metre), the fix's age in seconds at ``now`` — a city's 26,709 fixes are ~1.1 MB this
+    way against ~2 MB as ``[id, lon, lat, iso time]`` rows, and come straight from the database
+    (~0.1 s instead of ~1.2 s through parsed rows)."""
+    age = _age_seconds(session, WorkerPosition.at, now)
+    query = select(
+        WorkerPosition.worker_id,
+        func.round(WorkerPosition.lon * 1e5),
+        func.round(WorkerPosition.lat * 1e5),
+        age,
+    ).where(WorkerPosition.at >= now - PATROL_WINDOW)
+    query = query.where(*in_area(WorkerPosition.grid_code, scope.area_code))
+    rows = session.connection().execute(query).all()
+    return {
+        "ids": [r[0] for r in rows],
+        "lon": [int(r[1]) for r in rows],
+        "lat": [int(r[2]) for r in rows],
+        "age": [max(0, round(float(r[3]))) for r in rows],
+    }
+
+
+def wall_view(
+    session: Session,
+    scope: Scope,
+    now: datetime,
+    tz: ZoneInfo,
+    alarms_since: datetime | None = None,
+) -> dict[str, Any]:
+    """What the wall's screen receives: the snapshot with its level, positions as columns."""
+    data = wall_snapshot(session, scope, now, tz, alarms_since, with_positions=False)
+    data = with_level(session, data, scope.area_code)
+    data["positions"] = position_columns(session, scope, now)
+    data["kpis"]["on_patrol"] = len(data["positions"]["ids"])
+    return data

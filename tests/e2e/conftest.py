@@ -59,13 +59,13 @@ class RunningApp:
         self.log_file.close()
 
 
-def start_app(tmp: Path, *args: str, extra_config: str = "") -> RunningApp:
+def start_app(tmp: Path, *args: str, extra_config: str = "", history_days: int = 2) -> RunningApp:
     port = free_port()
     config = tmp / "config.toml"
     config.write_text(
         f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n'
         f'[database]\nurl = "sqlite:///{tmp}/var/demo.db"\n'
-        "[demo]\nhistory_days = 2\n"
+        f"[demo]\nhistory_days = {history_days}\n"
         + extra_config  # may continue the [demo] table: it comes right after it
         # Each app its own capture port, so apps of several modules never share one.
         + ("" if "[video]" in extra_config else f"\n[video]\ncapture_port = {free_port()}\n"),

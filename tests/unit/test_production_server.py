@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from dashboard.config import parse_config
-from dashboard.launch import deployment_problems
 from dashboard.http.production import LimitedApp, connection_cap, gunicorn_options
 from dashboard.http.serving import ConnectionLimits
+from dashboard.launch import deployment_problems
 
 PG = '[database]\nurl = "postgresql+psycopg://gcc@127.0.0.1/gcc"\n'
 REDIS = '[bus]\nbackend = "redis"\n'
