@@ -25,12 +25,14 @@ from callbacks.video import register_video_page
 from callbacks.wall import register_wall_page, wall_snapshot_for
 from dashboard.container import Services
 from dashboard.http.api import register_api
+from dashboard.http.field import register_field_app
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
 from dashboard.http.unavailable import install_unavailable
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
 from dashboard.security.sockets import make_socket_authenticator
+from streams.field_socket import start_field_socket
 from streams.socket import start_live
 from streams.socket_guard import start_socket_guard
 from streams.video_socket import start_video
@@ -61,11 +63,13 @@ def create_app(services: Services) -> Flask:
     install_unavailable(server)  # a database away: 503 with Retry-After, never a 500
     server.register_blueprint(health_bp)
     register_api(server, services)
+    register_field_app(server)  # /m: the grid workers' phone app (issue 14)
     app = Dash(
         "dashboard",
         server=server,  # type: ignore[arg-type]  # Dash's hint omits the Flask it documents
         title=services.config.ui.title,
         assets_folder=str(ASSETS),
+        assets_path_ignore=["field"],  # the phone app's own scripts: only /m loads them
         update_title=None,  # type: ignore[arg-type]  # None (no "Updating…") is documented
         serve_locally=True,  # the command room has no internet
         use_pages=True,
@@ -86,6 +90,7 @@ def create_app(services: Services) -> Flask:
     services.start(
         partial(start_live, server),  # Socket.IO on this server, /live: the hub on the bus
         start_video,  # /video: the capture client, frame fan-out, status poller
+        start_field_socket,  # /field: the phones' tasks and the video calls (issue 14)
         start_socket_guard,  # sockets that do not authenticate in time: closed
     )
     return server

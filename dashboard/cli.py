@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     uc.add_argument("--area", help="area code the user is limited to (town or county)")
     uc.add_argument("--department", help="department code (for the department role)")
     uc.add_argument("--display-name", default="")
+    uc.add_argument("--worker", help="a grid_worker user: the worker id they sign in as")
     usr_sub.add_parser("list", help="list users (never their password)")
     for verb, text in (
         ("lock", "lock a user out: every session ends now"),

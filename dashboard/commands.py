@@ -157,6 +157,7 @@ def _user(services: Services, args: argparse.Namespace, password: Callable[[], s
                 department_code=args.department,
                 display_name=args.display_name,
                 min_password_length=services.config.security.min_password_length,
+                worker_id=args.worker,
             )
             target = f"user:{user.username}"
             now = services.clock.now()
