@@ -34,6 +34,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "m.patrol.stop": ("结束巡查", "End patrol"),
     "m.patrol.on": ("巡查中 · 已记录 {n} 个位置", "On patrol · {n} positions taken"),
     "m.patrol.off": ("未在巡查", "Not on patrol"),
+    "m.patrol.fix_now": ("立即上报当前位置", "Send my position now"),
     "m.patrol.accuracy": ("定位精度 {m} 米", "Accuracy {m} m"),
     "m.patrol.no_gps": (
         "无法获取位置：请允许定位，并使用 HTTPS 地址打开。",

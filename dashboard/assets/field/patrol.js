@@ -15,7 +15,7 @@
     return new Promise((resolve, reject) => {
       if (!navigator.geolocation) { reject(new Error("geolocation")); return; }
       navigator.geolocation.getCurrentPosition(resolve, reject,
-        { enableHighAccuracy: true, timeout: 20000, maximumAge: 5000 });
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
     });
   };
 
@@ -110,7 +110,7 @@
       F.el("div", { class: "m-row" }, [
         F.el("button", { type: "button", id: "m-patrol-toggle", class: "m-btn m-big", onclick: toggle }),
       ]),
-      F.el("button", { type: "button", id: "m-patrol-fix", class: "m-btn m-secondary hidden", text: F.t("m.report.locate"), onclick: takeFix }),
+      F.el("button", { type: "button", id: "m-patrol-fix", class: "m-btn m-secondary hidden", text: F.t("m.patrol.fix_now"), onclick: takeFix }),
       F.el("div", { id: "m-patrol-state", class: "m-status" }),
       F.el("div", { class: "m-sub-row" }, [F.el("span", { id: "m-patrol-acc" }), F.el("span", { id: "m-patrol-km" })]),
     ]));

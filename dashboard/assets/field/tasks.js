@@ -27,7 +27,7 @@
     if (row.address) card.appendChild(F.el("p", { class: "m-note", text: row.address }));
     if (row.deadline) card.appendChild(F.el("p", { class: "m-note", text: F.t("m.deadline", { at: F.time(row.deadline) }) }));
     card.appendChild(meta(row));
-    if (done.has(row.id)) {
+    if (done.has(row.id + ":" + row.kind)) {
       card.appendChild(F.el("p", { class: "m-status", text: F.t("m.tasks.done") }));
       return card;
     }
@@ -55,7 +55,7 @@
 
   async function answer(row, action, note, reason, photos) {
     if (action !== "verify" && !photos.length) { F.toast(F.t("m.tasks.need_photo"), "bad"); return; }
-    done.add(row.id);
+    done.add(row.id + ":" + row.kind);
     await F.queue.add("action", { case_id: row.id, action, note, reason, photos });
     F.toast(F.t("m.report.queued"), "ok");
     F.loadTasks();
@@ -67,7 +67,7 @@
     try { r = await F.request("GET", "/m/api/tasks"); } catch (e) { return; }
     if (r.status !== 200 || !r.body) return;
     const rows = r.body.tasks;
-    const open = rows.filter((x) => !done.has(x.id)).length;
+    const open = rows.filter((x) => !done.has(x.id + ":" + x.kind)).length;
     const badge = document.getElementById("m-task-count");
     badge.textContent = String(open);
     badge.classList.toggle("hidden", open === 0);
