@@ -31,9 +31,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-simulator", action="store_true", help="demo without the built-in simulator"
     )
+    p.add_argument(
+        "--https",
+        action="store_true",
+        help="demo over HTTPS with a self-signed certificate (made by make-cert when missing)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("demo", help="the embedded demo (default): seeds an empty database, then serves")
+    demo = sub.add_parser(
+        "demo", help="the embedded demo (default): seeds an empty database, then serves"
+    )
+    demo.add_argument(
+        "--https",
+        action="store_true",
+        dest="demo_https",
+        help="serve over HTTPS with a self-signed certificate (made when missing)",
+    )
+    mc = sub.add_parser(
+        "make-cert",
+        help="write a self-signed certificate and key for HTTPS (phones need it: "
+        "docs/field-app.md)",
+    )
+    mc.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        dest="cert_hosts",
+        help="a name or address the certificate is for (repeatable; default: localhost, "
+        "127.0.0.1, this machine's name and network address)",
+    )
+    mc.add_argument("--days", type=int, default=825, help="validity in days (default 825)")
+    mc.add_argument("--force", action="store_true", help="replace an existing pair")
     sub.add_parser("serve", help="the server alone: no seeding, no simulator")
     cap = sub.add_parser("capture", help="the camera capture service (video wall), its own process")
     cap.add_argument(
