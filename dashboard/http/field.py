@@ -50,8 +50,12 @@ bp = Blueprint("field", __name__)
 
 
 def register_field_app(server: Flask) -> None:
-    bp.register_error_handler(ApiError, lambda err: err.response())
     server.register_blueprint(bp)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(err: ApiError) -> ResponseReturnValue:
+    return err.response()
 
 
 def _services() -> Services:
