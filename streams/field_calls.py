@@ -24,9 +24,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dashboard.domain.roles import Role
 from dashboard.security.principal import Principal
 from dashboard.security.scoping import case_visible
+from dashboard.services.field import CALLING_ROLES
 from dashboard.storage.models import Case, CaseEvent, FieldCall, GridWorker
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CALLING_ROLES = frozenset({Role.ADMIN, Role.COMMANDER, Role.DISPATCHER, Role.SUPERVISOR})
 CALL_ACTION = "video_call"
 MAX_SIGNAL_CHARS = 32_000
 
@@ -198,6 +197,7 @@ class CallDesk:
                 row.outcome = outcome if row.answered_at is None else "ended"
                 seconds = (now - row.answered_at).total_seconds() if row.answered_at else 0.0
                 case = session.get(Case, call.case_id) if call.case_id is not None else None
+                worker = session.get(GridWorker, call.worker_id)
                 if case is not None:
                     session.add(
                         CaseEvent(
@@ -212,9 +212,8 @@ class CallDesk:
                             reason=None,
                             details={
                                 "call_id": call.id,
-                                "worker_id": call.worker_id,
-                                "seconds": round(seconds),
-                                "outcome": row.outcome,
+                                "call_worker": worker.name if worker else call.worker_id,
+                                "call_seconds": round(seconds),
                             },
                             attachments={},
                         )

@@ -30,12 +30,20 @@ from markupsafe import Markup
 
 from dashboard.container import Services
 from dashboard.domain.permissions import Permission
+from dashboard.http import field_calls  # the command room's side of a video call
 from dashboard.http.errors import ApiError
 from dashboard.i18n import Lang, normalise_lang, t
 from dashboard.i18n.field import ENTRIES as FIELD_TEXTS
 from dashboard.security.principal import Principal
-from dashboard.security.web import browser_page, public, require, require_principal
+from dashboard.security.web import (
+    browser_page,
+    current_principal,
+    public,
+    require,
+    require_principal,
+)
 from dashboard.services import field as field_data
+from dashboard.services.field import CALLING_ROLES
 from dashboard.storage.models import GridWorker
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "field"
@@ -49,8 +57,26 @@ PERMISSIONS = "camera=(self), microphone=(self), geolocation=(self), payment=(),
 bp = Blueprint("field", __name__)
 
 
+# The command room's pages may use camera and microphone for a video call to a worker
+# (assets/field_call.js); no one else's page, and no page the position.
+CALLER_PERMISSIONS = "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"
+
+
 def register_field_app(server: Flask) -> None:
     server.register_blueprint(bp)
+    server.register_blueprint(field_calls.bp)
+    server.after_request(_caller_permissions)
+
+
+def _caller_permissions(response: Response) -> Response:
+    """Camera and microphone for the command room's pages (whichever of the two after-request
+    hooks runs first: dashboard.security.headers only fills in a missing header); the field
+    app's shell keeps its own policy."""
+    who = current_principal()
+    own = response.headers.get("Permissions-Policy") == PERMISSIONS
+    if who is not None and who.role in CALLING_ROLES and not own:
+        response.headers["Permissions-Policy"] = CALLER_PERMISSIONS
+    return response
 
 
 @bp.errorhandler(ApiError)

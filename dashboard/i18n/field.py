@@ -162,4 +162,13 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "call.ended": ("通话已结束", "Call ended"),
     "call.reporter": ("呼叫上报人", "Call the reporter"),
     "call.worker": ("视频呼叫", "Video call"),
+    "call.error": ("无法接通：{msg}", "Cannot connect: {msg}"),
+    "call.forbidden": ("无权发起视频连线", "You may not start a video call"),
+    "call.no_camera": ("无法打开摄像头或麦克风", "Camera or microphone unavailable"),
+    "call.close": ("关闭", "Close"),
+    # the case trail's step of a call started from the case
+    "case_ws.action.video_call": ("视频连线", "Video call"),
+    "case_ws.t_call_id": ("通话编号", "Call"),
+    "case_ws.t_call_worker": ("网格员", "Grid worker"),
+    "case_ws.t_call_seconds": ("通话时长（秒）", "Length (s)"),
 }

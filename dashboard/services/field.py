@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.case_light import case_light
-from dashboard.domain.status import Action, CaseStatus
+from dashboard.domain.roles import Role
+from dashboard.domain.status import CaseStatus
 from dashboard.reference import ReferenceData
 from dashboard.security.principal import Principal
 from dashboard.storage.models import (
@@ -180,4 +181,5 @@ def _case_summary(row: Case, ctx: FieldContext) -> dict[str, Any]:
     }
 
 
-ANSWERS = {"verify": (Action.VERIFY,), "check": (Action.CHECK_PASS, Action.CHECK_FAIL)}
+# Who may start a video call to a grid worker: the command room, never a phone (issue 14).
+CALLING_ROLES = frozenset({Role.ADMIN, Role.COMMANDER, Role.DISPATCHER, Role.SUPERVISOR})
