@@ -116,8 +116,9 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Field]:
         app.stop()
 
 
-@pytest.fixture(scope="module")
-def phone(field: Field) -> Iterator[Any]:
+def _chromium(size: str) -> Any:
+    """Chromium with a fake camera and microphone (a test pattern and a beep), allowed without
+    asking, and local addresses not hidden behind mDNS names (two browsers on one machine)."""
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for flag in (
@@ -128,14 +129,21 @@ def phone(field: Field) -> Iterator[Any]:
         "--no-first-run",
         "--disable-background-networking",
         "--disable-component-update",
-        "--window-size=360,800",
+        f"--window-size={size}",
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--autoplay-policy=no-user-gesture-required",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(
+    return webdriver.Chrome(
         service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
     )
+
+
+@pytest.fixture(scope="module")
+def phone(field: Field) -> Iterator[Any]:
+    driver = _chromium("360,800")
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": 360, "height": 800, "deviceScaleFactor": 1, "mobile": True},
@@ -154,10 +162,13 @@ def phone(field: Field) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def wall(field: Field, browser: Any) -> Any:
-    browser.get(field.app.url + "/wall")
-    until(browser, lambda b: b.execute_script(WALL_LIVE), 40)
-    return browser
+def wall(field: Field) -> Iterator[Any]:
+    """The command room's browser (the demo signs it in as the commander): the wall."""
+    driver = _chromium("1920,1080")
+    driver.get(field.app.url + "/wall")
+    until(driver, lambda b: b.execute_script(WALL_LIVE), 40)
+    yield driver
+    driver.quit()
 
 
 def _go(phone: Any, page: str) -> None:
@@ -353,3 +364,51 @@ def test_verify_and_check_tasks_complete_the_loop(field: Field, phone: Any) -> N
 def _status(field: Field, case_id: int) -> str:
     with field.db() as conn:
         return str(conn.execute("SELECT status FROM cases WHERE id = ?", (case_id,)).fetchone()[0])
+
+
+CALL_BYTES = "GccFieldCall.stats().then(arguments[0])"
+PHONE_BYTES = "GccField.callStats().then(arguments[0])"
+
+
+def test_a_video_call_from_a_case_to_the_reporters_phone(
+    field: Field, phone: Any, wall: Any
+) -> None:
+    lon, lat = field.grid_centre
+    _go(phone, "patrol")
+    report = "return GccField.request('POST', '/api/v1/cases', arguments[0]).then((r) => r.body.id)"
+    body = {"category": "10001", "description": "需要视频确认", "source": "grid_worker"}
+    case_id = phone.execute_script(report, body | {"lon": lon, "lat": lat})
+    desk = wall.current_window_handle
+    wall.switch_to.new_window("tab")
+    try:
+        wall.get(f"{field.app.url}/cases/{case_id}")
+        until(wall, lambda b: b.find_elements(By.ID, "fc-call-reporter"), 30).pop().click()
+        until(phone, lambda b: b.find_elements(By.ID, "m-call-answer"))
+        _shot(phone, "call")
+        phone.find_element(By.ID, "m-call-answer").click()
+        # Each side receives the other's video (WebRTC inbound-rtp bytes).
+        until(wall, lambda b: (b.execute_async_script(CALL_BYTES) or 0) > 0, 30)
+        until(phone, lambda b: (b.execute_async_script(PHONE_BYTES) or 0) > 0, 30)
+        wall.find_element(By.ID, "fc-still").click()
+        until(wall, lambda b: b.find_element(By.ID, "fc-status").get_attribute("data-still"))
+        assert wall.find_element(By.ID, "fc-status").get_attribute("data-still") == "saved"
+        wall.find_element(By.ID, "fc-hangup").click()
+        until(phone, lambda b: "hidden" in b.find_element(By.ID, "m-call").get_attribute("class"))
+        assert wall.find_elements(By.ID, "fc-close")  # the dialog says the call ended
+    finally:
+        wall.close()
+        wall.switch_to.window(desk)
+    with field.db() as conn:
+        calls = conn.execute(
+            "SELECT caller, worker_id, answered_at IS NOT NULL, ended_at IS NOT NULL, outcome "
+            "FROM field_calls WHERE case_id = ?",
+            (case_id,),
+        ).fetchall()
+        trail = [
+            row[0]
+            for row in conn.execute(
+                "SELECT action FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
+            )
+        ]
+    assert calls == [("demo", field.worker, 1, 1, "ended")]
+    assert trail == ["report", "evidence", "video_call"]
