@@ -198,7 +198,9 @@ def _offline(phone: Any, offline: bool) -> None:
 def _shot(phone: Any, name: str) -> None:
     folder = os.environ.get("GCC_FIELD_SCREENSHOTS")
     if folder:
-        phone.execute_script("window.scrollTo(0, 0)")
+        phone.execute_script(
+            "window.scrollTo(0, 0); document.getElementById('m-toast').classList.add('hidden')"
+        )
         phone.save_screenshot(str(Path(folder) / f"field-{name}-zh.png"))
 
 
