@@ -117,6 +117,7 @@ def shell() -> ResponseReturnValue:
         t=t,
         boot=Markup(boot),  # JSON in a type="application/json" block: data, never run
         who=who.display_name or who.name,
+        app_title=services.config.ui.title,
     )
     response = Response(page, mimetype="text/html")
     response.headers["Permissions-Policy"] = PERMISSIONS
@@ -230,7 +231,7 @@ _SHELL = """<!DOCTYPE html>
 <head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="theme-color" content="#000000">
-<title>{{ t('m.app_name', lang) }}</title>
+<title>{{ t('m.app_name', lang) }} · {{ app_title }}</title>
 <link rel="manifest" href="/m/manifest.webmanifest?lang={{ lang }}">
 <link rel="icon" href="/assets/field/icon.svg">
 <link rel="stylesheet" href="/assets/vendor/leaflet.css">
