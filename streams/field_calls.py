@@ -6,8 +6,8 @@ the ``/field`` namespace (streams.field_socket). The rules:
 - only the command room calls (``CALLING_ROLES``, within its area); a phone can only answer,
   decline or hang up a call made to *its* worker — it cannot call anyone;
 - ``call`` ``{"worker_id", "case_id"?}`` (command) → the phone(s) of that worker get ``ring``
-  ``{"call_id", "caller", "case_id"}``; answer ``{"ok": true, "call_id"}`` or
-  ``{"ok": false, "error": "offline"|"forbidden"|"bad_request"|"busy"}``;
+  ``{"call_id", "caller", "case_id"}``; answer ``{"ok": true, "call_id", "worker_name"}`` or
+  ``{"ok": false, "error": "offline"|"forbidden"|"bad_request"}``;
 - ``answer`` ``{"call_id", "decline"?}`` (phone) → the caller gets ``answered`` (then sends its
   offer) or ``hangup`` with ``reason: "declined"``;
 - ``signal`` ``{"call_id", "data"}`` from either side of a call goes to the other side;
@@ -118,7 +118,7 @@ class CallDesk:
             )
             session.add(row)
             session.flush()
-            call_id = row.id
+            call_id, worker_name = row.id, worker.name
         with self._lock:
             self._calls[call_id] = _Call(call_id, worker_id, sid, caller, case_id)
         ring = {
@@ -128,7 +128,7 @@ class CallDesk:
         }
         self._emit("ring", ring, f"worker:{worker_id}")
         logger.info("field call %s: %s calls worker %s", call_id, caller.name, worker_id)
-        return {"ok": True, "call_id": call_id}
+        return {"ok": True, "call_id": call_id, "worker_name": worker_name}
 
     def answer(self, sid: str, data: Any) -> dict[str, Any]:
         call = self._call_of(data)

@@ -109,6 +109,7 @@
       }
       call.id = ack.call_id;
       parts.box.dataset.call = String(ack.call_id);
+      if (!call.pc) parts.status.textContent = t("call.calling", { who: ack.worker_name || "" });
     });
   }
 
@@ -196,7 +197,7 @@
           const d = pt.distanceTo(e.containerPoint);
           if (d <= bestD) { best = id; bestD = d; }
         });
-        if (best) start(best, null, best);
+        if (best) start(best, null, "");
       });
     });
   }

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -46,6 +47,12 @@ WALL_POSITION = (
     "var w = window.GccWall && window.GccWall.current;"
     "var p = w && w.positions.get(arguments[0]); return p ? [p[0], p[1]] : null;"
 )
+# Where the worker's dot is, from the middle of the map element (ActionChains' origin).
+DOT_ON_SCREEN = """
+const w = window.GccWall.current, p = w.positions.get(arguments[0]), m = w.map.map;
+const c = m.latLngToContainerPoint([p[1], p[0]]), r = m.getContainer().getBoundingClientRect();
+return [Math.round(c.x - r.width / 2), Math.round(c.y - r.height / 2)];
+"""
 QUEUED = "return document.getElementById('m-queue').classList.contains('hidden') ? 0 : 1;"
 
 
@@ -228,6 +235,17 @@ def test_a_patrol_moves_the_workers_dot_on_the_wall(field: Field, phone: Any, wa
         ).fetchone()
     assert accuracy == (8.0,)  # the browser's accuracy is kept
     _shot(phone, "patrol")
+
+    # A click on the worker's dot calls the worker: the phone rings; the caller gives up.
+    spot = wall.execute_script(DOT_ON_SCREEN, field.worker)
+    ActionChains(wall).move_to_element_with_offset(
+        wall.find_element(By.ID, "wall-map"), spot[0], spot[1]
+    ).click().perform()
+    until(wall, lambda b: "正在呼叫" in b.find_element(By.ID, "fc-status").text)
+    until(phone, lambda b: b.find_elements(By.ID, "m-call-answer"))
+    wall.find_element(By.ID, "fc-hangup").click()
+    until(phone, lambda b: "hidden" in b.find_element(By.ID, "m-call").get_attribute("class"))
+    wall.find_element(By.ID, "fc-close").click()
     phone.find_element(By.ID, "m-patrol-toggle").click()  # end the patrol
 
 
@@ -391,6 +409,7 @@ def test_a_video_call_from_a_case_to_the_reporters_phone(
         # Each side receives the other's video (WebRTC inbound-rtp bytes).
         until(wall, lambda b: (b.execute_async_script(CALL_BYTES) or 0) > 0, 30)
         until(phone, lambda b: (b.execute_async_script(PHONE_BYTES) or 0) > 0, 30)
+        _shot(wall, "call-desk")  # the command room's side (1920×1080)
         wall.find_element(By.ID, "fc-still").click()
         until(wall, lambda b: b.find_element(By.ID, "fc-status").get_attribute("data-still"))
         assert wall.find_element(By.ID, "fc-status").get_attribute("data-still") == "saved"

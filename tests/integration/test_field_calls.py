@@ -63,7 +63,7 @@ def test_the_command_room_calls_and_the_phone_answers(secure: SecureApp) -> None
     started = desk.emit(
         "call", {"worker_id": worker.id, "case_id": case_id}, namespace=NS, callback=True
     )
-    assert started["ok"] is True
+    assert started["ok"] is True and started["worker_name"] == worker.name
     call_id = started["call_id"]
     (ring,) = _events(phone, "ring")
     assert ring == {"call_id": call_id, "caller": "王值班", "case_id": case_id}
