@@ -135,6 +135,7 @@
     await pc.setLocalDescription(await pc.createOffer());
     socket.emit("signal", { call_id: c.id, data: { sdp: pc.localDescription.toJSON() } });
     c.started = Date.now();
+    c.parts.status.textContent = t("call.talking", { t: "0:00" });
     c.timer = setInterval(() => {
       const s = Math.round((Date.now() - c.started) / 1000);
       c.parts.status.textContent = t("call.talking", { t: `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` });

@@ -206,7 +206,8 @@ def _shot(phone: Any, name: str) -> None:
     folder = os.environ.get("GCC_FIELD_SCREENSHOTS")
     if folder:
         phone.execute_script(
-            "window.scrollTo(0, 0); document.getElementById('m-toast').classList.add('hidden')"
+            "window.scrollTo(0, 0); const t = document.getElementById('m-toast');"
+            "if (t) t.classList.add('hidden');"
         )
         phone.save_screenshot(str(Path(folder) / f"field-{name}-zh.png"))
 
