@@ -216,7 +216,7 @@
     }
     reporters.get(caseId).then((who) => {
       const now = document.getElementById("case-ws-head");
-      if (!who || !now || now.querySelector("#fc-call-reporter")) return;
+      if (!who || !who.worker_id || !now || now.querySelector("#fc-call-reporter")) return;
       now.appendChild(el("button", { type: "button", id: "fc-call-reporter", class: "fc-btn fc-inline",
         text: `${t("call.reporter")} · ${who.name}`, onclick: () => start(who.worker_id, caseId, who.name) }));
     });

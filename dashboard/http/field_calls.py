@@ -3,7 +3,8 @@
 - ``GET /m/api/call-texts``: the call dialog's words in the user's language and the ICE servers
   (``[field]`` STUN/TURN), for ``assets/field_call.js`` on the desk pages and the wall.
 - ``GET /m/api/case-reporter/{case_id}``: the grid worker who reported a case (``"call the
-  reporter"``), for a principal who may call and may see the case; 404 when no worker reported it.
+  reporter"``), for a principal who may call and may see the case; ``worker_id`` null when no worker
+  reported it.
 - ``POST /m/api/calls/{call_id}/still`` (multipart ``photos``: one JPEG): a still from the call
   saved as evidence on the case the call was started from — a case photo and an ``evidence`` step
   in its trail naming the call. Only the caller, while the case is open.
@@ -86,7 +87,8 @@ def case_reporter(case_id: int) -> ResponseReturnValue:
             bound = session.scalar(select(User.worker_id).where(User.username == actor))
             worker = session.get(GridWorker, bound) if bound else None
         if worker is None or not who.scope.allows_place(worker.village_code):
-            raise ApiError(404, "no_reporter", "no grid worker reported this case")
+            # Not an error: there is no one to call (a hotline or camera case).
+            return jsonify({"worker_id": None, "name": None, "case_id": case_id})
         return jsonify({"worker_id": worker.id, "name": worker.name, "case_id": case_id})
 
 

@@ -316,6 +316,41 @@ def test_a_report_made_offline_arrives_once_with_its_photo(
     _shot(phone, "mine")
 
 
+def test_a_case_fixed_on_the_spot_is_self_handled_with_its_after_photo(
+    field: Field, phone: Any, tmp_path: Path
+) -> None:
+    before, after = tmp_path / "before.jpg", tmp_path / "after.jpg"
+    before.write_bytes(_jpeg(4))
+    after.write_bytes(_jpeg(5))
+    text = f"井盖松动已复位 {uuid.uuid4().hex[:6]}"
+    _go(phone, "report")
+    phone.find_element(By.ID, "m-photo-input").send_keys(str(before))
+    phone.find_element(By.ID, "m-cat-search").send_keys("井盖")
+    until(phone, lambda b: b.find_elements(By.CSS_SELECTOR, "#m-cat-results .m-chip"))
+    phone.find_element(By.CSS_SELECTOR, "#m-cat-results .m-chip").click()
+    phone.find_element(By.ID, "m-desc").send_keys(text)
+    _tap(phone, "#m-self")
+    phone.find_element(By.ID, "m-after-input").send_keys(str(after))
+    until(phone, lambda b: b.find_elements(By.CSS_SELECTOR, "#m-after .m-thumb img"))
+    _tap(phone, "#m-report-submit")
+    with field.db() as conn:
+
+        def handled() -> Any:
+            return conn.execute(
+                "SELECT id, status FROM cases WHERE description = ? AND status = 'self_handled'",
+                (text,),
+            ).fetchone()
+
+        case_id = until(phone, lambda b: handled(), 30)[0]
+        photos = conn.execute("SELECT count(*) FROM attachments WHERE case_id = ?", (case_id,))
+        assert photos.fetchone() == (2,)  # the photo of the report and the one after the fix
+        step = conn.execute(
+            "SELECT attachments FROM case_events WHERE case_id = ? AND action = 'self_handle'",
+            (case_id,),
+        ).fetchone()
+    assert len(json.loads(step[0])["ids"]) == 1
+
+
 def test_the_one_click_emergency_alarms_the_wall_and_the_supervisors(
     field: Field, phone: Any, wall: Any
 ) -> None:
