@@ -111,6 +111,8 @@
     photos.reset(); after.reset();
     document.getElementById("m-desc").value = "";
     document.getElementById("m-address").value = "";
+    document.getElementById("m-cat-search").value = "";
+    F.clear(document.getElementById("m-cat-results"));
     document.getElementById("m-self").checked = false;
     document.getElementById("m-after").classList.add("hidden");
     drawRecent();
