@@ -469,3 +469,17 @@ def test_a_video_call_from_a_case_to_the_reporters_phone(
         ]
     assert calls == [("demo", field.worker, 1, 1, "ended")]
     assert trail == ["report", "evidence", "video_call"]
+
+
+def test_the_app_opens_with_no_network(field: Field, phone: Any) -> None:
+    """The service worker's app shell: with the server gone the app still starts, as the worker
+    left it (this test stops the server: it runs last)."""
+    phone.get(field.app.url + "/m")  # online: the service worker now controls the page
+    until(phone, lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+    until(phone, lambda b: b.execute_script("return !!navigator.serviceWorker.controller"))
+    field.app.stop()
+    phone.get(field.app.url + "/m?page=tasks")
+    until(phone, lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+    assert "网格 " in phone.find_element(By.ID, "m-grid").text  # the worker, from the cache
+    # The tasks page from the last answer the phone had.
+    until(phone, lambda b: b.find_element(By.CSS_SELECTOR, "#page-tasks h2").text == "我的任务")
