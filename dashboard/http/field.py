@@ -34,6 +34,7 @@ from dashboard.http import field_calls  # the command room's side of a video cal
 from dashboard.http.errors import ApiError
 from dashboard.i18n import Lang, normalise_lang, t
 from dashboard.i18n.field import ENTRIES as FIELD_TEXTS
+from dashboard.security.landing import home_for
 from dashboard.security.principal import Principal
 from dashboard.security.web import (
     browser_page,
@@ -98,7 +99,11 @@ def shell() -> ResponseReturnValue:
     who = require_principal()
     lang = _lang()
     if not who.can(Permission.REPORT_CASE):
-        raise ApiError(403, "forbidden", "the field app is for grid workers")
+        # A browser page, not JSON: a role without the app is shown the way to its own page.
+        page = render_template_string(
+            _REFUSED, lang=lang, t=t, home=home_for(who.role), app_title=_services().config.ui.title
+        )
+        return Response(page, status=403, mimetype="text/html")
     services = _services()
     texts = {key: t(key, lang) for key in FIELD_TEXTS if key.startswith("m.")}
     config = {
@@ -225,6 +230,16 @@ def _private(response: Response) -> Response:
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
+
+_REFUSED = """<!DOCTYPE html>
+<html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ t('m.app_name', lang) }} · {{ app_title }}</title>
+<link rel="stylesheet" href="/assets/field/field.css"></head>
+<body><div class="m-app"><p class="m-card m-empty" id="m-refused">{{ t('m.refused', lang) }}</p>
+<p class="m-empty"><a class="m-btn" href="{{ home }}?lang={{ lang }}">
+{{ t('m.refused_home', lang) }}</a></p>
+</div></body></html>"""
 
 _SHELL = """<!DOCTYPE html>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}">

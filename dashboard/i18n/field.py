@@ -28,6 +28,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "(user create … --worker ID).",
     ),
     "m.loading": ("加载中…", "Loading…"),
+    "m.refused": ("网格员移动端只供网格员使用。", "The field app is for grid workers."),
+    "m.refused_home": ("返回我的首页", "Go to my page"),
     "m.grid": ("网格 {code} · {households} 户", "Grid {code} · {households} households"),
     # patrol
     "m.patrol.start": ("开始巡查", "Start patrol"),

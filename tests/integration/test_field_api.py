@@ -170,6 +170,11 @@ def test_the_shell_may_use_position_and_camera_and_carries_text_as_data(
     data = json.loads(boot.group(1))
     assert data["texts"]["m.tab.sos"] == "一键报警" and data["config"]["lang"] == "zh"
     assert "geolocation=()" in lite_secure.client().get("/login").headers["Permissions-Policy"]
+    lite_secure.user("leader", Role.LEADER)
+    leader, _ = lite_secure.signed_in("leader")
+    refused = leader.get("/m")
+    assert refused.status_code == 403 and refused.mimetype == "text/html"
+    assert "只供网格员使用" in refused.get_data(as_text=True)
     sw = lite_secure.client().get("/m/sw.js")
     assert sw.status_code == 200 and sw.headers["Service-Worker-Allowed"] == "/m"
     manifest = lite_secure.client().get("/m/manifest.webmanifest?lang=en").get_json()
