@@ -108,6 +108,7 @@ def create_user(
     department_code: str | None = None,
     display_name: str = "",
     min_password_length: int = MIN_PASSWORD,
+    worker_id: str | None = None,
 ) -> User:
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise AccountError("a user name uses letters, digits, '.', '_' and '-' only")
@@ -115,6 +116,8 @@ def create_user(
         raise AccountError(f"user {username!r} exists already")
     if role is Role.DEPARTMENT and not department_code:
         raise AccountError("a department user needs --department")
+    if worker_id is not None:
+        area_code = _worker_area(session, role, worker_id, area_code)
     check_password(password, min_password_length)
     user = User(
         username=username,
@@ -124,9 +127,23 @@ def create_user(
         area_code=area_code,
         department_code=department_code,
         created_at=now,
+        worker_id=worker_id,
     )
     session.add(user)
     return user
+
+
+def _worker_area(session: Session, role: Role, worker_id: str, area_code: str | None) -> str:
+    """A grid worker's sign-in is bound to their worker record and limited to its village (like
+    a phone token, dashboard.domain.permissions.token_scope_problem)."""
+    if role is not Role.GRID_WORKER:
+        raise AccountError("--worker is only for grid_worker users")
+    worker = session.get(GridWorker, worker_id)
+    if worker is None:
+        raise AccountError(f"there is no grid worker {worker_id!r}")
+    if area_code and not worker.village_code.startswith(area_code):
+        raise AccountError(f"worker {worker_id} works outside the area {area_code}")
+    return worker.village_code
 
 
 @cache

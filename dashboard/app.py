@@ -29,6 +29,7 @@ from dashboard.container import Services
 from dashboard.http.admin import bp as admin_bp
 from dashboard.http.api import register_api
 from dashboard.http.compression import install_compression
+from dashboard.http.field import register_field_app
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
 from dashboard.http.osmand import start_osmand_port
@@ -39,6 +40,7 @@ from dashboard.security.pages import bp as sign_in_bp
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
 from dashboard.security.sockets import make_socket_authenticator
+from streams.field_socket import start_field_socket
 from streams.socket import start_live
 from streams.socket_guard import start_socket_guard
 from streams.video_socket import start_video
@@ -75,11 +77,13 @@ def create_app(services: Services) -> Flask:
     install_compression(server)  # gzip for pages, scripts, JSON and GeoJSON
     server.register_blueprint(health_bp)
     register_api(server, services)
+    register_field_app(server)  # /m: the grid workers' phone app (issue 14)
     app = Dash(
         "dashboard",
         server=server,  # type: ignore[arg-type]  # Dash's hint omits the Flask it documents
         title=services.config.ui.title,
         assets_folder=str(ASSETS),
+        assets_path_ignore=["field"],  # the phone app's own scripts: only /m loads them
         update_title=None,  # type: ignore[arg-type]  # None (no "Updating…") is documented
         serve_locally=True,  # the command room has no internet
         use_pages=True,
@@ -100,6 +104,7 @@ def create_app(services: Services) -> Flask:
     services.start(
         partial(start_live, server),  # Socket.IO on this server, /live: the hub on the bus
         start_video,  # /video: the capture client, frame fan-out, status poller
+        start_field_socket,  # /field: the phones' tasks and the video calls (issue 14)
         start_socket_guard,  # sockets that do not authenticate in time: closed
         partial(start_osmand_port, server),  # [tracks] osmand_port: OsmAnd at / on its own port
     )

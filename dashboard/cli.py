@@ -31,9 +31,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-simulator", action="store_true", help="demo without the built-in simulator"
     )
+    p.add_argument(
+        "--https",
+        action="store_true",
+        help="demo over HTTPS with a self-signed certificate (made by make-cert when missing)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("demo", help="the embedded demo (default): seeds an empty database, then serves")
+    demo = sub.add_parser(
+        "demo", help="the embedded demo (default): seeds an empty database, then serves"
+    )
+    demo.add_argument(
+        "--https",
+        action="store_true",
+        dest="demo_https",
+        help="serve over HTTPS with a self-signed certificate (made when missing)",
+    )
+    mc = sub.add_parser(
+        "make-cert",
+        help="write a self-signed certificate and key for HTTPS (phones need it: "
+        "docs/field-app.md)",
+    )
+    mc.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        dest="cert_hosts",
+        help="a name or address the certificate is for (repeatable; default: localhost, "
+        "127.0.0.1, this machine's name and network address)",
+    )
+    mc.add_argument("--days", type=int, default=825, help="validity in days (default 825)")
+    mc.add_argument("--force", action="store_true", help="replace an existing pair")
     srv = sub.add_parser("serve", help="the production server (gunicorn): no seeding, no simulator")
     srv.add_argument("--workers", type=_count, help="server processes (default: server.workers)")
     srv.add_argument(
@@ -93,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     uc.add_argument("--area", help="area code the user is limited to (town or county)")
     uc.add_argument("--department", help="department code (for the department role)")
     uc.add_argument("--display-name", default="")
+    uc.add_argument("--worker", help="a grid_worker user: the worker id they sign in as")
     usr_sub.add_parser("list", help="list users (never their password)")
     for verb, text in (
         ("lock", "lock a user out: every session ends now"),

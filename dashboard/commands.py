@@ -48,10 +48,13 @@ def dispatch(
             from dashboard.launch import serve_production
 
             return serve_production(services, _secret_key(services, demo=False))
+        if command == "make-cert":
+            return _make_cert(services, args)
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":
-            return _demo(services, args.config)
+            https = bool(getattr(args, "https", False) or getattr(args, "demo_https", False))
+            return _demo(services, args.config, https=https)
         raise SystemExit(f"unknown command {command}")
     finally:
         services.close()
@@ -217,6 +220,7 @@ def _user(services: Services, args: argparse.Namespace, password: Callable[[], s
                 department_code=args.department,
                 display_name=args.display_name,
                 min_password_length=services.config.security.min_password_length,
+                worker_id=args.worker,
             )
             target = f"user:{user.username}"
             now = services.clock.now()
@@ -274,7 +278,40 @@ def _secret_key(services: Services, demo: bool) -> str:
     return Path(path).read_text().strip()
 
 
-def _demo(services: Services, config_path: str | None = None) -> int:
+def _make_cert(services: Services, args: argparse.Namespace) -> int:
+    from dashboard.tls import TlsError, local_names, make_self_signed
+
+    directory = services.config.data_dir() / "tls"
+    if (directory / "cert.pem").exists() and not args.force:
+        print(f"error: {directory / 'cert.pem'} exists (--force replaces it)", file=sys.stderr)
+        return 1
+    if not 1 <= args.days <= 3650:
+        print("error: --days must be 1 to 3650", file=sys.stderr)
+        return 1
+    hosts = args.cert_hosts or local_names()
+    try:
+        cert, key = make_self_signed(directory, hosts, services.clock.now(), args.days)
+    except TlsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"self-signed certificate for {', '.join(hosts)}")
+    print(f'[server]\ntls_cert = "{cert}"\ntls_key = "{key}"')
+    return 0
+
+
+def _demo_tls(services: Services) -> tuple[Path, Path]:
+    """The demo's self-signed pair under <data_dir>/tls, made at the first --https start."""
+    from dashboard.tls import CERT_NAME, KEY_NAME, local_names, make_self_signed
+
+    directory = services.config.data_dir() / "tls"
+    cert, key = directory / CERT_NAME, directory / KEY_NAME
+    if not cert.exists() or not key.exists():
+        make_self_signed(directory, local_names(), services.clock.now())
+        print(f"自签名证书 self-signed certificate written to {cert}")
+    return cert, key
+
+
+def _demo(services: Services, config_path: str | None = None, *, https: bool = False) -> int:
     from dashboard.seed.loader import is_seeded
 
     if not is_seeded(services.db):
@@ -288,7 +325,8 @@ def _demo(services: Services, config_path: str | None = None) -> int:
         start_simulator,  # simulated field workers (off with --no-simulator)
         partial(start_capture_child, config_path=config_path),  # the video wall's cameras
     )
-    return _serve(services, demo=True)  # stops them after its own parts
+    tls = _demo_tls(services) if https else None
+    return _serve(services, demo=True, tls=tls)  # stops them after its own parts
 
 
 def _demo_accounts(services: Services) -> None:
@@ -307,7 +345,7 @@ def _demo_accounts(services: Services) -> None:
     )
 
 
-def _serve(services: Services, *, demo: bool) -> int:
+def _serve(services: Services, *, demo: bool, tls: tuple[Path, Path] | None = None) -> int:
     """The built-in (Werkzeug) server, one process: the demo, and ``serve --dev``."""
     from dashboard.app import create_app  # Dash and the pages: only the commands that serve
     from dashboard.reference import warn_calendar_gap
@@ -322,7 +360,18 @@ def _serve(services: Services, *, demo: bool) -> int:
         print(f"演示模式：浏览器自动登录为 {demo_user} (demo: browsers sign in as {demo_user})")
     cfg = services.config.server
     warn_calendar_gap(services.config, services.reference, services.clock.now())
-    print(f"指挥中心已启动 command center on http://{cfg.host}:{cfg.port}/")
+    tls = tls or cfg.tls_files()
+    ssl_context = None
+    if tls is not None:
+        from dashboard.tls import TlsError, server_context
+
+        try:
+            ssl_context = server_context(*tls)
+        except TlsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    scheme = "https" if ssl_context is not None else "http"
+    print(f"指挥中心已启动 command center on {scheme}://{cfg.host}:{cfg.port}/")
     # Everything built so far lives as long as the process: move it out of the garbage
     # collector's view, so full collections stay short under load (measured on big position
     # batches: 40-50 ms of GC per 5,000 fixes before, ~3 ms after).
@@ -343,6 +392,7 @@ def _serve(services: Services, *, demo: bool) -> int:
             use_reloader=False,
             allow_unsafe_werkzeug=True,
             request_handler=make_request_handler(services.config),  # timeouts, connection caps
+            ssl_context=ssl_context,  # [server] tls_cert / tls_key, or the demo's --https
         )
     finally:
         services.stop()  # everything started above and in _demo, the last started first

@@ -12,7 +12,7 @@ import re
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -82,6 +82,32 @@ class ServerConfig(_Strict):
         description="On stop, requests in flight may finish within this time; websockets are "
         "closed at once so screens reconnect to another process.",
     )
+    tls_cert: str = Field(
+        "",
+        description="PEM certificate file: when set (with tls_key) the built-in server speaks "
+        "HTTPS, which phones need for position, camera and the offline app (docs/field-app.md). "
+        "Relative paths are under the project root. `run.py make-cert` writes a self-signed one.",
+    )
+    tls_key: str = Field(
+        "", description="PEM private key file of tls_cert (readable by the server only)."
+    )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerConfig:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
+
+    def tls_files(self) -> tuple[Path, Path] | None:
+        """(certificate, key) when HTTPS is configured, else None."""
+        if not self.tls_cert and not self.tls_key:
+            return None
+        return _under_root(self.tls_cert), _under_root(self.tls_key)
+
+
+def _under_root(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else ROOT / p
 
 
 class DatabaseConfig(_Strict):
@@ -628,6 +654,44 @@ class VideoConfig(_Strict):
         return self.capture_urls or [f"http://{self.capture_host}:{self.capture_port}"]
 
 
+class FieldConfig(_Strict):
+    patrol_seconds: Annotated[int, Field(ge=30, le=60)] = Field(
+        45, description="On patrol, the field app takes a position fix this often (30-60 s)."
+    )
+    stun_urls: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="STUN servers for video calls (stun:host:port); none needed inside one "
+        "network.",
+    )
+    turn_urls: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="TURN servers for video calls across networks (turn:host:port).",
+    )
+    turn_username: str = Field("", max_length=100, description="TURN user name.")
+    turn_credential_env: str = Field(
+        "GCC_TURN_CREDENTIAL",
+        description="Environment variable holding the TURN password (never in this file).",
+    )
+
+    def ice_servers(self) -> list[dict[str, Any]]:
+        """RTCPeerConnection's iceServers."""
+        servers: list[dict[str, Any]] = []
+        if self.stun_urls:
+            servers.append({"urls": list(self.stun_urls)})
+        if self.turn_urls:
+            credential = os.environ.get(self.turn_credential_env, "")
+            servers.append(
+                {
+                    "urls": list(self.turn_urls),
+                    "username": self.turn_username,
+                    "credential": credential,
+                }
+            )
+        return servers
+
+
 class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
@@ -653,6 +717,9 @@ class AppConfig(_Strict):
     )
     tracks: TracksConfig = Field(
         default_factory=TracksConfig, description="Patrol tracks: OsmAnd door, filters, replay."
+    )
+    field: FieldConfig = Field(
+        default_factory=FieldConfig, description="The grid workers' field app and video calls."
     )
 
     def data_dir(self) -> Path:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.accounts import create_user
 from dashboard.domain.roles import Role
-from dashboard.storage.models import User
+from dashboard.storage.models import GridWorker, User
 
 PASSWORD_FILE = "demo-password"
 
@@ -39,6 +39,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("demo-leader", Role.LEADER, "演示·分管领导"),
     DemoAccount("demo-wall", Role.WALL, "演示·大屏"),
     DemoAccount("demo-admin", Role.ADMIN, "演示·系统管理员"),
+    # The field app (/m): signed in as the first grid worker of the demo town.
+    DemoAccount("demo-worker", Role.GRID_WORKER, "演示·网格员"),
 )
 
 
@@ -64,6 +66,13 @@ def ensure_demo_accounts(
             continue
         if account.department is not None and account.department not in known_departments:
             continue
+        worker_id = None
+        if account.role is Role.GRID_WORKER:
+            worker_id = session.scalar(
+                select(GridWorker.id).where(GridWorker.active.is_(True)).order_by(GridWorker.id)
+            )
+            if worker_id is None:
+                continue
         create_user(
             session,
             account.username,
@@ -72,6 +81,7 @@ def ensure_demo_accounts(
             now,
             department_code=account.department,
             display_name=account.display_name,
+            worker_id=worker_id,
         )
         created.append(account.username)
     return created

@@ -52,7 +52,8 @@ def serve_production(services: Services, secret_key: str) -> int:
 
     cfg = config.server
     print(
-        f"指挥中心已启动 command center on http://{cfg.host}:{cfg.port}/ "
+        f"指挥中心已启动 command center on {'https' if cfg.tls_files() else 'http'}://"
+        f"{cfg.host}:{cfg.port}/ "
         f"(gunicorn, {cfg.workers} worker(s) × {cfg.threads} threads)",
         flush=True,
     )

@@ -15,6 +15,7 @@ def field_page(principal: Principal, lang: Lang) -> html.Div:
         [
             html.H2(t("field.heading", lang)),
             html.P(t("field.intro", lang)),
+            html.P(html.A(t("field.open_app", lang), href=f"/m?lang={lang}", id="field-open-app")),
             html.P(t("field.now", lang), className="field-now"),
             html.Ul(
                 [

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from streams import protocol, video_socket
+from streams import field_socket, protocol, video_socket
 
 if TYPE_CHECKING:
     from dashboard.container import Services
@@ -29,7 +29,7 @@ def start_socket_guard(services: Services) -> Callable[[], None]:
     """The start step (dashboard.container.Step) guarding ``/live`` and ``/video``; after
     start_live."""
     assert services.socketio is not None, "start_live first"
-    namespaces = (protocol.NAMESPACE, video_socket.NAMESPACE)
+    namespaces = (protocol.NAMESPACE, video_socket.NAMESPACE, field_socket.NAMESPACE)
     grace = services.config.security.socket_auth_seconds
     return SocketGatekeeper(services.socketio.server, namespaces, grace).start()
 

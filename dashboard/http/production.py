@@ -147,7 +147,9 @@ def connection_cap(config: AppConfig) -> int:
 def gunicorn_options(config: AppConfig) -> dict[str, Any]:
     server = config.server
     LimitedThreadWorker.header_timeout = server.header_timeout_seconds
+    tls = server.tls_files()  # [server] tls_cert / tls_key: HTTPS without a proxy (phones)
     return {
+        **({"certfile": str(tls[0]), "keyfile": str(tls[1])} if tls else {}),
         "bind": [f"{server.host}:{server.port}"],
         "workers": server.workers,
         "worker_class": LimitedThreadWorker,

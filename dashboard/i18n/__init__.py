@@ -14,6 +14,7 @@ from dashboard.i18n import (
     cases,
     core,
     department,
+    field,
     pages,
     residents,
     security,
@@ -44,6 +45,7 @@ _AREAS: tuple[ModuleType, ...] = (
     tracks,
     residents,
     wall_levels,
+    field,
 )
 
 

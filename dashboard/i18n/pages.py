@@ -12,12 +12,14 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "您打开的地址没有对应的页面，可能已移动或输入有误。",
         "There is no page at this address; it may have moved or been mistyped.",
     ),
-    "field.heading": ("网格员移动端即将上线", "The grid workers' field app is coming"),
+    "field.heading": ("网格员移动端", "The grid workers' field app"),
     "field.intro": (
-        "巡查上报、现场核实和核查都将在手机端完成，移动端上线后会通知您。",
-        "Patrol reports, on-site verification and checks will be done in the phone app; "
-        "you will be told when it is ready.",
+        "巡查、随手拍上报、一键报警、核实和核查都在手机上完成：用手机浏览器打开移动端，"
+        "登录后添加到主屏幕。",
+        "Patrol, reports, the emergency button, verification and checks are done on the phone: "
+        "open the field app in the phone's browser, sign in, add it to the home screen.",
     ),
+    "field.open_app": ("打开网格员移动端", "Open the field app"),
     "field.now": ("现在您可以：", "What you can do now:"),
     "field.cases": (
         "在“事件查询”中查看您所在网格的事件和处置进度",

@@ -11,7 +11,8 @@ from types import MappingProxyType
 
 from dashboard.domain.roles import Role
 
-FIELD_PAGE = "/field"  # the grid workers' page in the desk frame (the field app is to come)
+FIELD_PAGE = "/field"  # the grid workers' page in the desk frame: it points to the field app
+FIELD_APP = "/m"  # the field app on the phone (dashboard.http.field)
 
 HOME: Mapping[Role, str] = MappingProxyType(
     {
@@ -22,7 +23,7 @@ HOME: Mapping[Role, str] = MappingProxyType(
         Role.DEPARTMENT: "/department",
         Role.LEADER: "/wall",
         Role.WALL: "/wall",
-        Role.GRID_WORKER: FIELD_PAGE,
+        Role.GRID_WORKER: FIELD_APP,
         Role.INTEGRATION: "/cases",  # a machine role; a person signed in with it sees cases
     }
 )

@@ -102,6 +102,7 @@ def user_principal(user: User) -> Principal:
         id=user.id,
         scope=Scope(area_code=user.area_code, department_code=department),
         display_name=user.display_name or user.username,
+        worker_id=user.worker_id if role is Role.GRID_WORKER else None,
     )
 
 

@@ -279,6 +279,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[MaybeWhen]
     created_at: Mapped[When]
+    # A grid worker's sign-in (migration 0008): the worker record the phone acts as.
+    worker_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class ApiToken(Base):
@@ -712,3 +714,22 @@ class ResidentFile(Base):
     )
     uploaded_at: Mapped[When]
     uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
+class FieldCall(Base):
+    """A video call from the command room to a grid worker's phone (issue 14): who, whom, when,
+    how long; ``case_id`` when it was started from a case."""
+
+    __tablename__ = "field_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    caller: Mapped[str] = mapped_column(String(100))
+    caller_role: Mapped[str] = mapped_column(String(20))
+    worker_id: Mapped[str] = mapped_column(String(40), ForeignKey("grid_workers.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    started_at: Mapped[When]
+    answered_at: Mapped[MaybeWhen]
+    ended_at: Mapped[MaybeWhen]
+    outcome: Mapped[str] = mapped_column(String(20))  # ringing / talking / ended / missed …
+    ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (Index("ix_field_calls_worker_started", "worker_id", "started_at"),)

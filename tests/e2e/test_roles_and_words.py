@@ -36,7 +36,7 @@ PEOPLE = [
     ("qian-dept", "department", "/department"),
     ("sun-leader", "leader", "/wall"),
     ("zhou-wall", "wall", "/wall"),
-    ("wu-grid", "grid_worker", "/field"),
+    ("wu-grid", "grid_worker", "/m"),
 ]
 NAMES = {
     "zhang-admin": "张管理",
@@ -65,7 +65,7 @@ WALKS: dict[str, list[str]] = {
     ],
     "wang-commander": ["/admin/audit"],  # not allowed: a page in the frame, not JSON
     "qian-dept": ["/department", "/cases", "/cases/{case}", "/wall"],
-    "wu-grid": ["/field", "/cases"],
+    "wu-grid": ["/m", "/field", "/cases"],
 }
 # Words a Chinese page may show in Latin letters: the language switch, units, file formats.
 # The products behind the status page's health line are named by their names.

@@ -203,7 +203,8 @@ def walk(town: Town, case_id: int, actions: tuple[Action, ...]) -> CaseRecord:
 CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.OutboxEvent, models.Reminder, models.SupervisionOrder, models.CallLogEntry),
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
-    *(models.SchedulerLease, models.CameraLayout, models.Attachment, models.CaseEvent),
+    *(models.SchedulerLease, models.CameraLayout, models.FieldCall, models.Attachment),
+    models.CaseEvent,
     models.Case,
 )
 

@@ -24,7 +24,7 @@ def test_the_root_leads_a_department_and_a_grid_worker_to_their_own_page(
 ) -> None:
     lite_secure.user("qian", Role.DEPARTMENT)
     lite_secure.user("wu", Role.GRID_WORKER)
-    for username, home in (("qian", "/department"), ("wu", "/field")):
+    for username, home in (("qian", "/department"), ("wu", "/m")):
         client, _ = lite_secure.signed_in(username)
         response = client.get("/?lang=en")
         assert response.status_code == 302 and response.location == f"{home}?lang=en"

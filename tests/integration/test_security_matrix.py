@@ -18,6 +18,7 @@ from typing import Any
 
 import dash
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
@@ -27,6 +28,8 @@ from dashboard.domain.status import Source
 from dashboard.security.pages import guarded_permission
 from dashboard.security.web import STATIC_ENDPOINTS
 from dashboard.services.cases import CaseReport
+from dashboard.services.field import CALLING_ROLES
+from dashboard.storage.models import GridWorker
 from tests.integration import test_security_support as support
 from tests.integration.test_security_support import SecureApp
 
@@ -106,6 +109,18 @@ EXPECT: dict[str, Rule_] = {
     "api.tracks.area_patrol": perm(P.VIEW_POSITIONS),
     "api.tracks.moment": perm(P.VIEW_POSITIONS),
     "api.tracks.geofence": perm(P.VIEW_POSITIONS),
+    # The field app (issue 14): the shell for whoever may report; its data for a principal bound
+    # to a grid worker; the command room's side of a video call for the roles that may call.
+    "field.shell": perm(P.REPORT_CASE),
+    "field.manifest": PUBLIC,
+    "field.service_worker": PUBLIC,
+    "field.me": Rule_(roles=frozenset({Role.GRID_WORKER})),
+    "field.my_tasks": Rule_(roles=frozenset({Role.GRID_WORKER})),
+    "field.my_reports": Rule_(roles=frozenset({Role.GRID_WORKER})),
+    "field.my_track": Rule_(roles=frozenset({Role.GRID_WORKER})),
+    "field_calls.case_reporter": Rule_(roles=CALLING_ROLES),
+    "field_calls.save_still": Rule_(roles=CALLING_ROLES),
+    "field_calls.call_log": Rule_(roles=CALLING_ROLES),
     "/": ANY,
     "/<path:path>": ANY,
     "/_dash-layout": ANY,
@@ -131,6 +146,7 @@ SAMPLES: dict[str, str] = {
     "resident_id": "1",
     "request_id": "1",
     "paper_id": "1",
+    "call_id": "1",
 }
 # Endpoints a request would change for the next caller: each call gets a fresh session.
 CONSUMES_SESSION = {"security.logout"}
@@ -170,13 +186,23 @@ def _callers(app: SecureApp) -> Iterator[Caller]:
     yield Caller("anonymous", None, app.client(), {})
     for role in Role:
         username = f"matrix-{role.value}"
-        app.user(username, role)
+        # A grid worker signs in as their worker record (the field app's data needs one).
+        app.user(
+            username, role, **({"worker_id": _a_worker(app)} if role is Role.GRID_WORKER else {})
+        )
         client, csrf = app.signed_in(username)
         yield Caller(f"{role.value} user", role, client, app.csrf_headers(csrf), username)
         token = app.token(role, f"matrix-{role.value}")
         yield Caller(
             f"{role.value} token", role, app.client(), {"Authorization": f"Bearer {token}"}
         )
+
+
+def _a_worker(app: SecureApp) -> str:
+    with app.services.db.read() as session:
+        worker = session.scalar(select(GridWorker.id).order_by(GridWorker.id).limit(1))
+    assert worker is not None
+    return str(worker)
 
 
 def _url(rule: Rule, values: dict[str, str]) -> str:

@@ -40,12 +40,19 @@ def test_every_answer_carries_the_security_headers(lite_secure: SecureApp) -> No
         assert headers["X-Content-Type-Options"] == "nosniff", path
         assert headers["Referrer-Policy"] == "same-origin", path
         assert headers["X-Frame-Options"] == "DENY", path
-        assert "camera=()" in headers["Permissions-Policy"], path
+        # No page reads the position (the field app /m alone does); the command room's roles
+        # may use camera and microphone for a video call to a worker (issue 14).
+        assert "geolocation=()" in headers["Permissions-Policy"], path
+        assert "payment=()" in headers["Permissions-Policy"], path
         csp = headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp, path
         assert "unsafe-eval" not in csp and "http:" not in csp.replace("ws://", ""), path
         assert "Strict-Transport-Security" not in headers, path  # plain http: no HSTS
     assert app.client().get("/401-please").status_code == 302  # strangers too get headers
+    app.user("qian", Role.DEPARTMENT)
+    department, _ = app.signed_in("qian")
+    assert "camera=()" in department.get("/").headers["Permissions-Policy"]  # not a caller
+    assert "camera=()" in app.client().get("/login").headers["Permissions-Policy"]
     assert "Content-Security-Policy" in app.client().get("/api/v1/me").headers
 
 

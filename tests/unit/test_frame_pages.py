@@ -16,7 +16,7 @@ from dashboard.security.landing import HOME, landing
         (Role.SUPERVISOR, "/supervision"),
         (Role.WALL, "/wall"),
         (Role.LEADER, "/wall"),  # until the leaders' page exists
-        (Role.GRID_WORKER, "/field"),
+        (Role.GRID_WORKER, "/m"),
         (Role.DISPATCHER, "/cases"),
         (Role.COMMANDER, "/"),
     ],

@@ -12,7 +12,7 @@ creates the day partitions ahead and drops those past the retention
 unique keys must contain the partition key. Existing fixes are copied over.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ from alembic import op
 import dashboard.storage.models
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
