@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         help="an integration serving the whole deployment (else --area is required)",
     )
     tc.add_argument("--expires-days", type=int, help="expire after this many days")
+    tc.add_argument(
+        "--source",
+        help="an integration's source: hotline (12345), police (110), city_management "
+        "(数字城管) or public (the public app); its Open311 requests are reported as this",
+    )
     tr = tok_sub.add_parser("revoke", help="revoke every token with this name")
     tr.add_argument("name")
     tok_sub.add_parser("list", help="list tokens (never their secret)")

@@ -21,7 +21,13 @@ from dashboard.scheduler import start_scheduler
 from dashboard.security.audit import Actor, record
 from dashboard.services.villages import rule_from_config
 from dashboard.storage import migrate
-from dashboard.wiring import build_services, start_capture_child, start_relay, start_simulator
+from dashboard.wiring import (
+    build_services,
+    start_capture_child,
+    start_relay,
+    start_simulator,
+    start_webhooks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +120,7 @@ def _token_command(services: Services, args: argparse.Namespace) -> int:
                 worker_id=args.worker,
                 all_areas=args.all_areas,
                 expires_in=expires,
+                source=args.source,
             )
             print(f"token for {issued.name} ({issued.role}); it is shown once, store it now:")
             print(issued.token)
@@ -269,6 +276,7 @@ def _serve(services: Services, *, demo: bool) -> int:
     gc.freeze()
     services.start(
         start_relay,  # publishes the outbox while the server runs
+        start_webhooks,  # sends the webhook deliveries (issue 17)
         start_scheduler,  # reminders, orders, call list, patrol, roll-ups
     )
     assert services.socketio is not None  # create_app's start_live

@@ -14,6 +14,7 @@ from dashboard.i18n import (
     cases,
     core,
     department,
+    integrations,
     pages,
     security,
     shell,
@@ -38,6 +39,7 @@ _AREAS: tuple[ModuleType, ...] = (
     department,
     pages,
     security,
+    integrations,
 )
 
 
