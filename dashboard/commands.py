@@ -46,6 +46,10 @@ def dispatch(
             return _token(services, args)
         if command == "user":
             return _user(services, args, password)
+        if command == "webhook":
+            from dashboard.webhook_commands import webhook_command
+
+            return webhook_command(services, args)
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":

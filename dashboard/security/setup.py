@@ -80,6 +80,9 @@ def install_security(server: Flask, services: Services) -> Security:
     from dashboard.security.audit_page import bp as audit_page_bp
 
     server.register_blueprint(audit_page_bp)
+    from dashboard.security.webhooks_page import bp as webhooks_page_bp  # issue 17
+
+    server.register_blueprint(webhooks_page_bp)
     install_heavy_limits(server, services)
     return security
 

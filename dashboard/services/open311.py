@@ -304,7 +304,7 @@ class Open311Service:
                 row,
                 self.reference,
                 intakes.get(row.id),
-                reasons.get(row.id),
+                None if reader.anonymous else reasons.get(row.id),
                 with_description=not reader.anonymous,
             )
             for row in rows

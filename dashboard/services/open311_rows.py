@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dashboard.domain.open311 import open311_status
@@ -12,7 +12,8 @@ from dashboard.storage.models import Case, CaseEvent, Open311Request
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+    """UTC with its offset, whether the time came from the database or the clock."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def status_notes(case: Case, void_reason: str | None) -> str:
@@ -65,7 +66,6 @@ def update_of(case: Case, step: CaseEvent) -> dict[str, Any]:
         "external_status_code": step.to_status,
         "action": step.action,
         "description": f"{words}：{note}" if note else words,
-        "updated_datetime": step.at.isoformat(),
-        "expected_datetime": _iso(case.deadline),
+        "updated_datetime": _iso(step.at),
         "media_url": "",
     }
