@@ -71,7 +71,7 @@ class Receiver:
         received, clock = self.received, self.clock
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with received.lock:
                     received.calls.append(
