@@ -45,9 +45,11 @@ def webhook_command(services: Services, args: argparse.Namespace) -> int:
             if args.key:
                 token_id = integration_key_id(services, args.key)
                 if token_id is None:
-                    raise SubscriptionRefused(f"there is no active integration key {args.key!r}")
+                    raise SubscriptionRefused(
+                        f"there is no active integration key {args.key!r}", "no_key"
+                    )
             if args.category and args.category not in services.reference.categories:
-                raise SubscriptionRefused(f"there is no category {args.category!r}")
+                raise SubscriptionRefused(f"there is no category {args.category!r}", "category")
             new = NewSubscription(args.name, args.url, token_id, args.category, args.area)
             allow = services.config.integrations.webhook_allow_private
             with services.db.transaction() as session:
@@ -74,7 +76,7 @@ def webhook_command(services: Services, args: argparse.Namespace) -> int:
                     select(WebhookSubscription).where(WebhookSubscription.name == args.name)
                 )
                 if sub is None:
-                    raise SubscriptionRefused(f"there is no subscription {args.name!r}")
+                    raise SubscriptionRefused(f"there is no subscription {args.name!r}", "missing")
                 sub.active = command == "enable"
                 record(session, actor, f"webhook_{command}d", now, f"webhook:{sub.name}")
                 print(f"{command}d {sub.name}")

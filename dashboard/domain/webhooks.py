@@ -47,8 +47,9 @@ def verify(secret: str, header: str, body: bytes, now: datetime) -> bool:
 
 def retry_delay(attempts: int, first: timedelta, longest: timedelta) -> timedelta:
     """The wait after the ``attempts``-th failure (1, 2, …)."""
-    factor = 2 ** min(max(attempts - 1, 0), 30)
-    return min(first * factor, longest)
+    factor: int = 2 ** min(max(attempts - 1, 0), 30)
+    wait: timedelta = first * factor
+    return min(wait, longest)
 
 
 def address_refused(address: str) -> bool:
@@ -66,30 +67,48 @@ def address_refused(address: str) -> bool:
     )
 
 
-def check_target_url(url: str, *, allow_private: bool) -> str | None:
-    """Why ``url`` may not be a webhook target (None: it may, so far as the URL shows)."""
+# Why a target is refused: a code (the pages translate it) and the English of the CLI and logs.
+TARGET_PROBLEMS = {
+    "url": f"a URL of at most {MAX_URL} printable characters",
+    "scheme": "the URL must be http:// or https://",
+    "host": "the URL has no host",
+    "credentials": "no user or password in the URL (the signature authenticates the sender)",
+    "port": "the URL's port is not a number 1–65535",
+    "private": "a private, loopback or link-local address is not allowed",
+}
+
+
+def target_problem(url: str, *, allow_private: bool) -> str | None:
+    """The code of what is wrong with ``url`` as a webhook target (None: nothing, so far as the
+    URL shows; the sender checks the addresses the host resolves to)."""
     if not url or len(url) > MAX_URL or not url.isprintable() or " " in url:
-        return f"a URL of at most {MAX_URL} printable characters"
+        return "url"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        return "the URL must be http:// or https://"
+        return "scheme"
     if not parts.hostname:
-        return "the URL has no host"
+        return "host"
     if parts.username or parts.password:
-        return "no user or password in the URL (the signature authenticates the sender)"
+        return "credentials"
     try:
         port = parts.port
     except ValueError:
-        return "the URL's port is not a number 1–65535"
+        return "port"
     if port == 0:
-        return "the URL's port is not a number 1–65535"
+        return "port"
+    if allow_private:
+        return None
     host = parts.hostname
+    if host.lower().rstrip(".") == "localhost":
+        return "private"
     try:
-        literal = ipaddress.ip_address(host)
+        ipaddress.ip_address(host)
     except ValueError:
-        literal = None
-    if literal is not None and not allow_private and address_refused(host):
-        return f"{host} is a private, loopback or link-local address (not allowed)"
-    if literal is None and not allow_private and host.lower() in ("localhost", "localhost."):
-        return "localhost is not allowed"
-    return None
+        return None
+    return "private" if address_refused(host) else None
+
+
+def check_target_url(url: str, *, allow_private: bool) -> str | None:
+    """Why ``url`` may not be a webhook target, in English (None: it may)."""
+    code = target_problem(url, allow_private=allow_private)
+    return None if code is None else TARGET_PROBLEMS[code]

@@ -54,7 +54,8 @@ def _fill(parent: ET.Element, value: Any) -> None:
 def to_xml(root: str, value: Any) -> bytes:
     element = ET.Element(root)
     _fill(element, value)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, encoding="utf-8")
+    text: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=True)
+    return text
 
 
 def answer(fmt: str, root: str, value: Any, status: int = 200) -> Response:

@@ -59,5 +59,34 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "Subscription added. Its signing secret is shown this once; give it to the other system:",
     ),
     "webhooks.refused": ("未添加：", "Not added: "),
-    "webhooks.no_key": ("没有这个名称的对接密钥", "there is no integration key with this name"),
+    "webhooks.refused.no_key": (
+        "没有这个名称的对接密钥",
+        "there is no integration key with this name",
+    ),
+    "webhooks.refused.category": ("没有这个类别代码", "there is no such category code"),
+    "webhooks.refused.name": ("名称须为 1–60 个字符", "a name of 1–60 characters"),
+    "webhooks.refused.nothing": (
+        "请填写对接密钥、类别或区域之一",
+        "give a key, a category or an area",
+    ),
+    "webhooks.refused.duplicate": ("已有同名订阅", "there is a subscription with this name"),
+    "webhooks.refused.url": (
+        "地址过长或含有非法字符",
+        "the address is too long or has bad characters",
+    ),
+    "webhooks.refused.scheme": (
+        "地址须以 http:// 或 https:// 开头",
+        "the address must be http:// or https://",
+    ),
+    "webhooks.refused.host": ("地址缺少主机名", "the address has no host"),
+    "webhooks.refused.credentials": (
+        "地址中不能含用户名或密码",
+        "no user or password in the address",
+    ),
+    "webhooks.refused.port": ("端口号无效", "the port is not valid"),
+    "webhooks.refused.private": (
+        "不允许推送到内网、本机或链路本地地址",
+        "private, loopback and link-local addresses are not allowed",
+    ),
+    "webhooks.refused.missing": ("没有这个订阅", "there is no such subscription"),
 }

@@ -114,7 +114,11 @@ def _target(code: str, lang: Lang) -> str:
 
 
 def _render(
-    principal: Principal, lang: Lang, message: str = "", secret: str = "", status: int = 200
+    principal: Principal,
+    lang: Lang,
+    message: str = "",
+    secret: str = "",
+    status: int = 200,
 ) -> ResponseReturnValue:
     services = _services()
     tz = services.reference.calendar.tz
@@ -253,7 +257,7 @@ def _add(principal: Principal, lang: Lang) -> ResponseReturnValue:
     token_id = integration_key_id(services, key) if key else None
     refused = t("webhooks.refused", lang)
     if key and token_id is None:
-        return _render(principal, lang, refused + t("webhooks.no_key", lang), status=422)
+        return _render(principal, lang, refused + t("webhooks.refused.no_key", lang), status=422)
     new = NewSubscription(
         form.get("name", "")[:60],
         form.get("url", "").strip()[:500],
@@ -264,7 +268,7 @@ def _add(principal: Principal, lang: Lang) -> ResponseReturnValue:
     now = services.clock.now()
     try:
         if category and category not in services.reference.categories:
-            raise SubscriptionRefused(f"there is no category {category!r}")
+            raise SubscriptionRefused(f"there is no category {category!r}", "category")
         with services.db.transaction() as session:
             row, secret = add_subscription(
                 session,
@@ -276,7 +280,8 @@ def _add(principal: Principal, lang: Lang) -> ResponseReturnValue:
             actor = principal.actor(client_ip())
             record(session, actor, "webhook_added", now, f"webhook:{row.name}", url=row.url)
     except SubscriptionRefused as err:
-        return _render(principal, lang, refused + str(err), status=422)
+        message = refused + t(f"webhooks.refused.{err.code}", lang)
+        return _render(principal, lang, message, status=422)
     return _render(principal, lang, t("webhooks.added", lang), secret)
 
 

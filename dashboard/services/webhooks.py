@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.domain.permissions import Scope
-from dashboard.domain.webhooks import check_target_url
+from dashboard.domain.webhooks import TARGET_PROBLEMS, target_problem
 from dashboard.storage.models import (
     Case,
     CaseEvent,
@@ -33,7 +33,12 @@ MAX_NAME = 60
 
 
 class SubscriptionRefused(ValueError):
-    """A subscription an admin may not set up as given (the message says why)."""
+    """A subscription an admin may not set up as given: ``code`` for the pages (translated),
+    the message in English for the command line."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -56,14 +61,14 @@ def add_subscription(
     """Store a subscription with a fresh secret; returns it and the secret (shown once)."""
     name = new.name.strip()
     if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise SubscriptionRefused(f"a name of 1–{MAX_NAME} printable characters")
+        raise SubscriptionRefused(f"a name of 1–{MAX_NAME} printable characters", "name")
     if new.token_id is None and not new.category_code and not new.area_code:
-        raise SubscriptionRefused("subscribe to a key's cases, a category or an area")
-    problem = check_target_url(new.url, allow_private=allow_private)
+        raise SubscriptionRefused("subscribe to a key's cases, a category or an area", "nothing")
+    problem = target_problem(new.url, allow_private=allow_private)
     if problem:
-        raise SubscriptionRefused(problem)
+        raise SubscriptionRefused(TARGET_PROBLEMS[problem], problem)
     if session.scalar(select(WebhookSubscription.id).where(WebhookSubscription.name == name)):
-        raise SubscriptionRefused(f"there is a subscription named {name!r} already")
+        raise SubscriptionRefused(f"there is a subscription named {name!r} already", "duplicate")
     secret = secrets.token_hex(32)
     row = WebhookSubscription(
         name=name,
