@@ -44,7 +44,7 @@ class Flaky:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 outer.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
                 self.send_response(outer.status)
                 self.end_headers()
