@@ -28,6 +28,7 @@ from dashboard.http.api import register_api
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
 from dashboard.http.open311 import register_open311
+from dashboard.http.openapi import register_openapi
 from dashboard.http.unavailable import install_unavailable
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
@@ -63,6 +64,7 @@ def create_app(services: Services) -> Flask:
     server.register_blueprint(health_bp)
     register_api(server, services)
     register_open311(server, services)  # /open311/v2/ (issue 17)
+    register_openapi(server)  # /api/v1/openapi.json (issue 17)
     app = Dash(
         "dashboard",
         server=server,  # type: ignore[arg-type]  # Dash's hint omits the Flask it documents

@@ -238,9 +238,10 @@ def services(fmt: str) -> Response:
     return answer(fmt, "services", spec.services(_services().reference.categories))
 
 
-@bp.get(f"/services/<code>.{FMT}")
+@bp.get(f"/services/<service_code>.{FMT}")
 @public
-def service_definition(code: str, fmt: str) -> Response:
+def service_definition(service_code: str, fmt: str) -> Response:
+    code = service_code
     _jurisdiction()
     categories = _services().reference.categories
     if not _CODE.fullmatch(code) or code not in categories:
@@ -364,9 +365,10 @@ def _time(name: str, now: Any) -> Any:
     return when
 
 
-@bp.get(f"/requests/<request_id>.{FMT}")
+@bp.get(f"/requests/<service_request_id>.{FMT}")
 @public
-def get_request(request_id: str, fmt: str) -> Response:
+def get_request(service_request_id: str, fmt: str) -> Response:
+    request_id = service_request_id
     reader = _reader()
     if not _ID.fullmatch(request_id):
         raise Open311Problem(404, f"there is no service request {request_id[:20]!r}")
