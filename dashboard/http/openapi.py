@@ -526,7 +526,7 @@ def _api_paths() -> dict[str, dict[str, Schema]]:
 # --- the Open311 door --------------------------------------------------------------------------
 
 _FORMATS = ("json", "xml")
-_O311_KEY = [{"open311Key": []}, {"bearer": []}]
+_O311_KEY: list[dict[str, list[str]]] = [{"open311Key": []}, {"bearer": []}]
 
 
 def _open311(

@@ -79,7 +79,7 @@ def test_public_addresses_are_allowed(address: str) -> None:
         ("http://[::1]/", "private"),
         ("http://169.254.169.254/latest/meta-data/", "private"),
         ("http://10.0.0.8/hook", "private"),
-        ("http://localhost/hook", "localhost"),
+        ("http://localhost/hook", "private"),
         ("http://example.org:99999/", "port"),
         ("http://example.org/a b", "printable"),
         ("https://example.org/" + "a" * 500, "at most"),
