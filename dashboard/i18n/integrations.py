@@ -6,7 +6,16 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "source.city_management": ("数字城管", "Digital city management"),
     "title.webhooks": ("对接推送", "Webhooks"),
     "nav.webhooks": ("对接推送", "Webhooks"),
-    "webhooks.title": ("对接系统推送（Webhook）", "Webhooks to other systems"),
+    "webhooks.title": ("对接系统推送", "Webhooks to other systems"),
+    "webhooks.error.http": ("对方返回错误（HTTP {id}）", "The receiver answered HTTP {id}"),
+    "webhooks.error.connect": ("无法连接对方系统", "Cannot connect to the receiver"),
+    "webhooks.error.timeout": ("对方系统响应超时", "The receiver did not answer in time"),
+    "webhooks.error.resolve": ("对方域名无法解析", "The receiver's host name does not resolve"),
+    "webhooks.error.target": (
+        "目标地址被拒绝（内网或本机地址）",
+        "Target refused (a private or local address)",
+    ),
+    "webhooks.error.error": ("发送失败", "Sending failed"),
     "webhooks.intro": (
         "事件每一步状态变化都会推送给订阅的对接系统（12345、110、数字城管等）；"
         "失败的推送会按退避时间重试，超过次数后暂停，等待管理员重发。",
@@ -36,7 +45,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "webhooks.state.pending": ("待推送", "Pending"),
     "webhooks.state.failed": ("失败", "Failed"),
     "webhooks.state.delivered": ("已送达", "Delivered"),
-    "webhooks.target.key": ("密钥 {id} 上报的事件", "Cases sent with key {id}"),
+    "webhooks.target.key": ("「{id}」上报的事件", "Cases sent with the key “{id}”"),
     "webhooks.target.category": ("类别 {id}", "Category {id}"),
     "webhooks.target.area": ("区域 {id}", "Area {id}"),
     "webhooks.replay": ("重新推送", "Send again"),

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, render_template_string, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from sqlalchemy import select
 
 from dashboard.container import Services
 from dashboard.domain.permissions import Permission
@@ -34,6 +35,7 @@ from dashboard.services.webhooks import (
     replay,
     subscription_states,
 )
+from dashboard.storage.models import ApiToken
 
 bp = Blueprint("webhooks_page", __name__)
 PATH = "/admin/webhooks"
@@ -105,10 +107,24 @@ def _services() -> Services:
     return services
 
 
-def _target(code: str, lang: Lang) -> str:
+def error_words(last_error: str, status: int | None, lang: Lang) -> str:
+    """A delivery's last error in words: its kind (and an HTTP status), never the raw text."""
+    if not last_error:
+        return ""
+    kind = last_error.partition(":")[0]
+    if kind == "http":
+        number = status or last_error.rpartition(" ")[2]
+        return fill(t("webhooks.error.http", lang), str(number))
+    key = f"webhooks.error.{kind}"
+    return t(key if key in _keys() else "webhooks.error.error", lang)
+
+
+def _target(code: str, lang: Lang, keys: dict[int, str]) -> str:
     parts = []
     for item in code.split():
         kind, _, ident = item.partition(":")
+        if kind == "key" and ident.isdigit():
+            ident = keys.get(int(ident), ident)
         parts.append(fill(t(f"webhooks.target.{kind}", lang), ident))
     return "；".join(parts) if lang == "zh" else "; ".join(parts)
 
@@ -128,6 +144,7 @@ def _render(
 
     with services.db.read() as session:
         states = subscription_states(session)
+        key_names = dict(session.execute(select(ApiToken.id, ApiToken.name)).tuples().all())
         names = {s.id: s.name for s in states}
         rows = open_deliveries(session)
         deliveries = [
@@ -142,7 +159,7 @@ def _render(
                 "state_code": d.status,
                 "state": t(f"webhooks.state.{d.status}", lang),
                 "attempts": d.attempts,
-                "error": d.last_error,
+                "error": error_words(d.last_error, d.last_status, lang),
                 "next": local(d.next_attempt_at) if d.status == "pending" else "",
             }
             for d in rows
@@ -151,12 +168,12 @@ def _render(
         {
             "name": s.name,
             "url": s.url,
-            "target": _target(s.target, lang),
+            "target": _target(s.target, lang, key_names),
             "active": t("webhooks.active" if s.active else "webhooks.inactive", lang),
             "pending": s.pending,
             "failed": s.failed,
             "delivered": s.delivered,
-            "last_error": s.last_error,
+            "last_error": error_words(s.last_error, None, lang),
             "next": local(s.next_attempt_at),
         }
         for s in states

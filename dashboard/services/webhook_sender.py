@@ -50,7 +50,9 @@ MAX_ERROR = 300
 
 
 class DeliveryFailed(Exception):
-    """The receiver did not take it (the message is kept as ``last_error``)."""
+    """The receiver did not take it. The message, kept as ``last_error``, starts with its kind
+    (``http``, ``connect``, ``timeout``, ``resolve``, ``target``, ``error``) and a colon: the
+    admin page shows the kind in words, ``run.py webhook list`` the whole text."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -71,17 +73,17 @@ def post(outgoing: Outgoing, timeout: float, allow_private: bool) -> int:
     """POST to a checked address; the status code (DeliveryFailed when there is none)."""
     problem = check_target_url(outgoing.url, allow_private=allow_private)
     if problem:
-        raise DeliveryFailed(f"target refused: {problem}")
+        raise DeliveryFailed(f"target: refused, {problem}")
     parts = urlsplit(outgoing.url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as err:
-        raise DeliveryFailed(f"cannot resolve {host}: {err}") from None
+        raise DeliveryFailed(f"resolve: cannot resolve {host}: {err}") from None
     addresses = [str(info[4][0]) for info in infos]
     if not allow_private and any(address_refused(a) for a in addresses):
-        raise DeliveryFailed(f"target refused: {host} resolves to a private or local address")
+        raise DeliveryFailed(f"target: refused, {host} resolves to a private or local address")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     last: Exception | None = None
     for address in addresses[:3]:
@@ -95,7 +97,8 @@ def post(outgoing: Outgoing, timeout: float, allow_private: bool) -> int:
             last = err
         finally:
             conn.close()
-    raise DeliveryFailed(f"{type(last).__name__}: {last}"[:MAX_ERROR])
+    kind = "timeout" if isinstance(last, TimeoutError | socket.timeout) else "connect"
+    raise DeliveryFailed(f"{kind}: {type(last).__name__}: {last}"[:MAX_ERROR])
 
 
 def _connection(
@@ -193,12 +196,12 @@ class WebhookSender:
                 self.config.webhook_allow_private,
             )
             if not 200 <= status < 300:
-                error = f"HTTP {status}"
+                error = f"http: HTTP {status}"
         except DeliveryFailed as err:
             error, status = str(err)[:MAX_ERROR], err.status
         except Exception as err:  # a bug must not end the thread; the delivery waits
             logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
-            error = f"{type(err).__name__}"[:MAX_ERROR]
+            error = f"error: {type(err).__name__}"[:MAX_ERROR]
         return self._record(delivery_id, attempts + 1, status, error)
 
     def _release(self, delivery_id: int) -> None:
