@@ -87,15 +87,10 @@ def _fmt() -> str:
 
 @bp.before_request
 def _check_text() -> None:
-    """Every parameter is bounded text without control characters (400 otherwise)."""
+    """Every parameter is bounded text without control characters (400 otherwise); whether a
+    POST's body is a form is the views' to say, after the key (``_writer``)."""
     fields = list(request.args.items(multi=True))
     if request.method == "POST":
-        if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            raise Open311Problem(
-                400, "send the fields form-encoded (application/x-www-form-urlencoded)"
-            )
-        if request.files:
-            raise Open311Problem(400, "no files: give a photo's address in media_url")
         fields += list(request.form.items(multi=True))
     if len(fields) > 60:
         raise Open311Problem(400, "too many parameters")
@@ -194,9 +189,16 @@ def _reader() -> Reader:
 
 
 def _writer() -> tuple[Principal, Source]:
+    """The key of a POST (403 first), then the body's form (400)."""
     who = _key()
     if who is None:
         raise Open311Problem(403, "an api_key is required")
+    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise Open311Problem(
+            400, "send the fields form-encoded (application/x-www-form-urlencoded)"
+        )
+    if request.files:
+        raise Open311Problem(400, "no files: give a photo's address in media_url")
     with _services().db.read() as session:
         token = session.get(ApiToken, who.id)
         source = token.source if token is not None else None

@@ -155,8 +155,12 @@ def test_refusals_use_the_spec_format_and_write_nothing(lite_api: Api) -> None:
         error_of(answer)
         assert api.counts() == before, data
     json_body = api.client.post(f"{ROOT}/requests.json", json=good)
-    assert json_body.status_code == 400
+    assert json_body.status_code == 403  # the key first: a JSON body carries no form field
     error_of(json_body)
+    bearer = {"Authorization": f"Bearer {api_key}"}
+    json_body = api.client.post(f"{ROOT}/requests.json", json=good, headers=bearer)
+    assert json_body.status_code == 400  # then the body: a form, not JSON
+    assert "form-encoded" in error_of(json_body)["description"]
     assert error_of(api.client.delete(f"{ROOT}/requests.json"))["code"] in (404, 405)
     assert error_of(get(api, "nothing-here.json"))["code"] == 404
     assert api.counts() == before

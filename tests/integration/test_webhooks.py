@@ -202,7 +202,9 @@ def test_the_admin_page_shows_adds_and_replays(api: Api) -> None:
     case_id = report(api, api.token(Role.GRID_WORKER))
     with api.services.db.transaction() as session:
         session.execute(
-            WebhookDelivery.__table__.update().values(status="failed", last_error="http: HTTP 503", last_status=503)
+            WebhookDelivery.__table__.update().values(
+                status="failed", last_error="http: HTTP 503", last_status=503
+            )
         )
     page = client.get("/admin/webhooks?lang=zh").get_data(as_text=True)
     assert "HTTP 503" in page and f"/cases/{case_id}" in page and "重新推送" in page
