@@ -297,7 +297,7 @@ def create_request(fmt: str) -> Response:
         key_id=who.id,
         source=source,
         scope=who.scope,
-        idempotency_key=f"token:{who.id}:{idem}" if idem else None,
+        idempotency_key=f"open311:{who.id}:{idem}" if idem else None,  # apart from /api/v1's
     )
     return answer(fmt, "service_requests", [created], 201)
 

@@ -21,12 +21,13 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from dashboard.clock import Clock
 from dashboard.config import IntegrationsConfig
@@ -46,6 +47,8 @@ from dashboard.storage.models import WebhookDelivery, WebhookSubscription
 logger = logging.getLogger(__name__)
 
 CLAIM = timedelta(seconds=60)  # a claimed delivery is retried by anyone after this
+KEEP_DELIVERED = timedelta(days=7)  # delivered rows are deleted after this (the queue stays small)
+PRUNE_EVERY_S = 3600.0
 MAX_ERROR = 300
 
 
@@ -139,6 +142,18 @@ class WebhookSender:
         for head_id in self._heads():
             delivered += self._attempt(head_id)
         return delivered
+
+    def prune(self) -> int:
+        """Delete deliveries delivered longer ago than ``KEEP_DELIVERED``."""
+        cutoff = self.clock.now() - KEEP_DELIVERED
+        with self.db.transaction() as session:
+            result = session.execute(
+                delete(WebhookDelivery)
+                .where(WebhookDelivery.status == DELIVERED)
+                .where(WebhookDelivery.delivered_at < cutoff)
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def _heads(self) -> list[int]:
         with self.db.read() as session:
@@ -268,8 +283,12 @@ class WebhookDispatcher:
             self._thread = None
 
     def _run(self) -> None:
+        next_prune = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY_S
+                    self.sender.prune()
                 self.sender.send_due()
                 self.last_error = None
             except Exception as err:  # the database away: try again at the next pass

@@ -299,17 +299,3 @@ def test_updates_both_ways(api: Api) -> None:
     )
     assert unknown.status_code == 404
     error_of(unknown)
-
-
-def test_anonymous_reads_when_enabled_leave_out_descriptions_and_110(lite_api: Api) -> None:
-    api = lite_api
-    hotline, police = key(api), key(api, "police", "police-110")
-    post(api, "requests.json", form(api, hotline))
-    post(api, "requests.json", form(api, police))
-    cfg = api.services.config.integrations
-    object.__setattr__(cfg, "open311_anonymous_reads", True)
-    try:
-        listed = schemas.check(schemas.REQUESTS, get(api, "requests.json").get_json())
-    finally:
-        object.__setattr__(cfg, "open311_anonymous_reads", False)
-    assert len(listed) == 1 and listed[0]["description"] == ""

@@ -178,6 +178,19 @@ def test_georeport_reads_services_and_requests_in_json_and_xml(door: Door) -> No
     )
     assert created.status_code == 201, created.text
     case_id = schemas.check(schemas.CREATED, created.json())[0]["service_request_id"]
+    police = door.token(Role.INTEGRATION, "police-110", source="police")
+    from_110 = requests.post(
+        f"{root}/requests.json",
+        data={
+            "api_key": police,
+            "service_code": "02001",
+            "lat": grid.lat,
+            "long": grid.lon,
+            "description": "110转来：可疑人员",
+        },
+        timeout=10,
+    )
+    assert from_110.status_code == 201, from_110.text  # 110 cases are not shown without a key
     as_json, as_xml = GeoReport(root), GeoReport(root, output_format="xml")
     services = schemas.check(schemas.SERVICES, as_json.get_service_list())
     services_xml = as_xml.get_service_list()

@@ -135,6 +135,10 @@ def test_retries_back_off_then_a_failed_delivery_holds_the_rest_until_replayed(
     import json
 
     assert [json.loads(b)["action"] for b in flaky.bodies] == ["report"] * 4 + ["accept"]
+    api.clock.set(api.clock.now() + timedelta(days=6))
+    assert sender.prune() == 0  # delivered rows are kept a week
+    api.clock.set(api.clock.now() + timedelta(days=2))
+    assert sender.prune() == 2 and deliveries(api) == []
 
 
 def test_a_target_resolving_to_a_local_address_is_refused_when_sending(
