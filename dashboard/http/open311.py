@@ -44,7 +44,7 @@ from dashboard.services.open311 import (
     RequestQuery,
 )
 from dashboard.storage.db import DatabaseUnavailable
-from dashboard.storage.models import ApiToken
+from dashboard.storage.models import ApiToken, County
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +132,6 @@ def _jurisdiction() -> str:
     if not given:
         return ""
     with _services().db.read() as session:
-        from dashboard.storage.models import County
-
         if session.get(County, given) is None:
             raise Open311Problem(404, f"jurisdiction_id {given!r} is not a county of this region")
     return given

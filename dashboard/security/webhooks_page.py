@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, render_template_string, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard.container import Services
 from dashboard.domain.permissions import Permission
-from dashboard.i18n import Lang, normalise_lang, t
+from dashboard.i18n import TABLE, Lang, normalise_lang, t
 from dashboard.security.audit import record
 from dashboard.security.audit_page import fill, role_label
 from dashboard.security.landing import home_for
@@ -35,7 +35,7 @@ from dashboard.services.webhooks import (
     replay,
     subscription_states,
 )
-from dashboard.storage.models import ApiToken
+from dashboard.storage.models import ApiToken, County, Town, Village
 
 bp = Blueprint("webhooks_page", __name__)
 PATH = "/admin/webhooks"
@@ -119,14 +119,36 @@ def error_words(last_error: str, status: int | None, lang: Lang) -> str:
     return t(key if key in _keys() else "webhooks.error.error", lang)
 
 
-def _target(code: str, lang: Lang, keys: dict[int, str]) -> str:
+def _target(code: str, lang: Lang, names: dict[str, str]) -> str:
+    """What a subscription follows in words: the key's name, the category's, the area's."""
     parts = []
     for item in code.split():
         kind, _, ident = item.partition(":")
-        if kind == "key" and ident.isdigit():
-            ident = keys.get(int(ident), ident)
-        parts.append(fill(t(f"webhooks.target.{kind}", lang), ident))
+        parts.append(fill(t(f"webhooks.target.{kind}", lang), names.get(item, ident)))
     return "；".join(parts) if lang == "zh" else "; ".join(parts)
+
+
+def _names(session: Session, targets: list[str], lang: Lang) -> dict[str, str]:
+    """``key:3`` → the key's name, ``category:10001`` → 暴露垃圾, ``area:330681109`` → 枫桥镇."""
+    categories = _services().reference.categories
+    names: dict[str, str] = {}
+    for item in {i for target in targets for i in target.split()}:
+        kind, _, ident = item.partition(":")
+        if kind == "key" and ident.isdigit():
+            token = session.get(ApiToken, int(ident))
+            names[item] = token.name if token is not None else ident
+        elif kind == "category" and ident in categories:
+            sub = categories.get(ident)
+            names[item] = sub.name_zh if lang == "zh" else sub.name_en
+        elif kind == "area":
+            place = (
+                session.get(Village, ident)
+                or session.get(Town, ident)
+                or session.get(County, ident)
+            )
+            if place is not None:
+                names[item] = place.name
+    return names
 
 
 def _render(
@@ -144,7 +166,7 @@ def _render(
 
     with services.db.read() as session:
         states = subscription_states(session)
-        key_names = dict(session.execute(select(ApiToken.id, ApiToken.name)).tuples().all())
+        targets = _names(session, [s.target for s in states], lang)
         names = {s.id: s.name for s in states}
         rows = open_deliveries(session)
         deliveries = [
@@ -168,7 +190,7 @@ def _render(
         {
             "name": s.name,
             "url": s.url,
-            "target": _target(s.target, lang, key_names),
+            "target": _target(s.target, lang, targets),
             "active": t("webhooks.active" if s.active else "webhooks.inactive", lang),
             "pending": s.pending,
             "failed": s.failed,
@@ -233,10 +255,8 @@ def _frame(principal: Principal, lang: Lang, body: str, status: int) -> Response
     return page, status
 
 
-def _keys() -> set[str]:
-    from dashboard.i18n import TABLE
-
-    return set(TABLE)
+def _keys() -> dict[str, tuple[str, str]]:
+    return TABLE
 
 
 @bp.route(PATH, methods=["GET", "POST"])

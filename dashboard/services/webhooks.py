@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.domain.permissions import Scope
 from dashboard.domain.webhooks import TARGET_PROBLEMS, target_problem
+from dashboard.services.open311_rows import update_of
 from dashboard.storage.models import (
     Case,
     CaseEvent,
@@ -105,8 +106,6 @@ def enqueue_step(session: Session, case: Case, step: CaseEvent, now: datetime) -
     intake = session.scalar(
         select(Open311Request.token_id).where(Open311Request.case_id == case.id)
     )
-    from dashboard.services.open311_rows import update_of  # the Open311 words of a step
-
     payload: dict[str, Any] | None = None
     for sub in subs:
         if not matches(sub, case, intake):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from dashboard.domain.roles import Role
 from dashboard.storage.models import Attachment, Case
@@ -217,7 +218,7 @@ def test_photos_that_lie_about_their_type(api: Api) -> None:
     )
     assert named_jpeg.status_code == 201  # a real PNG with a wrong name: stored as what it is
     with api.services.db.read() as session:
-        stored = session.scalars(__import__("sqlalchemy").select(Attachment)).one()
+        stored = session.scalars(select(Attachment)).one()
         assert stored.content_type == "image/png"
 
 

@@ -5,6 +5,7 @@ replayed, targets resolving to local addresses are refused at send time, and the
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from dashboard.domain.status import Action
 from dashboard.security.sessions import CSRF_COOKIE, SESSION_COOKIE
 from dashboard.security.web import security_of
 from dashboard.services.webhook_sender import WebhookSender
-from dashboard.services.webhooks import NewSubscription, add_subscription
+from dashboard.services.webhooks import NewSubscription, add_subscription, replay
 from dashboard.storage.models import WebhookDelivery, WebhookSubscription
 from tests.integration.live_helpers import free_port
 from tests.integration.support import TOWN_NOW
@@ -126,14 +127,10 @@ def test_retries_back_off_then_a_failed_delivery_holds_the_rest_until_replayed(
     assert sender.send_due() == 0 and len(flaky.bodies) == 3  # the later one waits behind it
     flaky.status = 200
     with api.services.db.transaction() as session:
-        from dashboard.services.webhooks import replay
-
         assert replay(session, api.clock.now()) == 1
     assert sender.send_due() == 1  # the head …
     assert sender.send_due() == 1  # … then the one it held, in order
     assert [d.status for d in deliveries(api)] == ["delivered", "delivered"]
-    import json
-
     assert [json.loads(b)["action"] for b in flaky.bodies] == ["report"] * 4 + ["accept"]
     api.clock.set(api.clock.now() + timedelta(days=6))
     assert sender.prune() == 0  # delivered rows are kept a week
