@@ -159,6 +159,10 @@ class WebhookSender:
         with self.db.read() as session:
             heads = (
                 select(func.min(WebhookDelivery.id))
+                .join(
+                    WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id
+                )
+                .where(WebhookSubscription.active.is_(True))
                 .where(WebhookDelivery.status != DELIVERED)
                 .group_by(WebhookDelivery.subscription_id)
             )
