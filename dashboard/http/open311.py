@@ -173,9 +173,16 @@ class _Limited(Exception):
         self.wait = wait
 
 
-def _reader() -> Reader:
+def _reader(search: bool = False) -> Reader:
+    """Who reads; a ``search`` (requests, updates) also spends the key's search bucket, as the
+    case search does (dashboard.security.heavy)."""
     who = _key()
     if who is not None:
+        limits = current_app.extensions.get("gcc_heavy_limits")
+        if search and limits is not None:
+            wait = limits["search"].take(f"{who.kind}:{who.id}")
+            if wait > 0:
+                raise _Limited(wait)
         return Reader(who.scope)
     if not _services().config.integrations.open311_anonymous_reads:
         raise Open311Problem(403, "an api_key is required to read service requests")
@@ -319,7 +326,7 @@ def _attribute_time(code: str) -> Any:
 @bp.get(f"/requests.{FMT}")
 @public
 def list_requests(fmt: str) -> Response:
-    reader = _reader()
+    reader = _reader(search=True)
     ids_text = _param("service_request_id", 1000)
     ids: tuple[int, ...] = ()
     if ids_text:
@@ -387,7 +394,7 @@ def get_token(token: str, fmt: str) -> Response:
 @bp.get(f"/servicerequestupdates.{FMT}")
 @public
 def list_updates(fmt: str) -> Response:
-    reader = _reader()
+    reader = _reader(search=True)
     now = _services().clock.now()
     start, end = (_time(name, now) for name in ("start_date", "end_date"))
     start, end = spec.check_range(start, end, now)

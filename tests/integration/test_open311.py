@@ -299,3 +299,22 @@ def test_updates_both_ways(api: Api) -> None:
     )
     assert unknown.status_code == 404
     error_of(unknown)
+
+
+def test_searches_spend_the_keys_search_bucket(lite_api: Api) -> None:
+    from dashboard.security.ratelimit import MemoryBuckets
+
+    api = lite_api
+    api_key = key(api)
+    limits = api.app.extensions["gcc_heavy_limits"]
+    before = limits["search"]
+    limits["search"] = MemoryBuckets(rate=0.001, burst=2)
+    try:
+        for _ in range(2):
+            assert get(api, "requests.json", api_key=api_key).status_code == 200
+        limited = get(api, "servicerequestupdates.xml", api_key=api_key)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert ET.fromstring(limited.data).find("error/code").text == "429"
+        assert get(api, "requests/1.json", api_key=api_key).status_code == 404  # not a search
+    finally:
+        limits["search"] = before
