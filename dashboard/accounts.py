@@ -45,6 +45,7 @@ def create_token(
     worker_id: str | None = None,
     all_areas: bool = False,
     expires_in: timedelta | None = None,
+    source: str | None = None,
 ) -> IssuedToken:
     """Issue a token scoped like a user of ``role`` (``token_scope_problem`` says what each role
     needs). A grid worker's token is limited to that worker's village and sends only their
@@ -57,6 +58,7 @@ def create_token(
         department_code=department_code,
         worker_id=worker_id,
         all_areas=all_areas,
+        source=source,
     )
     if problem:
         raise AccountError(problem)
@@ -79,6 +81,7 @@ def create_token(
             area_code=area_code,
             department_code=department_code,
             worker_id=worker_id,
+            source=source,
             created_at=now,
             expires_at=now + expires_in if expires_in else None,
         )

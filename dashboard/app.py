@@ -32,6 +32,8 @@ from dashboard.http.compression import install_compression
 from dashboard.http.field import register_field_app
 from dashboard.http.health import bp as health_bp
 from dashboard.http.not_found import install_not_found
+from dashboard.http.open311 import register_open311
+from dashboard.http.openapi import register_openapi
 from dashboard.http.osmand import start_osmand_port
 from dashboard.http.unavailable import install_unavailable
 from dashboard.security.audit_page import bp as audit_page_bp
@@ -40,6 +42,7 @@ from dashboard.security.pages import bp as sign_in_bp
 from dashboard.security.sessions import CSRF_COOKIE, CSRF_HEADER
 from dashboard.security.setup import install_headers, install_security
 from dashboard.security.sockets import make_socket_authenticator
+from dashboard.security.webhooks_page import bp as webhooks_page_bp
 from streams.field_socket import start_field_socket
 from streams.socket import start_live
 from streams.socket_guard import start_socket_guard
@@ -70,14 +73,16 @@ def create_app(services: Services) -> Flask:
     server.extensions["gcc"] = services
     security = install_security(server, services)  # principal, CSRF, sign-in, audit, limits
     services.authenticate_socket = make_socket_authenticator(security)  # /live and /video
-    # /login, /admin, /admin/audit, /admin/devices (trackers bound to workers, issue 16)
-    for blueprint in (sign_in_bp, admin_bp, audit_page_bp, devices_page_bp):
+    # /login, /admin, /admin/audit, /admin/devices (trackers, issue 16), /admin/webhooks (17)
+    for blueprint in (sign_in_bp, admin_bp, audit_page_bp, devices_page_bp, webhooks_page_bp):
         server.register_blueprint(blueprint)
     install_unavailable(server)  # a database away: 503 with Retry-After, never a 500
     install_compression(server)  # gzip for pages, scripts, JSON and GeoJSON
     server.register_blueprint(health_bp)
     register_api(server, services)
     register_field_app(server)  # /m: the grid workers' phone app (issue 14)
+    register_open311(server, services)  # /open311/v2/ (issue 17)
+    register_openapi(server)  # /api/v1/openapi.json (issue 17)
     app = Dash(
         "dashboard",
         server=server,  # type: ignore[arg-type]  # Dash's hint omits the Flask it documents

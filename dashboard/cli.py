@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
         help="an integration serving the whole deployment (else --area is required)",
     )
     tc.add_argument("--expires-days", type=int, help="expire after this many days")
+    tc.add_argument(
+        "--source",
+        help="an integration's source: hotline (12345), police (110), city_management "
+        "(数字城管) or public (the public app); its Open311 requests are reported as this",
+    )
     tr = tok_sub.add_parser("revoke", help="revoke every token with this name")
     tr.add_argument("name")
     tok_sub.add_parser("list", help="list tokens (never their secret)")
@@ -111,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     db_.add_argument("--worker", required=True, help="the grid worker's id (e.g. gw-00012)")
     dev_sub.add_parser("unbind", help="forget a tracker's binding").add_argument("device_id")
     dev_sub.add_parser("list", help="list the bound trackers")
+    _add_webhook(sub)
     usr = sub.add_parser("user", help="web users")
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     uc = usr_sub.add_parser(
@@ -158,6 +164,26 @@ def _count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def _add_webhook(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hook = sub.add_parser("webhook", help="webhooks out to other systems (docs/integrations.md)")
+    hook_sub = hook.add_subparsers(dest="webhook_command", required=True)
+    add = hook_sub.add_parser(
+        "add", help="POST every step of the matching cases to URL; prints the signing secret once"
+    )
+    add.add_argument("name")
+    add.add_argument("--url", required=True, help="the receiver (http:// or https://)")
+    add.add_argument("--key", help="the cases sent with this integration token (its name)")
+    add.add_argument("--category", help="the cases of this 小类 code")
+    add.add_argument("--area", help="the cases in this area (county, town or village code)")
+    hook_sub.add_parser("list", help="subscriptions and their deliveries (pending, failed …)")
+    replay = hook_sub.add_parser("replay", help="send failed deliveries again")
+    replay.add_argument("delivery", nargs="?", type=int, help="one delivery id (default: all)")
+    off = hook_sub.add_parser("disable", help="stop a subscription (its queue is kept)")
+    off.add_argument("name")
+    on = hook_sub.add_parser("enable", help="start a stopped subscription again")
+    on.add_argument("name")
 
 
 def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

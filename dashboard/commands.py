@@ -21,7 +21,13 @@ from dashboard.scheduler import start_scheduler
 from dashboard.security.audit import Actor, record
 from dashboard.services.villages import rule_from_config
 from dashboard.storage import migrate
-from dashboard.wiring import build_services, start_capture_child, start_relay, start_simulator
+from dashboard.wiring import (
+    build_services,
+    start_capture_child,
+    start_relay,
+    start_simulator,
+    start_webhooks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +56,10 @@ def dispatch(
             return serve_production(services, _secret_key(services, demo=False))
         if command == "make-cert":
             return _make_cert(services, args)
+        if command == "webhook":
+            from dashboard.webhook_commands import webhook_command
+
+            return webhook_command(services, args)
         if command == "serve":
             return _serve(services, demo=False)
         if command == "demo":
@@ -143,6 +153,7 @@ def _token_command(services: Services, args: argparse.Namespace) -> int:
                 worker_id=args.worker,
                 all_areas=args.all_areas,
                 expires_in=expires,
+                source=args.source,
             )
             print(f"token for {issued.name} ({issued.role}); it is shown once, store it now:")
             print(issued.token)
@@ -379,6 +390,7 @@ def _serve(services: Services, *, demo: bool, tls: tuple[Path, Path] | None = No
     gc.freeze()
     services.start(
         start_relay,  # publishes the outbox while the server runs
+        start_webhooks,  # sends the webhook deliveries (issue 17)
         start_scheduler,  # reminders, orders, call list, patrol, roll-ups
     )
     assert services.socketio is not None  # create_app's start_live

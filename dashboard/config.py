@@ -536,6 +536,47 @@ class TracksConfig(_Strict):
     )
 
 
+class IntegrationsConfig(_Strict):
+    """The doors to other systems (issue 17): Open311 GeoReport v2 and webhooks out."""
+
+    open311_contact: str = Field(
+        "", max_length=200, description="Who to contact about the Open311 door (discovery)."
+    )
+    open311_anonymous_reads: bool = Field(
+        False,
+        description="Serve GET requests / tokens / servicerequestupdates without a key (no "
+        "descriptions, no 110 or emergency cases). Off: every read needs an integration key.",
+    )
+    open311_anonymous_rate_per_second: Annotated[float, Field(gt=0, le=1000)] = Field(
+        1.0, description="Anonymous Open311 reads per second and client address."
+    )
+    open311_anonymous_burst: Annotated[int, Field(ge=1, le=10000)] = Field(
+        30, description="Anonymous Open311 reads in a burst per client address."
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks reach loopback, private and link-local addresses (a LAN "
+        "receiver, the tests). Off: such targets are refused (no request forgery).",
+    )
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        5, description="Seconds to wait for a webhook receiver's answer."
+    )
+    webhook_first_retry_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        10, description="Wait after a failed delivery; doubles with each further failure."
+    )
+    webhook_longest_retry_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        3600, description="The longest wait between two attempts of one delivery."
+    )
+    webhook_max_attempts: Annotated[int, Field(ge=1, le=1000)] = Field(
+        30,
+        description="Attempts before a delivery is failed (it then holds its subscription's "
+        "later deliveries back until an admin replays it).",
+    )
+    webhook_poll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        0.5, description="How often the sender looks for due deliveries."
+    )
+
+
 _CLEAR_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:(?!\$\{[A-Za-z0-9_]+\}@)[^/@]+@")
 
 
@@ -720,6 +761,9 @@ class AppConfig(_Strict):
     )
     field: FieldConfig = Field(
         default_factory=FieldConfig, description="The grid workers' field app and video calls."
+    )
+    integrations: IntegrationsConfig = Field(
+        default_factory=IntegrationsConfig, description="Open311 and webhooks (issue 17)."
     )
 
     def data_dir(self) -> Path:

@@ -65,7 +65,7 @@ def _worker_app(config: AppConfig, secret_key: str) -> tuple[Any, Services]:
     from dashboard.app import create_app
     from dashboard.reference import warn_calendar_gap
     from dashboard.scheduler import start_scheduler
-    from dashboard.wiring import build_services, start_relay
+    from dashboard.wiring import build_services, start_relay, start_webhooks
 
     services = build_services(config)
     server = create_app(services)  # the pages, the live sockets, the socket guard
@@ -73,5 +73,5 @@ def _worker_app(config: AppConfig, secret_key: str) -> tuple[Any, Services]:
     warn_calendar_gap(config, services.reference, services.clock.now())
     gc.collect()
     gc.freeze()  # as in the built-in server: long-lived objects out of the collector's view
-    services.start(start_relay, start_scheduler)
+    services.start(start_relay, start_webhooks, start_scheduler)
     return server, services

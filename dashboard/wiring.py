@@ -7,8 +7,8 @@ loads reference data and builds the parts every process has (the CLI's ``token``
 
 - ``create_app`` (dashboard.app): ``start_live``, ``start_video``, ``start_socket_guard``;
 - the demo first: ``start_simulator``, ``start_capture_child``;
-- right before serving: ``start_relay``, ``start_scheduler`` (the demo and ``serve --dev`` in
-  dashboard.commands; ``serve`` in each gunicorn worker, dashboard.launch).
+- right before serving: ``start_relay``, ``start_webhooks``, ``start_scheduler`` (the demo and
+  ``serve --dev`` in dashboard.commands; ``serve`` in each gunicorn worker, dashboard.launch).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from dashboard.services.cases import CaseService
 from dashboard.services.photos import DecodeBudget, PhotoStore
 from dashboard.services.regions import RegionLocator
 from dashboard.services.villages import rule_from_config
+from dashboard.services.webhook_sender import WebhookDispatcher, WebhookSender
+from dashboard.services.webhooks import enqueue_step
 from dashboard.storage.bus import EventBus, InMemoryBus
 from dashboard.storage.db import Database
 from dashboard.storage.outbox import wake_on_outbox_commit
@@ -60,6 +62,7 @@ def build_services(config: AppConfig, clock: Clock | None = None) -> Services:
     reference = load_reference(config)
     locator = RegionLocator(db)
     cases = CaseService(db, reference, locator, clock, rule_from_config(config.rules.village))
+    cases.observers.append(enqueue_step)  # webhook deliveries, in each step's transaction
     bus = make_bus(config)
     relay = OutboxRelay(db, bus, clock)
     # The relay runs only in a server (start_relay), but every commit that adds outbox rows
@@ -75,6 +78,15 @@ def start_relay(services: Services) -> Stop:
     """Publish the outbox on the bus while the server runs."""
     services.relay.start()
     return services.relay.stop
+
+
+def start_webhooks(services: Services) -> Stop:
+    """Send the webhook deliveries (docs/integrations.md) while the server runs."""
+    cfg = services.config.integrations
+    sender = WebhookSender(services.db, services.clock, cfg)
+    dispatcher = WebhookDispatcher(sender, cfg.webhook_poll_seconds)
+    dispatcher.start()
+    return dispatcher.stop
 
 
 def start_simulator(services: Services) -> Stop | None:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from dashboard.domain.roles import Role
-from dashboard.domain.status import Action
+from dashboard.domain.status import INTEGRATION_SOURCES, Action
 
 
 class Permission(StrEnum):
@@ -161,6 +161,7 @@ def token_scope_problem(
     department_code: str | None = None,
     worker_id: str | None = None,
     all_areas: bool = False,
+    source: str | None = None,
 ) -> str | None:
     """Why a token of ``role`` with this scope may not be issued (None: it may).
 
@@ -179,6 +180,11 @@ def token_scope_problem(
         return "--department is only for department tokens"
     if worker_id and role is not Role.GRID_WORKER:
         return "--worker is only for grid worker tokens"
+    if source and role is not Role.INTEGRATION:
+        return "--source is only for integration tokens"
+    if source and source not in {s.value for s in INTEGRATION_SOURCES}:
+        known = ", ".join(sorted(s.value for s in INTEGRATION_SOURCES))
+        return f"--source must be one of {known}"
     if all_areas and area_code:
         return "--area and --all-areas exclude each other"
     return None

@@ -68,3 +68,10 @@ class Source(StrEnum):
     CAMERA = "camera"
     POLICE = "police"  # 110
     EMERGENCY = "emergency"  # 一键上报
+    CITY_MANAGEMENT = "city_management"  # 数字城管 (digital city management, over Open311)
+
+
+# What an integration's key may report as (its configured source: issue 17).
+INTEGRATION_SOURCES = frozenset(
+    {Source.HOTLINE, Source.POLICE, Source.CITY_MANAGEMENT, Source.PUBLIC}
+)

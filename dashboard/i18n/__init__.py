@@ -15,6 +15,7 @@ from dashboard.i18n import (
     core,
     department,
     field,
+    integrations,
     pages,
     residents,
     security,
@@ -46,6 +47,7 @@ _AREAS: tuple[ModuleType, ...] = (
     residents,
     wall_levels,
     field,
+    integrations,
 )
 
 

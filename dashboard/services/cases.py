@@ -105,6 +105,9 @@ class CaseRecord:
 
 
 Locator = Callable[[float, float], Location | None]
+# Called inside the transaction of every case step (the report included), after its trail
+# entry: what must be written together with the step (webhook deliveries: issue 17).
+StepObserver = Callable[[Session, Case, CaseEvent, datetime], None]
 
 
 class CaseService:
@@ -123,11 +126,18 @@ class CaseService:
         self.clock = clock
         self.village_rule = village_rule
         self.policy = policy
+        self.observers: list[StepObserver] = []
 
     # --- report ---------------------------------------------------------------------------
 
-    def report(self, report: CaseReport, photos: Sequence[Photo] = ()) -> CaseRecord:
-        """Store a new case; ``photos`` (from PhotoStore.inspect) join the same transaction."""
+    def report(
+        self,
+        report: CaseReport,
+        photos: Sequence[Photo] = (),
+        also: Callable[[Session, Case], None] | None = None,
+    ) -> CaseRecord:
+        """Store a new case; ``photos`` (from PhotoStore.inspect) join the same transaction, and
+        so does ``also`` (what a door keeps about the case: the Open311 token)."""
         now = self.clock.now()
         location = self._validate(report, now)
         fingerprint = report_fingerprint(report, photos) if report.idempotency_key else None
@@ -137,8 +147,11 @@ class CaseService:
                 return earlier
         try:
             with self.db.transaction() as session:
-                row = self._insert(session, report, location, now, fingerprint)
+                row, step = self._insert(session, report, location, now, fingerprint)
                 attach_photos(session, row.id, photos, report.actor, now)
+                if also is not None:
+                    also(session, row)
+                self._observe(session, row, step, now)
                 record = _record(row)
         except IntegrityError:
             # Two retries raced on the same Idempotency-Key: the other one won; answer with it.
@@ -190,7 +203,7 @@ class CaseService:
         where: Location,
         now: datetime,
         fingerprint: str | None = None,
-    ) -> Case:
+    ) -> tuple[Case, CaseEvent]:
         emergency = report.emergency or report.source is Source.EMERGENCY
         state = new_case(report.source, now, emergency=emergency)
         row = Case(
@@ -212,24 +225,29 @@ class CaseService:
         row.category_code = None
         session.add(row)
         session.flush()  # assigns the id
-        session.add(
-            CaseEvent(
-                case_id=row.id,
-                action="report",
-                from_status=None,
-                to_status=row.status,
-                at=now,
-                actor=report.actor,
-                role=report.role.value,
-                note="",
-                reason=None,
-                details={"category": report.category_code, "source": report.source.value},
-                attachments={},
-            )
+        step = CaseEvent(
+            case_id=row.id,
+            action="report",
+            from_status=None,
+            to_status=row.status,
+            at=now,
+            actor=report.actor,
+            role=report.role.value,
+            note="",
+            reason=None,
+            details={"category": report.category_code, "source": report.source.value},
+            attachments={},
         )
+        session.add(step)
         enqueue(session, TOPIC_CASE, case_payload(row, "report"), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
-        return row
+        return row, step
+
+    def _observe(self, session: Session, row: Case, step: CaseEvent, now: datetime) -> None:
+        if self.observers:
+            session.flush()  # the step's id
+            for observe in self.observers:
+                observe(session, row, step, now)
 
     def _by_idempotency_key(self, key: str, fingerprint: str | None) -> CaseRecord | None:
         """The case first stored under ``key``; IdempotencyKeyReused when it came with other
@@ -291,23 +309,23 @@ class CaseService:
 
     def _store(self, session: Session, row: Case, transition: Transition, now: datetime) -> None:
         write_state(row, transition.state)
-        session.add(
-            CaseEvent(
-                case_id=row.id,
-                action=transition.action.value,
-                from_status=transition.before.value,
-                to_status=transition.after.value,
-                at=now,
-                actor=transition.actor,
-                role=transition.role.value,
-                note=transition.note,
-                reason=transition.reason,
-                details=dict(transition.details),
-                attachments={"ids": list(transition.attachments)} if transition.attachments else {},
-            )
+        step = CaseEvent(
+            case_id=row.id,
+            action=transition.action.value,
+            from_status=transition.before.value,
+            to_status=transition.after.value,
+            at=now,
+            actor=transition.actor,
+            role=transition.role.value,
+            note=transition.note,
+            reason=transition.reason,
+            details=dict(transition.details),
+            attachments={"ids": list(transition.attachments)} if transition.attachments else {},
         )
+        session.add(step)
         enqueue(session, TOPIC_CASE, case_payload(row, transition.action.value), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
+        self._observe(session, row, step, now)
 
     # --- read -----------------------------------------------------------------------------
 

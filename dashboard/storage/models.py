@@ -300,6 +300,9 @@ class ApiToken(Base):
     # The scope of the role (migration 0005): a department token's department, a phone's worker.
     department_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     worker_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # An integration's source (migration 0011): what its Open311 requests are reported as
+    # (hotline = 12345, police = 110, city_management = 数字城管, public = the public app).
+    source: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class SchemaInfo(Base):
@@ -585,6 +588,58 @@ class Resident(Base):
     village_code: Mapped[str] = mapped_column(String(20), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+# --- The doors to other systems (issue 17) -------------------------------------------------------
+
+
+class Open311Request(Base):
+    """A case that came in through Open311: the key that sent it, the Open311 token, media_url."""
+
+    __tablename__ = "open311_requests"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)  # the Open311 "token"
+    token_id: Mapped[int] = mapped_column(Integer, index=True)  # api_tokens.id (kept if revoked)
+    source: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(100))
+    media_url: Mapped[str] = mapped_column(String(500))  # as sent; never fetched by the server
+    created_at: Mapped[When]
+
+
+class Open311Update(Base):
+    """An update an integration sent about a case (mySociety's servicerequestupdates, in)."""
+
+    __tablename__ = "open311_updates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    token_id: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str] = mapped_column(String(64))  # the sender's update_id
+    status: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    media_url: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[When]
+    received_at: Mapped[When]
+
+    __table_args__ = (
+        Index("uq_open311_updates_token_external", "token_id", "external_id", unique=True),
+    )
+
+
+class WebhookSubscription(Base):
+    """Where an integration wants status changes POSTed; set up by an admin, never by a caller.
+
+    Matches a case when it came in with the key ``token_id``, or has the 小类 ``category_code``,
+    or lies in ``area_code`` (any that is set)."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    category_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    area_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[When]
     created_by: Mapped[str] = mapped_column(String(100))
 
@@ -733,3 +788,34 @@ class FieldCall(Base):
     ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __table_args__ = (Index("ix_field_calls_worker_started", "worker_id", "started_at"),)
+
+
+class WebhookDelivery(Base):
+    """One step of one case for one subscription: pending until the receiver said 2xx.
+
+    Written in the transaction of the step (so none is lost); sent in id order per
+    subscription; a failed one holds the later ones back until an admin replays it."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    case_id: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[int] = mapped_column(Integer)  # case_events.id: one delivery per step
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))  # pending / delivered / failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[When]
+    locked_until: Mapped[MaybeWhen]
+    last_error: Mapped[str] = mapped_column(String(300))
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[When]
+    delivered_at: Mapped[MaybeWhen]
+
+    __table_args__ = (
+        Index(
+            "uq_webhook_deliveries_subscription_event", "subscription_id", "event_id", unique=True
+        ),
+        Index("ix_webhook_deliveries_subscription_status", "subscription_id", "status", "id"),
+    )

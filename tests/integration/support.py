@@ -201,6 +201,8 @@ def walk(town: Town, case_id: int, actions: tuple[Action, ...]) -> CaseRecord:
 # What tests add to a seeded region, in an order that deletes children before parents: cases
 # and everything hanging off them, what the watchers raised, saved layouts, the outbox.
 CREATED_BY_TESTS: tuple[type, ...] = (
+    *(models.WebhookDelivery, models.WebhookSubscription),  # issue 17
+    *(models.Open311Update, models.Open311Request),
     *(models.OutboxEvent, models.Reminder, models.SupervisionOrder, models.CallLogEntry),
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
     *(models.SchedulerLease, models.CameraLayout, models.FieldCall, models.Attachment),

@@ -43,10 +43,14 @@ from dashboard.storage.models import (
     CaseEvent,
     Grid,
     GridWorker,
+    Open311Request,
+    Open311Update,
     OutboxEvent,
     PositionFix,
     User,
     Village,
+    WebhookDelivery,
+    WebhookSubscription,
     WebSession,
     WorkerPosition,
 )
@@ -55,7 +59,10 @@ from tests.integration.support import TOWN_NOW, SeededTown, token_scope
 
 MAX_PHOTO_MB = 1  # small, so the 413 test needs only a megabyte
 # In delete order (rows that point to others first).
-_WRITTEN = (PositionFix, WorkerPosition, OutboxEvent, Attachment, CaseEvent, Case)
+_WRITTEN = (
+    *(WebhookDelivery, WebhookSubscription, Open311Update, Open311Request),  # issue 17
+    *(PositionFix, WorkerPosition, OutboxEvent, Attachment, CaseEvent, Case),
+)
 
 
 class _ServerErrors(logging.Handler):

@@ -5,7 +5,7 @@ On PostgreSQL a trigger refuses UPDATE and DELETE on points_ledger, as on audit_
 correction is a new entry with its reason.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 import dashboard.storage.models
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
