@@ -543,3 +543,28 @@ class CameraLayout(Base):
     updated_at: Mapped[When]
 
     __table_args__ = (Index("uq_camera_layouts_owner_name", "owner", "name", unique=True),)
+
+
+# --- Leadership: campaigns (issue 13) -------------------------------------------------------------
+
+
+class Campaign(Base):
+    """A focused campaign (专项整治): which categories, where, from when to when (local dates,
+    both inclusive). Recorded by a leader or commander; its effect is estimated, not stored."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60))
+    categories: Mapped[list[str]] = mapped_column(JSON)  # 大类 (2) or 小类 (5 digits) codes
+    area_code: Mapped[Code]  # a county, town or village code
+    start_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, local
+    end_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, local, inclusive
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[When]
+    updated_at: Mapped[When]
+
+    __table_args__ = (
+        Index("ix_campaigns_area_start", "area_code", "start_day"),
+        Index("ix_campaigns_end", "end_day"),
+    )
