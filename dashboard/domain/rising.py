@@ -104,6 +104,9 @@ class RisingConfig:
                 raise ValueError(f"{name} must be at least 1")
 
 
+DEFAULT_CONFIG = RisingConfig()
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class SeriesKey:
     """A category code (大类 or 小类) in a town, or in one of its villages."""
@@ -285,7 +288,7 @@ def find_changes(
     towns: Mapping[SeriesKey, Sequence[int]],
     villages: Mapping[SeriesKey, Sequence[int]],
     labels: Sequence[str],
-    config: RisingConfig = RisingConfig(),
+    config: RisingConfig = DEFAULT_CONFIG,
     campaign_keys: frozenset[SeriesKey] = frozenset(),
 ) -> RisingResult:
     """Rises over every series, falls over the ones in ``campaign_keys`` (town keys).

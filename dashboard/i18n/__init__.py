@@ -15,6 +15,7 @@ from dashboard.i18n import (
     core,
     department,
     pages,
+    rising,
     security,
     shell,
     supervision,
@@ -38,6 +39,7 @@ _AREAS: tuple[ModuleType, ...] = (
     department,
     pages,
     security,
+    rising,
 )
 
 

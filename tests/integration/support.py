@@ -205,6 +205,7 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
     *(models.SchedulerLease, models.CameraLayout, models.Attachment, models.CaseEvent),
     models.Case,
+    models.Campaign,
 )
 
 

@@ -1,0 +1,211 @@
+"""The leader's figures over HTTP (issue 13): rising problems, campaigns, rankings.
+
+- ``GET /trends/rising[?lang=zh|en]`` — rises (and falls after a campaign) of the last seven
+  local days in the caller's area (dashboard.services.rising; rate-limited as a search);
+- ``GET /campaigns`` — the campaigns in the caller's area, latest first (at most 200);
+- ``POST /campaigns`` ``{"name", "categories": [codes], "area", "start", "end", "note"?}``
+  (dates ``YYYY-MM-DD``, local, both inclusive) — leaders, commanders, administrators: 201;
+- ``GET / PUT / DELETE /campaigns/{id}`` — one campaign (PUT takes the whole body again);
+- ``GET /campaigns/{id}/effect`` — reports per week before / during / after against the
+  control, with the difference-in-differences estimate and its 95 % interval;
+- ``GET /rankings[?from=YYYY-MM-DD&to=YYYY-MM-DD]`` — departments, towns and grid workers.
+
+Bad input is 422 naming the field, a campaign outside the caller's area 404, every write is
+audited in its own transaction (dashboard.services.campaigns).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import Field
+
+from dashboard.domain.campaigns import MAX_CATEGORIES, MAX_NAME, MAX_NOTE, CampaignSpec
+from dashboard.domain.campaigns import Effect as CampaignEffectFigures
+from dashboard.domain.permissions import Permission
+from dashboard.http.api import context, principal
+from dashboard.http.errors import ApiError
+from dashboard.http.schemas import _Body, parse_json
+from dashboard.i18n import normalise_lang
+from dashboard.security.heavy import heavy
+from dashboard.security.web import client_ip, require
+from dashboard.services import campaigns
+from dashboard.services.rising import rising_problems
+
+bp = Blueprint("leadership", __name__)
+
+
+class CampaignIn(_Body):
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
+    area: str = Field(min_length=6, max_length=12, pattern=r"^[0-9]+$")
+    start: date
+    end: date
+    note: str = Field("", max_length=MAX_NOTE)
+
+    def spec(self) -> CampaignSpec:
+        return CampaignSpec(
+            self.name, tuple(self.categories), self.area, self.start, self.end, self.note
+        )
+
+
+def _lang() -> Any:
+    return normalise_lang(request.args.get("lang"), context().services.config.ui.language)
+
+
+@bp.get("/trends/rising")
+@require(Permission.VIEW_TRENDS)
+@heavy("search")
+def rising() -> ResponseReturnValue:
+    services = context().services
+    who = principal()
+    found = rising_problems(
+        services.db, services.reference, who.scope, services.clock.now(), _lang()
+    )
+    return jsonify(found)
+
+
+def _recorder() -> Any:
+    who = principal()
+    if not campaigns.may_record(who.role):
+        raise ApiError(403, "forbidden", f"the role {who.role} may not record campaigns")
+    return who
+
+
+def _refused(err: Exception) -> ApiError:
+    return ApiError(422, getattr(err, "code", "invalid"), str(err), getattr(err, "field", None))
+
+
+@bp.get("/campaigns")
+@require(Permission.VIEW_TRENDS)
+def list_campaigns() -> ResponseReturnValue:
+    return jsonify({"campaigns": campaigns.listing(context().services.db, principal().scope)})
+
+
+@bp.post("/campaigns")
+@require(Permission.VIEW_TRENDS)
+def create_campaign() -> ResponseReturnValue:
+    who = _recorder()
+    body = parse_json(CampaignIn, request.get_data())
+    services = context().services
+    try:
+        created = campaigns.create(
+            services.db,
+            services.reference,
+            body.spec(),
+            who.actor(client_ip()),
+            who.scope,
+            services.clock.now(),
+        )
+    except campaigns.InvalidCampaign as err:
+        raise _refused(err) from None
+    return jsonify(created), 201
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@require(Permission.VIEW_TRENDS)
+def get_campaign(campaign_id: int) -> ResponseReturnValue:
+    return jsonify(_found(campaigns.get, context().services.db, campaign_id, principal().scope))
+
+
+@bp.put("/campaigns/<int:campaign_id>")
+@require(Permission.VIEW_TRENDS)
+def update_campaign(campaign_id: int) -> ResponseReturnValue:
+    who = _recorder()
+    body = parse_json(CampaignIn, request.get_data())
+    services = context().services
+    try:
+        return jsonify(
+            _found(
+                campaigns.update,
+                services.db,
+                services.reference,
+                campaign_id,
+                body.spec(),
+                who.actor(client_ip()),
+                who.scope,
+                services.clock.now(),
+            )
+        )
+    except campaigns.InvalidCampaign as err:
+        raise _refused(err) from None
+
+
+@bp.delete("/campaigns/<int:campaign_id>")
+@require(Permission.VIEW_TRENDS)
+def delete_campaign(campaign_id: int) -> ResponseReturnValue:
+    who = _recorder()
+    services = context().services
+    _found(
+        campaigns.delete,
+        services.db,
+        campaign_id,
+        who.actor(client_ip()),
+        who.scope,
+        services.clock.now(),
+    )
+    return "", 204
+
+
+@bp.get("/campaigns/<int:campaign_id>/effect")
+@require(Permission.VIEW_TRENDS)
+@heavy("search")
+def campaign_effect(campaign_id: int) -> ResponseReturnValue:
+    services = context().services
+    found = _found(
+        campaigns.campaign_effect,
+        services.db,
+        services.reference,
+        campaign_id,
+        principal().scope,
+        services.clock.now(),
+    )
+    return jsonify(effect_json(found))
+
+
+def _effect(e: CampaignEffectFigures) -> dict[str, Any]:
+    return {
+        "change_pct": e.change_pct,
+        "interval_95": [e.low_pct, e.high_pct] if e.low_pct is not None else None,
+        "significant": e.significant,
+        "counts": {
+            "treated_before": e.treated_before,
+            "treated_period": e.treated_period,
+            "control_before": e.control_before,
+            "control_period": e.control_period,
+            "weeks_before": e.weeks_before,
+            "weeks_period": e.weeks_period,
+        },
+    }
+
+
+def effect_json(found: campaigns.CampaignEffect) -> dict[str, Any]:
+    return {
+        "campaign": found.campaign,
+        "control": found.control,
+        "method": "difference-in-differences of weekly report counts against the control, "
+        "95 % interval with overdispersion (dashboard/domain/campaigns.py)",
+        "periods": found.periods,
+        "weeks": [
+            {"start": s.isoformat(), "treated": tr, "control": co, "expected": ex}
+            for s, tr, co, ex in zip(
+                found.week_starts,
+                found.treated,
+                found.control_counts,
+                found.expected,
+                strict=True,
+            )
+        ],
+        "during": _effect(found.during),
+        "after": _effect(found.after),
+    }
+
+
+def _found(action: Any, *args: Any) -> Any:
+    try:
+        return action(*args)
+    except campaigns.CampaignNotFound as err:
+        raise ApiError(404, err.code, err.message) from None
