@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from dashboard.domain.roles import Role
 from dashboard.storage.models import Campaign, Case
+from tests.integration import test_security_support as support
 from tests.integration.leadership_history import plant, villages
 from tests.integration.support import TOWN_NOW
-from tests.integration import test_security_support as support
 from tests.integration.test_security_support import SecureApp
 
 _secure_apps, secure = support._secure_apps, support.secure  # fixtures
