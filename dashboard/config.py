@@ -553,6 +553,24 @@ class VideoConfig(_Strict):
         return self.capture_urls or [f"http://{self.capture_host}:{self.capture_port}"]
 
 
+class EvaluationConfig(_Strict):
+    """The department composite score (dashboard.domain.scores): volume band + the weighted
+    rates, graded A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E (issue 13, the rankings page)."""
+
+    closure_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="Weight of the closure rate (结案率) in the department score."
+    )
+    on_time_handling_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="Weight of the on-time handling rate (按期处置率)."
+    )
+    rework_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="Weight of (100 − rework rate) (返工率)."
+    )
+    period_days: Annotated[int, Field(ge=1, le=366)] = Field(
+        30, description="Default ranking period: this many days up to today."
+    )
+
+
 class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
@@ -575,6 +593,9 @@ class AppConfig(_Strict):
     )
     video: VideoConfig = Field(
         default_factory=VideoConfig, description="Video wall: the capture service and cameras."
+    )
+    evaluation: EvaluationConfig = Field(
+        default_factory=EvaluationConfig, description="Rankings: department score weights."
     )
 
     def data_dir(self) -> Path:

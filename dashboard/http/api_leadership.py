@@ -16,7 +16,7 @@ audited in its own transaction (dashboard.services.campaigns).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -33,6 +33,7 @@ from dashboard.i18n import normalise_lang
 from dashboard.security.heavy import heavy
 from dashboard.security.web import client_ip, require
 from dashboard.services import campaigns
+from dashboard.services.rankings import rankings
 from dashboard.services.rising import rising_problems
 
 bp = Blueprint("leadership", __name__)
@@ -209,3 +210,52 @@ def _found(action: Any, *args: Any) -> Any:
         return action(*args)
     except campaigns.CampaignNotFound as err:
         raise ApiError(404, err.code, err.message) from None
+
+
+@bp.get("/rankings")
+@require(Permission.VIEW_TRENDS)
+@heavy("search")
+def ranking() -> ResponseReturnValue:
+    services = context().services
+    now = services.clock.now()
+    first, last = ranking_period(request.args.get("from"), request.args.get("to"), services, now)
+    return jsonify(
+        rankings(
+            services.db,
+            services.reference,
+            services.config.evaluation,
+            principal().scope,
+            first,
+            last,
+            now,
+            _lang(),
+        )
+    )
+
+
+def ranking_period(
+    raw_from: str | None, raw_to: str | None, services: Any, now: Any
+) -> tuple[date, date]:
+    """The ranking's local days (both inclusive): by default the configured number of days up
+    to yesterday; at most 366 days, within the query window of time_bounds."""
+    today = now.astimezone(services.reference.calendar.tz).date()
+    last = _day(raw_to, "to") if raw_to else today - timedelta(days=1)
+    first = (
+        _day(raw_from, "from")
+        if raw_from
+        else last - timedelta(days=services.config.evaluation.period_days - 1)
+    )
+    if first > last:
+        raise ApiError(422, "bad_period", "from: after to", "from")
+    if (last - first).days >= 366:
+        raise ApiError(422, "bad_period", "to: at most 366 days after from", "to")
+    if first < today - timedelta(days=20 * 366) or last > today + timedelta(days=366):
+        raise ApiError(422, "bad_period", "from/to: too far from today", "from")
+    return first, last
+
+
+def _day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(422, "bad_date", f"{field}: not a date YYYY-MM-DD", field) from None

@@ -164,3 +164,40 @@ def test_a_planted_campaign_effect_is_recovered(secure: SecureApp) -> None:
     assert low < -66.7 < high < 0 and during["significant"]
     assert found["after"]["change_pct"] == pytest.approx(0.0, abs=0.1)
     assert not found["after"]["significant"]
+
+
+def test_rankings_explain_every_figure(secure: SecureApp) -> None:
+    places = villages(secure.services.db, 2)
+    day = TODAY - timedelta(days=3)
+    at = TOWN_NOW - timedelta(days=3)
+    # 4 cases of the urban department closed on time, 1 late, 1 open overdue; 1 reworked
+    for i, (closed, on_time) in enumerate(((True, True),) * 4 + ((True, False), (False, False))):
+        plant(
+            secure.services.db,
+            places[0],
+            "06001",
+            day,
+            1,
+            department_code="urban",
+            registered_at=at,
+            dispatched_at=at,
+            dispatch_count=1,
+            handled_at=at + timedelta(hours=1) if closed else None,
+            deadline=at + (timedelta(days=1) if on_time or not closed else -timedelta(hours=1)),
+            closed_at=at + timedelta(hours=2) if closed else None,
+            closed_on_time=on_time if closed else None,
+            status="closed" if closed else "dispatched",
+            open=not closed,
+            rework_count=1 if i == 0 else 0,
+        )
+    client, _ = _leader(secure)
+    with secure.generous():
+        body = client.get("/api/v1/rankings?from=2026-11-01&to=2026-11-22").get_json()
+        bad = client.get("/api/v1/rankings?from=2026-11-22&to=2026-11-01")
+    assert bad.status_code == 422 and bad.get_json()["field"] == "from"
+    urban = next(d for d in body["departments"] if d["code"] == "urban")
+    assert urban["closure_rate"] == {"value": 83.33, "numerator": 5, "denominator": 6}
+    assert urban["on_time_closure_rate"] == {"value": 66.67, "numerator": 4, "denominator": 6}
+    assert urban["rework_rate"] == {"value": 16.67, "numerator": 1, "denominator": 6}
+    assert urban["grade"] in {"A", "B", "C", "D", "E"} and urban["rank"] == 1
+    assert body["towns"][0]["code"] == places[0][0][:9]
