@@ -19,6 +19,7 @@ from callbacks.case_list import register_case_list_page
 from callbacks.case_workspace import register_case_workspace_page
 from callbacks.department import register_department_page
 from callbacks.frame_pages import register_frame_pages
+from callbacks.leadership import register_leadership_pages
 from callbacks.status import register_status_page
 from callbacks.supervision import register_supervision_page
 from callbacks.video import register_video_page
@@ -48,6 +49,7 @@ PAGES = (
     register_case_list_page,  # /cases (search, CSV)
     register_department_page,  # /department
     register_supervision_page,  # /supervision
+    register_leadership_pages,  # /trends/rising, /trends/campaigns, /trends/rankings
     register_frame_pages,  # /field and "not found"
 )
 
