@@ -73,7 +73,7 @@ def rising_page(found: dict[str, Any], lang: Lang) -> html.Div:
     )
 
 
-def _statement(effect: dict[str, Any], period: str, lang: Lang) -> str:
+def effect_statement(effect: dict[str, Any], period: str, lang: Lang) -> str:
     name = t(f"campaigns.period.{period}", lang)
     if effect["change_pct"] is None:
         return t("campaigns.no_estimate", lang).format(period=name)
@@ -156,11 +156,11 @@ def effect_panel(found: dict[str, Any] | None, lang: Lang) -> Any:
             ),
             html.P(t(f"campaigns.control.{found['control']}", lang)),
             html.P(
-                _statement(found["during"], "during", lang),
+                effect_statement(found["during"], "during", lang),
                 id="cmp-during",
                 style={"fontSize": "22px"},
             ),
-            html.P(_statement(found["after"], "after", lang), id="cmp-after"),
+            html.P(effect_statement(found["after"], "after", lang), id="cmp-after"),
         ],
         style=_BOX,
     )

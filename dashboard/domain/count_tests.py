@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 __all__ = [
     "PoissonFit",
     "benjamini_hochberg",
     "count_cdf",
     "count_sf",
+    "dispersion_draws",
     "fit_poisson",
 ]
 
@@ -114,6 +116,8 @@ class PoissonFit:
     phi: float
     cov: tuple[float, float, float]  # var(a), cov(a, b), var(b), already × phi
     trend: bool
+    pearson: float = 0.0  # the Pearson statistic: phi = max(1, pearson / df)
+    df: int = 0  # residual degrees of freedom (n − parameters)
 
     def mean(self, t: float) -> float:
         return math.exp(self.a + self.b * t)
@@ -183,4 +187,24 @@ def fit_poisson(
     else:
         det = s00 * s11 - s01 * s01
         cov = (phi * s11 / det, -phi * s01 / det, phi * s00 / det)
-    return PoissonFit(a=a, b=b, phi=phi, cov=cov, trend=p == 2)
+    return PoissonFit(a=a, b=b, phi=phi, cov=cov, trend=p == 2, pearson=pearson, df=n - p)
+
+
+def dispersion_draws(pearson: float, df: int, k: int = 16) -> list[float]:
+    """``k`` equally likely values of the true dispersion given the Pearson statistic: the
+    estimate is ``phi · chi2_df / df``, so ``phi = pearson / chi2_df`` at the ``k`` mid-quantiles
+    of chi-square (Wilson–Hilferty), each floored at 1. With no degrees of freedom: ``[1]``.
+
+    Plugging the estimate in as if it were known makes the test too eager in the far tail (the
+    family-wise false-alarm rate under BH was 0.11 instead of 0.05 on generated histories,
+    bench/bench_rising.py); averaging the p-value over these draws accounts for it.
+    """
+    if df <= 0:
+        return [1.0]
+    normal = NormalDist()
+    draws = []
+    for i in range(k):
+        z = normal.inv_cdf((i + 0.5) / k)
+        chi2 = df * max(1e-6, 1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+        draws.append(max(1.0, pearson / chi2))
+    return draws

@@ -22,8 +22,10 @@ midnight that starts the day of ``now`` (so "this week" is the last seven whole 
    Expected count ``mu``; variance ``phi·mu + var(mu-hat)`` (dispersion and the uncertainty of
    the baseline itself).
 4. **Test.** The upper p-value ``P(X >= observed)`` of a negative binomial with that mean and
-   variance; windows with fewer than ``min_count`` reports are tested but never flagged
-   (Farrington's rule against alarms on tiny counts).
+   variance, averaged over 16 equally likely values of the dispersion given its estimate (its
+   chi-square sampling distribution: a plug-in dispersion made the far tail too eager);
+   windows with fewer than ``min_count`` reports are tested but never flagged (Farrington's
+   rule against alarms on tiny counts).
 5. **False discoveries.** Benjamini–Hochberg at ``q`` over every series tested in one run (towns
    and the villages whose expected count reaches ``village_min_expected``): among the flagged
    rises, the expected share of false ones is at most ``q``.
@@ -46,6 +48,7 @@ from dashboard.domain.count_tests import (
     benjamini_hochberg,
     count_cdf,
     count_sf,
+    dispersion_draws,
     fit_poisson,
 )
 
@@ -142,6 +145,20 @@ class Baseline:
     method: Literal["seasonal", "recent"]
     same_label: bool  # False: too few windows shared the label, all were used
     trend: bool
+    dispersions: tuple[float, ...] = (1.0,)  # draws of the dispersion (count_tests)
+    mean_variance: float = 0.0  # variance of the fitted mean itself
+
+    def variance_at(self, phi: float) -> float:
+        return phi * self.expected + self.mean_variance
+
+    def upper_p(self, observed: int) -> float:
+        """``P(X >= observed)``, averaged over the dispersion's uncertainty."""
+        ps = [count_sf(observed, self.expected, self.variance_at(d)) for d in self.dispersions]
+        return sum(ps) / len(ps)
+
+    def lower_p(self, observed: int) -> float:
+        ps = [count_cdf(observed, self.expected, self.variance_at(d)) for d in self.dispersions]
+        return sum(ps) / len(ps)
 
 
 def _reference(labels: Sequence[str], t: int, config: RisingConfig) -> tuple[list[int], str, bool]:
@@ -205,6 +222,7 @@ def baseline(counts: Sequence[int], labels: Sequence[str], config: RisingConfig)
     fit = _fit(times, ys, weights, trend)
     expected = fit.mean(0.0)
     variance = fit.phi * expected + fit.mean_variance(0.0)
+    draws = dispersion_draws(fit.pearson, fit.df)
     return Baseline(
         expected=expected,
         variance=variance,
@@ -212,6 +230,8 @@ def baseline(counts: Sequence[int], labels: Sequence[str], config: RisingConfig)
         method=method,  # type: ignore[arg-type]
         same_label=same_label,
         trend=fit.trend,
+        dispersions=tuple(draws),
+        mean_variance=fit.mean_variance(0.0),
     )
 
 
@@ -311,7 +331,7 @@ def find_changes(
             untested += key.village is None
             continue
         tested.append(_Tested(key, base, counts[-1]))
-    up = [count_sf(x.observed, x.base.expected, x.base.variance) for x in tested]
+    up = [x.base.upper_p(x.observed) for x in tested]
     rejected = benjamini_hochberg(up, config.q) if tested else []
     rises = [
         _finding(
@@ -327,7 +347,7 @@ def find_changes(
         if flagged and item.observed >= config.min_count and item.observed > item.base.expected
     ]
     fall_items = [x for x in tested if x.key.village is None and x.key in campaign_keys]
-    down = [count_cdf(x.observed, x.base.expected, x.base.variance) for x in fall_items]
+    down = [x.base.lower_p(x.observed) for x in fall_items]
     fall_rejected = benjamini_hochberg(down, config.q) if fall_items else []
     falls = [
         _finding(item, "fall", p, labels)

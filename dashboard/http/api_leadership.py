@@ -23,7 +23,13 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from dashboard.domain.campaigns import MAX_CATEGORIES, MAX_NAME, MAX_NOTE, CampaignSpec
+from dashboard.domain.campaigns import (
+    MAX_CATEGORIES,
+    MAX_NAME,
+    MAX_NOTE,
+    CampaignSpec,
+    InvalidCampaign,
+)
 from dashboard.domain.campaigns import Effect as CampaignEffectFigures
 from dashboard.domain.permissions import Permission
 from dashboard.http.api import context, principal
@@ -101,7 +107,7 @@ def create_campaign() -> ResponseReturnValue:
             who.scope,
             services.clock.now(),
         )
-    except campaigns.InvalidCampaign as err:
+    except InvalidCampaign as err:
         raise _refused(err) from None
     return jsonify(created), 201
 
@@ -131,7 +137,7 @@ def update_campaign(campaign_id: int) -> ResponseReturnValue:
                 services.clock.now(),
             )
         )
-    except campaigns.InvalidCampaign as err:
+    except InvalidCampaign as err:
         raise _refused(err) from None
 
 

@@ -255,3 +255,70 @@ def campaign_effect(
         during=effect(treated[:b], treated[b : b + d], control[:b], control[b : b + d]),
         after=effect(treated[:b], treated[b + d :], control[:b], control[b + d :]),
     )
+
+
+def campaign_bands(
+    db: Database, scope: Scope, first: date, last: date, area: str | None = None
+) -> list[dict[str, Any]]:
+    """For a trend chart of the local days ``[first, last]`` (of ``area``, default the scope's):
+    the campaigns to draw as bands, ``{"id", "name", "categories", "area", "start", "end"}``
+    with ``start``/``end`` clipped to the range (both inclusive, ISO dates)."""
+    bands = []
+    for c in overlapping(db, scope, first, last, area):
+        bands.append(
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "categories": c["categories"],
+                "area": c["area"],
+                "start": max(c["start"], first.isoformat()),
+                "end": min(c["end"], last.isoformat()),
+            }
+        )
+    return bands
+
+
+def _effect_view(e: Effect) -> dict[str, Any]:
+    return {
+        "change_pct": e.change_pct,
+        "low_pct": e.low_pct,
+        "high_pct": e.high_pct,
+        "significant": e.significant,
+        "treated": [e.treated_before, e.treated_period],
+        "control": [e.control_before, e.control_period],
+        "weeks": [e.weeks_before, e.weeks_period],
+    }
+
+
+def campaign_effects_for_briefing(
+    db: Database,
+    reference: ReferenceData,
+    scope: Scope,
+    first: date,
+    last: date,
+    now: datetime,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
+    """For the monthly briefing: each campaign overlapping ``[first, last]`` in the scope (at
+    most ``limit``, latest start first) with its effect during and after, as plain numbers:
+    ``{"id", "name", "area", "categories", "start", "end", "control", "during": {change_pct,
+    low_pct, high_pct, significant, treated: [before, period], control: [...], weeks: [...]},
+    "after": {...}}``. The page's sentence for these is layouts.leadership.effect_statement."""
+    found = sorted(overlapping(db, scope, first, last), key=lambda c: c["start"], reverse=True)
+    out = []
+    for c in found[:limit]:
+        measured = campaign_effect(db, reference, c["id"], scope, now)
+        out.append(
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "area": c["area"],
+                "categories": c["categories"],
+                "start": c["start"],
+                "end": c["end"],
+                "control": measured.control,
+                "during": _effect_view(measured.during),
+                "after": _effect_view(measured.after),
+            }
+        )
+    return out

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from dashboard.domain.errors import UnknownCategory
 from dashboard.domain.permissions import Scope
 from dashboard.domain.rising import (
     Finding,
@@ -52,7 +53,7 @@ def _names(db: Database, area: str | None) -> dict[str, str]:
 def _category_name(reference: ReferenceData, code: str, lang: Lang) -> str:
     try:
         major = reference.categories.major(code)
-    except Exception:
+    except UnknownCategory:
         return code or t("rising.unknown_category", lang)
     return major.name_zh if lang == "zh" else major.name_en
 
