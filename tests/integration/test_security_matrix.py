@@ -26,6 +26,7 @@ from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
 from dashboard.security.pages import guarded_permission
 from dashboard.security.web import STATIC_ENDPOINTS
+from dashboard.services.campaigns import RECORDERS
 from dashboard.services.cases import CaseReport
 from tests.integration import test_security_support as support
 from tests.integration.test_security_support import SecureApp
@@ -97,6 +98,11 @@ EXPECT: dict[str, Rule_] = {
     "api.camera_layouts.create_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.update_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.delete_layout": perm(P.VIEW_CAMERAS),
+    # campaigns: every trends reader reads them; leaders, commanders, admins record (issue 13)
+    **{
+        f"api.leadership.{name}": Rule_(roles=RECORDERS)
+        for name in ("create_campaign", "update_campaign", "delete_campaign")
+    },
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
     "/": ANY,
     "/<path:path>": ANY,
@@ -118,6 +124,7 @@ SAMPLES: dict[str, str] = {
     "entry_id": "1",
     "order_id": "1",
     "layout_id": "1",
+    "campaign_id": "1",
 }
 # Endpoints a request would change for the next caller: each call gets a fresh session.
 CONSUMES_SESSION = {"security.logout"}

@@ -1,0 +1,158 @@
+"""Screenshots of the leader's pages for docs/ (1920×1080, headless Chromium).
+
+    python run.py --config CONF seed --scale town --days 150   # once: the demo town's history
+    python scripts/leadership_screens.py CONF docs/
+
+plants, on the seeded database of CONF, what the pages are about — a rise of illegal
+construction in two villages in the last seven days, and a campaign on it in one village eight
+to four weeks ago during which half of that village's illegal-construction reports are voided
+(as if never made) — then starts the demo on CONF (``--no-simulator``) and saves
+``rising-zh.png``, ``campaigns-zh.png``, ``campaigns-en.png`` and ``rankings-zh.png``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.request import urlopen
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import insert, select, update
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard.config import load_config  # noqa: E402
+from dashboard.reference import load_reference  # noqa: E402
+from dashboard.storage.db import Database  # noqa: E402
+from dashboard.storage.models import Campaign, Case, Grid  # noqa: E402
+
+
+def plant(config_path: str) -> None:
+    config = load_config(config_path)
+    tz = load_reference(config).calendar.tz
+    db = Database.from_url(config.database_url())
+    today = datetime.now(UTC).astimezone(tz).date()
+    with db.transaction() as session:
+        grids = session.execute(
+            select(Grid.code, Grid.village_code, Grid.lon, Grid.lat).order_by(Grid.code)
+        ).all()
+        villages: dict[str, tuple[str, str, float, float]] = {}
+        for g in grids:
+            villages.setdefault(g.village_code, tuple(g))  # type: ignore[arg-type]
+        picked = list(villages.values())[3:5]
+        rows = []
+        for offset in range(1, 8):
+            for grid, village, lon, lat in picked:
+                for i in range(2):
+                    at = datetime.combine(today - timedelta(days=offset), datetime.min.time(), tz)
+                    at = (at + timedelta(hours=10, minutes=7 * i)).astimezone(UTC)
+                    rows.append(
+                        {
+                            "status": "reported",
+                            "source": "grid_worker",
+                            "emergency": False,
+                            "category_code": "06001",
+                            "reported_category": "06001",
+                            "description": "违法搭建",
+                            "lon": lon,
+                            "lat": lat,
+                            "address": "",
+                            "grid_code": grid,
+                            "village_code": village,
+                            "town_code": village[:9],
+                            "county_code": village[:6],
+                            "reporter": "",
+                            "reported_at": at,
+                            "updated_at": at,
+                            "version": 1,
+                            "open": True,
+                        }
+                    )
+        session.execute(insert(Case), rows)
+        target = next(iter(villages.values()))[1]
+        start, end = today - timedelta(days=56), today - timedelta(days=29)
+        lo = datetime.combine(start, datetime.min.time(), tz).astimezone(UTC)
+        hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+        ids = session.scalars(
+            select(Case.id)
+            .where(
+                Case.village_code == target,
+                Case.category_code.startswith("06"),
+                Case.reported_at >= lo,
+                Case.reported_at < hi,
+            )
+            .order_by(Case.id)
+        ).all()
+        session.execute(
+            update(Case)
+            .where(Case.id.in_(ids[::2]))
+            .values(status="voided", open=False, voided_at=hi)
+        )
+        now = datetime.now(UTC)
+        session.add(
+            Campaign(
+                name="违建百日攻坚",
+                categories=["06"],
+                area_code=target,
+                start_day=start.isoformat(),
+                end_day=end.isoformat(),
+                note="",
+                created_by="demo",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def shoot(config_path: str, out: Path) -> None:
+    config = load_config(config_path)
+    url = f"http://127.0.0.1:{config.server.port}"
+    server = subprocess.Popen(
+        [sys.executable, "run.py", "--config", config_path, "--no-simulator", "demo"], cwd=ROOT
+    )
+    try:
+        for _ in range(120):
+            try:
+                urlopen(f"{url}/healthz/live", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        options = webdriver.ChromeOptions()
+        options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1920,1080"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(
+            service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+            options=options,
+        )
+        try:
+            wait = WebDriverWait(driver, 60)
+            for path, ready, name in (
+                ("/trends/rising", "rising-page", "rising-zh.png"),
+                ("/trends/campaigns", "cmp-effect-graph", "campaigns-zh.png"),
+                ("/trends/campaigns?lang=en", "cmp-effect-graph", "campaigns-en.png"),
+                ("/trends/rankings", "rankings-page", "rankings-zh.png"),
+            ):
+                driver.get(url + path)
+                wait.until(ec.presence_of_element_located((By.ID, ready)))
+                time.sleep(2)  # the chart's drawing
+                driver.save_screenshot(str(out / name))
+        finally:
+            driver.quit()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    plant(sys.argv[1])
+    shoot(sys.argv[1], Path(sys.argv[2]))
