@@ -108,8 +108,9 @@ def _finding_json(
 
 
 def _campaign_keys(
-    db: Database, scope: Scope, first: date, today: date, towns: set[str]
+    db: Database, scope: Scope, today: date, towns: set[str]
 ) -> frozenset[SeriesKey]:
+    """The (大类, town) series of campaigns that ran in the last eight weeks (or still run)."""
     keys = set()
     since = today - timedelta(days=7 * FALL_WEEKS_AFTER)
     for c in campaigns.overlapping(db, scope, since, today):
@@ -117,7 +118,6 @@ def _campaign_keys(
             for town in towns:
                 if town.startswith(c["area"][:9]) or c["area"].startswith(town):
                     keys.add(SeriesKey(code[:2], town))
-    del first
     return frozenset(keys)
 
 
@@ -160,7 +160,7 @@ def rising_problems(
     towns = {k: c[begin:] for k, c in towns.items()}
     villages = {k: c[begin:] for k, c in villages.items()}
     labels = labels[begin:]
-    keys = _campaign_keys(db, scope, first, today, {k.town for k in towns})
+    keys = _campaign_keys(db, scope, today, {k.town for k in towns})
     result = find_changes(towns, villages, labels, config, keys)
     names = _names(db, scope.area_code)
     return {

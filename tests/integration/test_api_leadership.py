@@ -201,3 +201,24 @@ def test_rankings_explain_every_figure(secure: SecureApp) -> None:
     assert urban["rework_rate"] == {"value": 16.67, "numerator": 1, "denominator": 6}
     assert urban["grade"] in {"A", "B", "C", "D", "E"} and urban["rank"] == 1
     assert body["towns"][0]["code"] == places[0][0][:9]
+
+
+def test_a_fall_after_a_campaign_is_flagged(secure: SecureApp) -> None:
+    places = villages(secure.services.db, 4)
+    for week in range(2, 12):
+        for day_in_week in (0, 2, 4):
+            day = TODAY - timedelta(days=7 * week) + timedelta(days=day_in_week)
+            for place in places:
+                plant(secure.services.db, place, "06001", day, 2)
+    plant(secure.services.db, places[0], "06001", TODAY - timedelta(days=2), 1)  # 1 against ~24
+    client, headers = _leader(secure)
+    with secure.generous():
+        before = client.get("/api/v1/trends/rising").get_json()
+    assert before["falls"] == [] and before["tested_falls"] == 0  # no campaign: falls not tested
+    town = places[0][0][:9]
+    body = _body(town, start=str(TODAY - timedelta(days=20)), end=str(TODAY + timedelta(days=20)))
+    assert client.post("/api/v1/campaigns", json=body, headers=headers).status_code == 201
+    with secure.generous():
+        after = client.get("/api/v1/trends/rising").get_json()
+    assert [(f["category"], f["town"], f["observed"]) for f in after["falls"]] == [("06", town, 1)]
+    assert "专项整治后" in after["falls"][0]["sentence"]
