@@ -139,7 +139,10 @@ def effect_figure(found: dict[str, Any], lang: Lang) -> go.Figure:
         plot_bgcolor="#111a2e",
         font={"size": 16},
         legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
     )
+    # Numeric dates: Plotly's month names are English, and the Chinese page shows no English.
+    fig.update_xaxes(tickformat="%m-%d", hoverformat="%Y-%m-%d")
     return fig
 
 
@@ -152,7 +155,7 @@ def effect_panel(found: dict[str, Any] | None, lang: Lang) -> Any:
             dcc.Graph(
                 figure=effect_figure(found, lang),
                 id="cmp-effect-graph",
-                config={"displaylogo": False},
+                config={"displayModeBar": False},  # its tooltips are English
             ),
             html.P(t(f"campaigns.control.{found['control']}", lang)),
             html.P(

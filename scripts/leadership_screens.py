@@ -134,6 +134,10 @@ def shoot(config_path: str, out: Path) -> None:
             service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
             options=options,
         )
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False},
+        )
         try:
             wait = WebDriverWait(driver, 60)
             for path, ready, name in (
