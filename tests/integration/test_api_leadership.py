@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from dashboard.domain.permissions import UNLIMITED
 from dashboard.domain.roles import Role
+from dashboard.services.campaigns import campaign_bands, campaign_effects_for_briefing
+from dashboard.services.rising import rising_for_briefing
 from dashboard.storage.models import Campaign, Case
 from tests.integration import test_security_support as support
 from tests.integration.leadership_history import plant, villages
@@ -164,6 +167,15 @@ def test_a_planted_campaign_effect_is_recovered(secure: SecureApp) -> None:
     assert low < -66.7 < high < 0 and during["significant"]
     assert found["after"]["change_pct"] == pytest.approx(0.0, abs=0.1)
     assert not found["after"]["significant"]
+    services = secure.services
+    brief = campaign_effects_for_briefing(
+        services.db, services.reference, UNLIMITED, date(2026, 10, 1), date(2026, 10, 31), TOWN_NOW
+    )
+    assert [(b["name"], b["during"]["change_pct"]) for b in brief] == [("违建百日攻坚", -66.7)]
+    assert brief[0]["during"]["treated"] == [72, 12] and brief[0]["during"]["weeks"] == [8, 4]
+    bands = campaign_bands(services.db, UNLIMITED, date(2026, 10, 10), date(2026, 12, 31))
+    assert [(b["start"], b["end"]) for b in bands] == [("2026-10-10", "2026-10-25")]
+    assert campaign_bands(services.db, UNLIMITED, date(2026, 11, 1), date(2026, 11, 30)) == []
 
 
 def test_rankings_explain_every_figure(secure: SecureApp) -> None:
@@ -222,3 +234,6 @@ def test_a_fall_after_a_campaign_is_flagged(secure: SecureApp) -> None:
         after = client.get("/api/v1/trends/rising").get_json()
     assert [(f["category"], f["town"], f["observed"]) for f in after["falls"]] == [("06", town, 1)]
     assert "专项整治后" in after["falls"][0]["sentence"]
+    services = secure.services
+    brief = rising_for_briefing(services.db, services.reference, UNLIMITED, TOWN_NOW)
+    assert brief["falls"] == [after["falls"][0]["sentence"]] and brief["rises"] == []
