@@ -53,16 +53,28 @@ def _check(mu: float, var: float) -> None:
         raise ValueError(f"a count distribution needs mu > 0 and var > 0, got {mu}, {var}")
 
 
+def _ratio(k: int, mu: float, var: float) -> float:
+    """``pmf(k + 1) / pmf(k)``: the terms are walked by this recurrence, not recomputed."""
+    if var <= mu * (1 + 1e-9):
+        return mu / (k + 1)
+    size = mu * mu / (var - mu)
+    return (k + size) / (k + 1) * (1 - mu / var)
+
+
 def _sum_from(k0: int, step: int, mu: float, var: float) -> float:
     """Sum of the pmf from ``k0`` walking by ``step`` (±1) until the terms vanish (or 0)."""
-    total, k = 0.0, k0
+    term = math.exp(_log_pmf(k0, mu, var))
+    total, k, mode = 0.0, k0, _mode(mu, var)
     for _ in range(_MAX_TERMS):
-        if k < 0:
-            break
-        term = math.exp(_log_pmf(k, mu, var))
         total += term
-        if term < _TAIL_EPS * max(total, 1e-300) and (k - _mode(mu, var)) * step > 0:
+        if term < _TAIL_EPS * max(total, 1e-300) and (k - mode) * step > 0:
             break
+        if step > 0:
+            term *= _ratio(k, mu, var)
+        elif k == 0:
+            break
+        else:
+            term /= _ratio(k - 1, mu, var)
         k += step
     return min(1.0, total)
 

@@ -38,7 +38,7 @@ Pure: counts, dates and the calendar come in; no clock or storage here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -151,14 +151,24 @@ class Baseline:
     def variance_at(self, phi: float) -> float:
         return phi * self.expected + self.mean_variance
 
-    def upper_p(self, observed: int) -> float:
-        """``P(X >= observed)``, averaged over the dispersion's uncertainty."""
-        ps = [count_sf(observed, self.expected, self.variance_at(d)) for d in self.dispersions]
-        return sum(ps) / len(ps)
+    def upper_p(self, observed: int, above: float = 1.0) -> float:
+        """``P(X >= observed)``, averaged over the dispersion's uncertainty. The tail grows with
+        the dispersion, so when it is above ``above`` at the smallest draw the average is too:
+        that bound is returned without the other draws (Benjamini–Hochberg at ``q`` never
+        rejects a p-value above ``q``, so passing ``above=q`` changes no finding)."""
+        return self._averaged(lambda v: count_sf(observed, self.expected, v), above)
 
-    def lower_p(self, observed: int) -> float:
-        ps = [count_cdf(observed, self.expected, self.variance_at(d)) for d in self.dispersions]
-        return sum(ps) / len(ps)
+    def lower_p(self, observed: int, above: float = 1.0) -> float:
+        """``P(X <= observed)``, likewise (for a fall below the expected count)."""
+        return self._averaged(lambda v: count_cdf(observed, self.expected, v), above)
+
+    def _averaged(self, tail: Callable[[float], float], above: float) -> float:
+        draws = sorted(self.dispersions)
+        first = tail(self.variance_at(draws[0]))
+        if first > above:
+            return first
+        rest = [tail(self.variance_at(d)) for d in draws[1:]]
+        return (first + sum(rest)) / len(draws)
 
 
 def _reference(labels: Sequence[str], t: int, config: RisingConfig) -> tuple[list[int], str, bool]:
@@ -331,7 +341,7 @@ def find_changes(
             untested += key.village is None
             continue
         tested.append(_Tested(key, base, counts[-1]))
-    up = [x.base.upper_p(x.observed) for x in tested]
+    up = [x.base.upper_p(x.observed, config.q) for x in tested]
     rejected = benjamini_hochberg(up, config.q) if tested else []
     rises = [
         _finding(
@@ -347,7 +357,7 @@ def find_changes(
         if flagged and item.observed >= config.min_count and item.observed > item.base.expected
     ]
     fall_items = [x for x in tested if x.key.village is None and x.key in campaign_keys]
-    down = [x.base.lower_p(x.observed) for x in fall_items]
+    down = [x.base.lower_p(x.observed, config.q) for x in fall_items]
     fall_rejected = benjamini_hochberg(down, config.q) if fall_items else []
     falls = [
         _finding(item, "fall", p, labels)
