@@ -4,15 +4,16 @@
     python scripts/leadership_screens.py CONF docs/
 
 plants, on the seeded database of CONF, what the pages are about — a rise of illegal
-construction in two villages in the last seven days, and a campaign on it in one village eight
-to four weeks ago during which half of that village's illegal-construction reports are voided
-(as if never made) — then starts the demo on CONF (``--no-simulator``) and saves
+construction in two villages in the last seven days (10 and 6 more a day), and a campaign on it
+in one village eight to four weeks ago during which half of that village's illegal-construction
+reports are voided (as if never made) — then starts the demo on CONF (``--no-simulator``) and saves
 ``rising-zh.png``, ``campaigns-zh.png``, ``campaigns-en.png`` and ``rankings-zh.png``.
 """
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,6 +36,8 @@ from dashboard.reference import load_reference  # noqa: E402
 from dashboard.storage.db import Database  # noqa: E402
 from dashboard.storage.models import Campaign, Case, Grid  # noqa: E402
 
+PLANTED = "违法搭建（截图）"  # the description of the planted reports
+
 
 def plant(config_path: str) -> None:
     config = load_config(config_path)
@@ -42,6 +45,7 @@ def plant(config_path: str) -> None:
     db = Database.from_url(config.database_url())
     today = datetime.now(UTC).astimezone(tz).date()
     with db.transaction() as session:
+        session.execute(delete(Case).where(Case.description == PLANTED))  # an earlier run's
         grids = session.execute(
             select(Grid.code, Grid.village_code, Grid.lon, Grid.lat).order_by(Grid.code)
         ).all()
@@ -51,8 +55,8 @@ def plant(config_path: str) -> None:
         picked = list(villages.values())[3:5]
         rows = []
         for offset in range(1, 8):
-            for grid, village, lon, lat in picked:
-                for i in range(2):
+            for (grid, village, lon, lat), per_day in zip(picked, (10, 6), strict=True):
+                for i in range(per_day):
                     at = datetime.combine(today - timedelta(days=offset), datetime.min.time(), tz)
                     at = (at + timedelta(hours=10, minutes=7 * i)).astimezone(UTC)
                     rows.append(
@@ -62,7 +66,7 @@ def plant(config_path: str) -> None:
                             "emergency": False,
                             "category_code": "06001",
                             "reported_category": "06001",
-                            "description": "违法搭建",
+                            "description": PLANTED,
                             "lon": lon,
                             "lat": lat,
                             "address": "",
@@ -78,6 +82,8 @@ def plant(config_path: str) -> None:
                         }
                     )
         session.execute(insert(Case), rows)
+        if session.scalar(select(Campaign.id).limit(1)) is not None:
+            return  # the campaign and its effect: planted by an earlier run
         target = next(iter(villages.values()))[1]
         start, end = today - timedelta(days=56), today - timedelta(days=29)
         lo = datetime.combine(start, datetime.min.time(), tz).astimezone(UTC)
@@ -113,11 +119,21 @@ def plant(config_path: str) -> None:
         )
 
 
+_DEMO = ("--no-simulator", "demo")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def shoot(config_path: str, out: Path) -> None:
-    config = load_config(config_path)
-    url = f"http://127.0.0.1:{config.server.port}"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "run.py", "--config", config_path, "--no-simulator", "demo"], cwd=ROOT
+        [sys.executable, "run.py", "--config", config_path, "--port", str(port), *_DEMO],
+        cwd=ROOT,
     )
     try:
         for _ in range(120):

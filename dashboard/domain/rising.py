@@ -364,7 +364,8 @@ def find_changes(
         for item, p, flagged in zip(fall_items, down, fall_rejected, strict=True)
         if flagged and item.observed < item.base.expected
     ]
-    rises.sort(key=lambda f: (f.p_value, -f.change_pct, f.key))
+    # towns first (their sentences name the villages), then the strongest evidence
+    rises.sort(key=lambda f: (f.key.village is not None, f.p_value, -f.change_pct, f.key))
     falls.sort(key=lambda f: (f.p_value, f.change_pct, f.key))
     return RisingResult(
         tested=len(tested),
