@@ -32,7 +32,7 @@ def rising_page(found: dict[str, Any], lang: Lang) -> html.Div:
                 html.Td(str(r["observed"])),
                 html.Td(f"{r['expected']:.1f}"),
                 html.Td(f"{r['change_pct']:+.0f} %"),
-                html.Td(f"{r['p_value']:.2g}"),
+                html.Td("< 0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}"),
             ]
         )
         for r in rises
@@ -60,7 +60,7 @@ def rising_page(found: dict[str, Any], lang: Lang) -> html.Div:
             html.Table([html.Thead(head), html.Tbody(rows)], className="rising-table")
             if rows
             else None,
-            html.H2(t("rising.falls", lang)),
+            html.H2(t("rising.falls", lang), style={"marginTop": "24px"}),
             html.Div(html.Ul(falls) if falls else html.P(t("rising.no_falls", lang)), style=_BOX),
             html.P(
                 t("rising.method", lang).format(q=found["method"]["q"], n=found["tested"]),
