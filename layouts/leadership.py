@@ -278,6 +278,7 @@ def _rate(figure: dict[str, Any]) -> Any:
             ),
         ],
         title=counts,
+        style={"whiteSpace": "nowrap"},
     )
 
 
@@ -301,7 +302,9 @@ def _units(rows: list[dict[str, Any]], lang: Lang) -> Any:
         )
         for r in rows
     ]
-    return html.Table([html.Thead(head), html.Tbody(body)], className="rank-table")
+    return html.Table(
+        [html.Thead(head), html.Tbody(body)], className="rank-table", style={"width": "100%"}
+    )
 
 
 def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
@@ -322,7 +325,9 @@ def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
         )
         for r in rows[:30]
     ]
-    return html.Table([html.Thead(head), html.Tbody(body)], className="rank-table")
+    return html.Table(
+        [html.Thead(head), html.Tbody(body)], className="rank-table", style={"width": "100%"}
+    )
 
 
 def rankings_page(found: dict[str, Any], weights: dict[str, float], lang: Lang) -> html.Div:
@@ -330,20 +335,11 @@ def rankings_page(found: dict[str, Any], weights: dict[str, float], lang: Lang) 
         [
             html.H1(t("rankings.heading", lang).format(a=found["from"], b=found["to"])),
             html.Div(
-                [
-                    html.Div(
-                        [
-                            html.H2(t("rankings.departments", lang)),
-                            _units(found["departments"], lang),
-                        ],
-                        style={**_BOX, "flex": "1"},
-                    ),
-                    html.Div(
-                        [html.H2(t("rankings.towns", lang)), _units(found["towns"], lang)],
-                        style={**_BOX, "flex": "1"},
-                    ),
-                ],
-                style={"display": "flex", "gap": "16px"},
+                [html.H2(t("rankings.departments", lang)), _units(found["departments"], lang)],
+                style=_BOX,
+            ),
+            html.Div(
+                [html.H2(t("rankings.towns", lang)), _units(found["towns"], lang)], style=_BOX
             ),
             html.Div(
                 [html.H2(t("rankings.workers", lang)), _workers(found["workers"], lang)], style=_BOX
