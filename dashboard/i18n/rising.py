@@ -142,5 +142,10 @@ ENTRIES.update(
             "(their time limits are not recorded per event).",
         ),
         "rankings.none": ("本期无数据。", "No data in this period."),
+        "audit.action.campaign_created": ("登记专项整治", "Campaign recorded"),
+        "audit.action.campaign_updated": ("修改专项整治", "Campaign changed"),
+        "audit.action.campaign_deleted": ("删除专项整治", "Campaign deleted"),
+        "audit.target.campaign": ("专项整治 {id}", "Campaign {id}"),
+        "audit.kind.campaign": ("专项整治", "Campaigns"),
     }
 )

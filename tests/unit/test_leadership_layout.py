@@ -117,3 +117,10 @@ def test_rankings_show_each_rate_with_its_counts() -> None:
     )
     assert "83.33 %" in text and "(5 / 6)" in text and "(1 / 6)" in text and "—" in text
     assert "结案率 × 0.3" in text
+
+
+def test_the_audit_page_names_campaign_writes_in_words() -> None:
+    from dashboard.security.audit_page import action_label
+
+    assert action_label("campaign_created", "zh") == "登记专项整治"
+    assert action_label("campaign_deleted", "en") == "Campaign deleted"
