@@ -30,7 +30,7 @@ from dashboard.services import campaigns
 from dashboard.services.weekly import MAJOR, counts_by
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, Town, Village
-from dashboard.storage.scoping import in_area
+from dashboard.storage.scoping import in_area, towns_of_area
 
 YEAR_WEEKS = 365.2425 / 7
 DEFAULT_CONFIG = RisingConfig()
@@ -43,7 +43,8 @@ def history_weeks(config: RisingConfig) -> int:
 
 def _names(db: Database, area: str | None) -> dict[str, str]:
     with db.read() as session:
-        towns = session.execute(select(Town.code, Town.name).where(*in_area(Town.code, area)))
+        # a village's staff see their village inside its town: the town's name too
+        towns = session.execute(select(Town.code, Town.name).where(*towns_of_area(Town.code, area)))
         villages = session.execute(
             select(Village.code, Village.name).where(*in_area(Village.code, area))
         )

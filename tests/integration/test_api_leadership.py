@@ -80,6 +80,17 @@ def test_rising_finds_the_planted_rise_and_names_its_village(secure: SecureApp) 
     assert rise["sentence"].startswith(rise["town_name"] + "：近7天违法建设上报比常态高")
     en = client.get("/api/v1/trends/rising?lang=en").get_json()
     assert "Illegal construction reports in the last 7 days are" in en["rises"][0]["sentence"]
+    # a leader of another village sees only that village's reports: nothing rose there
+    other, _ = _leader(secure, "leader-v", area_code=places[0][0])
+    with secure.generous():
+        theirs = other.get("/api/v1/trends/rising").get_json()
+    assert all(r["village"] in (None, places[0][0]) for r in theirs["rises"])
+    assert not any(r["category"] == "06" and r["village"] is None for r in theirs["rises"])
+    mine, _ = _leader(secure, "leader-w", area_code=places[1][0])
+    with secure.generous():
+        own = mine.get("/api/v1/trends/rising").get_json()
+    assert own["rises"][0]["town_name"] == rise["town_name"] != rise["town"]  # a name, not a code
+    assert own["rises"][0]["observed"] == 21
 
 
 def _body(area: str, **changes: Any) -> dict[str, Any]:
