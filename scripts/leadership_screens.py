@@ -5,8 +5,9 @@
 
 plants, on the seeded database of CONF, what the pages are about — a rise of illegal
 construction in two villages in the last seven days (10 and 6 more a day), and a campaign on it
-in one village eight to four weeks ago during which half of that village's illegal-construction
-reports are voided (as if never made) — then starts the demo on CONF (``--no-simulator``) and saves
+in the busiest other village eight to four weeks ago, during which two of three of its
+illegal-construction reports are voided (as if never made) — then starts the demo on CONF
+(``--no-simulator``) and saves
 ``rising-zh.png``, ``campaigns-zh.png``, ``campaigns-en.png`` and ``rankings-zh.png``.
 """
 
@@ -26,7 +27,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,7 +85,15 @@ def plant(config_path: str) -> None:
         session.execute(insert(Case), rows)
         if session.scalar(select(Campaign.id).limit(1)) is not None:
             return  # the campaign and its effect: planted by an earlier run
-        target = next(iter(villages.values()))[1]
+        # the campaign village: the most illegal-construction reports (and not a rising one)
+        busiest = session.execute(
+            select(Case.village_code, func.count())
+            .where(Case.category_code.startswith("06"))
+            .group_by(Case.village_code)
+            .order_by(func.count().desc())
+        ).all()
+        rising = {village for _grid, village, _lon, _lat in picked}
+        target = next(code for code, _n in busiest if code not in rising)
         start, end = today - timedelta(days=56), today - timedelta(days=29)
         lo = datetime.combine(start, datetime.min.time(), tz).astimezone(UTC)
         hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
@@ -100,7 +109,7 @@ def plant(config_path: str) -> None:
         ).all()
         session.execute(
             update(Case)
-            .where(Case.id.in_(ids[::2]))
+            .where(Case.id.in_([i for n, i in enumerate(ids) if n % 3]))  # two of three
             .values(status="voided", open=False, voided_at=hi)
         )
         now = datetime.now(UTC)
