@@ -6,8 +6,8 @@
 plants, on the seeded database of CONF, what the pages are about — a rise of illegal
 construction in two villages in the last seven days (10 and 6 more a day), and a campaign on it
 in the busiest other village eight to four weeks ago, during which two of three of its
-reports registered as illegal construction are voided (as if never made) — then starts the demo on CONF
-(``--no-simulator``) and saves
+reports registered as illegal construction are voided (as if never made) — then starts the
+demo on CONF (``--no-simulator``) and saves
 ``rising-zh.png``, ``campaigns-zh.png``, ``campaigns-en.png`` and ``rankings-zh.png``.
 """
 
