@@ -19,6 +19,7 @@ from callbacks.case_list import register_case_list_page
 from callbacks.case_workspace import register_case_workspace_page
 from callbacks.department import register_department_page
 from callbacks.frame_pages import register_frame_pages
+from callbacks.leadership import register_leadership_pages
 from callbacks.residents import register_residents_page
 from callbacks.status import register_status_page
 from callbacks.supervision import register_supervision_page
@@ -63,6 +64,7 @@ PAGES = (
     register_supervision_page,  # /supervision
     register_tracks_page,  # /tracks (patrol track replay)
     register_residents_page,  # /residents (points and services, issue 18)
+    register_leadership_pages,  # /trends/rising, /trends/campaigns, /trends/rankings
     register_frame_pages,  # /field and "not found"
 )
 

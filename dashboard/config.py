@@ -733,6 +733,24 @@ class FieldConfig(_Strict):
         return servers
 
 
+class EvaluationConfig(_Strict):
+    """The department composite score (dashboard.domain.scores): volume band + the weighted
+    rates, graded A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E (issue 13, the rankings page)."""
+
+    closure_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="Weight of the closure rate (结案率) in the department score."
+    )
+    on_time_handling_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="Weight of the on-time handling rate (按期处置率)."
+    )
+    rework_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="Weight of (100 − rework rate) (返工率)."
+    )
+    period_days: Annotated[int, Field(ge=1, le=366)] = Field(
+        30, description="Default ranking period: this many days up to today."
+    )
+
+
 class AppConfig(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server.")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Database.")
@@ -764,6 +782,9 @@ class AppConfig(_Strict):
     )
     integrations: IntegrationsConfig = Field(
         default_factory=IntegrationsConfig, description="Open311 and webhooks (issue 17)."
+    )
+    evaluation: EvaluationConfig = Field(
+        default_factory=EvaluationConfig, description="Rankings: department score weights."
     )
 
     def data_dir(self) -> Path:

@@ -149,6 +149,9 @@ def register_api(server: Flask, services: Services) -> None:
         api.register_blueprint(child)
     for child in (api_cameras.bp, api_camera_layouts.bp):  # the video wall (issue 4)
         api.register_blueprint(child)
+    from dashboard.http import api_leadership  # rising problems, campaigns, rankings (issue 13)
+
+    api.register_blueprint(api_leadership.bp)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
     api.after_request(_server_time)
     api.before_request(refuse_control_characters)

@@ -18,6 +18,7 @@ from dashboard.i18n import (
     integrations,
     pages,
     residents,
+    rising,
     security,
     shell,
     supervision,
@@ -48,6 +49,7 @@ _AREAS: tuple[ModuleType, ...] = (
     wall_levels,
     field,
     integrations,
+    rising,
 )
 
 

@@ -41,12 +41,14 @@ KINDS: dict[str, str] = {
     "order_*": "audit.kind.order",
     "user_*": "audit.kind.user",
     "token_*": "audit.kind.token",
+    "campaign_*": "audit.kind.campaign",
 }
 _TARGETS = {
     "case": "audit.target.case",
     "supervision_order": "audit.target.order",
     "call_list": "audit.target.call",
     "token": "audit.target.token",
+    "campaign": "audit.target.campaign",
 }
 
 

@@ -588,58 +588,6 @@ class Resident(Base):
     village_code: Mapped[str] = mapped_column(String(20), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
-
-
-# --- The doors to other systems (issue 17) -------------------------------------------------------
-
-
-class Open311Request(Base):
-    """A case that came in through Open311: the key that sent it, the Open311 token, media_url."""
-
-    __tablename__ = "open311_requests"
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    token: Mapped[str] = mapped_column(String(40), unique=True)  # the Open311 "token"
-    token_id: Mapped[int] = mapped_column(Integer, index=True)  # api_tokens.id (kept if revoked)
-    source: Mapped[str] = mapped_column(String(20))
-    account_id: Mapped[str] = mapped_column(String(100))
-    media_url: Mapped[str] = mapped_column(String(500))  # as sent; never fetched by the server
-    created_at: Mapped[When]
-
-
-class Open311Update(Base):
-    """An update an integration sent about a case (mySociety's servicerequestupdates, in)."""
-
-    __tablename__ = "open311_updates"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    token_id: Mapped[int] = mapped_column(Integer)
-    external_id: Mapped[str] = mapped_column(String(64))  # the sender's update_id
-    status: Mapped[str] = mapped_column(String(10))
-    description: Mapped[str] = mapped_column(Text)
-    media_url: Mapped[str] = mapped_column(String(500))
-    updated_at: Mapped[When]
-    received_at: Mapped[When]
-
-    __table_args__ = (
-        Index("uq_open311_updates_token_external", "token_id", "external_id", unique=True),
-    )
-
-
-class WebhookSubscription(Base):
-    """Where an integration wants status changes POSTed; set up by an admin, never by a caller.
-
-    Matches a case when it came in with the key ``token_id``, or has the 小类 ``category_code``,
-    or lies in ``area_code`` (any that is set)."""
-
-    __tablename__ = "webhook_subscriptions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(60), unique=True)
-    url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(64))
-    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    category_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    area_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[When]
     created_by: Mapped[str] = mapped_column(String(100))
 
@@ -790,6 +738,60 @@ class FieldCall(Base):
     __table_args__ = (Index("ix_field_calls_worker_started", "worker_id", "started_at"),)
 
 
+# --- The doors to other systems (issue 17) -------------------------------------------------------
+
+
+class Open311Request(Base):
+    """A case that came in through Open311: the key that sent it, the Open311 token, media_url."""
+
+    __tablename__ = "open311_requests"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)  # the Open311 "token"
+    token_id: Mapped[int] = mapped_column(Integer, index=True)  # api_tokens.id (kept if revoked)
+    source: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(100))
+    media_url: Mapped[str] = mapped_column(String(500))  # as sent; never fetched by the server
+    created_at: Mapped[When]
+
+
+class Open311Update(Base):
+    """An update an integration sent about a case (mySociety's servicerequestupdates, in)."""
+
+    __tablename__ = "open311_updates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    token_id: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str] = mapped_column(String(64))  # the sender's update_id
+    status: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    media_url: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[When]
+    received_at: Mapped[When]
+
+    __table_args__ = (
+        Index("uq_open311_updates_token_external", "token_id", "external_id", unique=True),
+    )
+
+
+class WebhookSubscription(Base):
+    """Where an integration wants status changes POSTed; set up by an admin, never by a caller.
+
+    Matches a case when it came in with the key ``token_id``, or has the 小类 ``category_code``,
+    or lies in ``area_code`` (any that is set)."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    category_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    area_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[When]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
 class WebhookDelivery(Base):
     """One step of one case for one subscription: pending until the receiver said 2xx.
 
@@ -818,4 +820,29 @@ class WebhookDelivery(Base):
             "uq_webhook_deliveries_subscription_event", "subscription_id", "event_id", unique=True
         ),
         Index("ix_webhook_deliveries_subscription_status", "subscription_id", "status", "id"),
+    )
+
+
+# --- Leadership: campaigns (issue 13) -------------------------------------------------------------
+
+
+class Campaign(Base):
+    """A focused campaign (专项整治): which categories, where, from when to when (local dates,
+    both inclusive). Recorded by a leader or commander; its effect is estimated, not stored."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60))
+    categories: Mapped[list[str]] = mapped_column(JSON)  # 大类 (2) or 小类 (5 digits) codes
+    area_code: Mapped[Code]  # a county, town or village code
+    start_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, local
+    end_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, local, inclusive
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[When]
+    updated_at: Mapped[When]
+
+    __table_args__ = (
+        Index("ix_campaigns_area_start", "area_code", "start_day"),
+        Index("ix_campaigns_end", "end_day"),
     )

@@ -208,6 +208,7 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.SchedulerLease, models.CameraLayout, models.FieldCall, models.Attachment),
     models.CaseEvent,
     models.Case,
+    models.Campaign,
 )
 
 

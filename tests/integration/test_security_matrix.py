@@ -27,6 +27,7 @@ from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
 from dashboard.security.pages import guarded_permission
 from dashboard.security.web import STATIC_ENDPOINTS
+from dashboard.services.campaigns import RECORDERS
 from dashboard.services.cases import CaseReport
 from dashboard.services.field import CALLING_ROLES
 from dashboard.storage.models import GridWorker
@@ -100,6 +101,11 @@ EXPECT: dict[str, Rule_] = {
     "api.camera_layouts.create_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.update_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.delete_layout": perm(P.VIEW_CAMERAS),
+    # campaigns: every trends reader reads them; leaders, commanders, admins record (issue 13)
+    **{
+        f"api.leadership.{name}": Rule_(roles=RECORDERS)
+        for name in ("create_campaign", "update_campaign", "delete_campaign")
+    },
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
     # Patrol tracks (issue 16): the OsmAnd door is the protocol's (a bound device id, no login);
     # a grid worker reads only their own track (the sample worker is nobody's: denied).
@@ -169,6 +175,7 @@ SAMPLES: dict[str, str] = {
     "service_code": "01002",
     "service_request_id": "{case}",
     "token": "no-such-token",
+    "campaign_id": "1",
 }
 # Endpoints that take tokens only (a key), never a signed-in browser of the same role.
 TOKENS_ONLY = {endpoint for endpoint in EXPECT if endpoint.startswith("open311.")}

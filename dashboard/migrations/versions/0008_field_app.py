@@ -6,7 +6,7 @@ their tasks, their fixes). ``field_calls``: who called whom, when, how long, and
 was started from (NULL when started from the map or the call list).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import dashboard.storage.models
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

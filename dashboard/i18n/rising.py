@@ -1,0 +1,151 @@
+"""Rising problems, campaigns and rankings (issue 13, the leader's pages)."""
+
+from __future__ import annotations
+
+ENTRIES: dict[str, tuple[str, str]] = {
+    "rising.sentence.rise": (
+        "{place}：近7天{category}上报比常态高 {pct} %"
+        "（{observed} 件，常态约 {expected} 件）{source}。",
+        "{place}: {category} reports in the last 7 days are {pct} % above normal "
+        "({observed}; normally about {expected}){source}.",
+    ),
+    "rising.sentence.fall": (
+        "{place}：专项整治后，近7天{category}上报比常态低 {pct} %"
+        "（{observed} 件，常态约 {expected} 件）{source}。",
+        "{place}: after the campaign, {category} reports in the last 7 days are {pct} % below "
+        "normal ({observed}; normally about {expected}){source}.",
+    ),
+    "rising.from_one": ("，主要来自{a}", ", mostly from {a}"),
+    "rising.from_two": ("，主要来自{a}、{b}", ", mostly from {a} and {b}"),
+    "rising.unknown_category": ("未分类", "Uncategorised"),
+}
+
+ENTRIES.update(
+    {
+        "title.rising": ("问题苗头", "Rising problems"),
+        "title.campaigns": ("专项整治", "Campaigns"),
+        "title.rankings": ("考核排名", "Rankings"),
+        "rising.heading": (
+            "问题苗头：近7天比常态明显升高的类别",
+            "Rising problems: the last 7 days against normal",
+        ),
+        "rising.window": ("统计窗口：{a} 至 {b}（含）", "Window: {a} to {b} (inclusive)"),
+        "rising.none": (
+            "近7天没有显著升高的问题。",
+            "Nothing rose significantly in the last 7 days.",
+        ),
+        "rising.falls": ("专项整治后的明显下降", "Falls after a campaign"),
+        "rising.no_falls": ("没有显著下降。", "No significant fall."),
+        "rising.method": (
+            "方法：每个大类×乡镇（及件数足够的村）与自身历史常态比较——常态取往年同期"
+            "（春节周对春节周，节假日周对节假日周）或近8周，准泊松回归并剔除往期暴发；"
+            "负二项检验，Benjamini–Hochberg 控制错误发现率 q = {q}。本次检验 {n} 个序列。",
+            "Method: each major category × town (and village where counts allow) against its own "
+            "normal — the same weeks of past years (festival week against festival weeks, holiday "
+            "weeks against holiday weeks) or the last 8 weeks; quasi-Poisson regression with past "
+            "outbreaks down-weighted; negative-binomial test, Benjamini–Hochberg false-discovery "
+            "rate q = {q}. {n} series tested.",
+        ),
+        "rising.col.what": ("问题", "Finding"),
+        "rising.col.observed": ("近7天", "Last 7 days"),
+        "rising.col.expected": ("常态", "Normal"),
+        "rising.col.p": ("p 值", "p-value"),
+        "campaigns.heading": ("专项整治", "Campaigns"),
+        "campaigns.list": ("已登记的专项整治", "Recorded campaigns"),
+        "campaigns.none": ("尚未登记专项整治。", "No campaign recorded yet."),
+        "campaigns.form": ("登记专项整治", "Record a campaign"),
+        "campaigns.name": ("名称", "Name"),
+        "campaigns.categories": ("类别", "Categories"),
+        "campaigns.area": ("区域", "Area"),
+        "campaigns.start": ("开始日期", "Start"),
+        "campaigns.end": ("结束日期", "End"),
+        "campaigns.note": ("备注", "Note"),
+        "campaigns.submit": ("登记", "Record"),
+        "campaigns.saved": ("已登记：{name}", "Recorded: {name}"),
+        "campaigns.refused": ("未登记：{m}", "Not recorded: {m}"),
+        "campaigns.not_allowed": (
+            "您的角色不能登记专项整治。",
+            "Your role may not record campaigns.",
+        ),
+        "campaigns.err.bad_name": ("名称须为 1–60 个字符", "name: 1 to 60 characters"),
+        "campaigns.err.bad_note": ("备注最多 500 个字符", "note: at most 500 characters"),
+        "campaigns.err.bad_categories": ("请选择 1–10 个类别", "choose 1 to 10 categories"),
+        "campaigns.err.unknown_category": ("类别不存在", "unknown category"),
+        "campaigns.err.bad_area": ("区域不在您的范围内", "the area is outside yours"),
+        "campaigns.err.bad_dates": (
+            "日期不合理（结束早于开始、超过一年，或过远）",
+            "dates: end before start, longer than a year, or too far from today",
+        ),
+        "campaigns.err.bad_date": ("请填写日期", "enter the dates"),
+        "campaigns.err.control_character": ("含有不允许的控制字符", "contains a control character"),
+        "campaigns.col.name": ("名称", "Name"),
+        "campaigns.col.period": ("时间", "Period"),
+        "campaigns.col.area": ("区域", "Area"),
+        "campaigns.col.categories": ("类别", "Categories"),
+        "campaigns.effect": ("整治效果：{name}", "Effect: {name}"),
+        "campaigns.pick": ("查看效果", "Show effect"),
+        "campaigns.series.treated": ("整治区域上报数（周）", "Campaign area, reports per week"),
+        "campaigns.series.expected": ("按对照推算的预期", "Expected from the control"),
+        "campaigns.band": ("整治期间", "Campaign"),
+        "campaigns.control.other_towns": (
+            "对照：同类问题在未整治的其他区域",
+            "Control: the same categories where no campaign ran",
+        ),
+        "campaigns.control.other_categories": (
+            "对照：同一区域的其他类别",
+            "Control: other categories in the same area",
+        ),
+        "campaigns.statement": (
+            "{period}：比按对照推算的预期{dir} {pct} %（95 % 区间 {low} % 至 {high} %）；"
+            "整治区域 {tb} → {tp} 件，对照 {cb} → {cp} 件（各 {wb} / {wp} 周）。{sig}",
+            "{period}: {pct} % {dir} than expected from the control (95 % interval {low} % to "
+            "{high} %); campaign area {tb} → {tp}, control {cb} → {cp} ({wb} / {wp} weeks). {sig}",
+        ),
+        "campaigns.period.during": ("整治期间", "During"),
+        "campaigns.period.after": ("整治结束后", "After"),
+        "campaigns.dir.less": ("少", "fewer"),
+        "campaigns.dir.more": ("多", "more"),
+        "campaigns.sig.yes": ("区间不含 0：效果显著。", "The interval excludes 0: a clear effect."),
+        "campaigns.sig.no": (
+            "区间含 0：尚不能确定有效果。",
+            "The interval includes 0: no clear effect yet.",
+        ),
+        "campaigns.no_estimate": (
+            "{period}：数据不足，无法估计。",
+            "{period}: not enough data to estimate.",
+        ),
+        "rankings.heading": ("考核排名（{a} 至 {b}）", "Rankings ({a} to {b})"),
+        "rankings.departments": ("部门排名", "Departments"),
+        "rankings.towns": ("乡镇排名", "Towns"),
+        "rankings.workers": ("网格员排名", "Grid workers"),
+        "rankings.col.rank": ("名次", "Rank"),
+        "rankings.col.name": ("名称", "Name"),
+        "rankings.col.score": ("综合得分", "Score"),
+        "rankings.col.grade": ("等级", "Grade"),
+        "rankings.col.closure": ("结案率", "Closure rate"),
+        "rankings.col.on_time": ("按期处置率", "On-time handling"),
+        "rankings.col.rework": ("返工率", "Rework rate"),
+        "rankings.col.dispatch": ("准确派遣率", "Dispatch accuracy"),
+        "rankings.col.reported": ("上报数", "Reports"),
+        "rankings.col.valid": ("有效上报率", "Valid reports"),
+        "rankings.col.checks": ("核实核查次数", "Verifications and checks"),
+        "rankings.col.missed": ("漏报率", "Missed-report rate"),
+        "rankings.formula": (
+            "综合得分 = 件量分 + 结案率 × {c} + 按期处置率 × {o} + (100 − 返工率) × {r}；"
+            "A ≥ 90，B ≥ 75，C ≥ 60，D ≥ 40，其余 E。每个比率后括号内为分子 / 分母。"
+            "漏报率 = 网格内公众上报（已立案）/ 本人立案上报数。"
+            "按期核实、核查率暂未计量（核实、核查时限尚未按事件记录）。",
+            "Score = volume points + closure rate × {c} + on-time handling × {o} + (100 − rework "
+            "rate) × {r}; A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E. Each rate shows numerator / "
+            "denominator. Missed-report rate = registered public reports in the grid / the "
+            "worker's own registered reports. On-time verify and check rates are not measured yet "
+            "(their time limits are not recorded per event).",
+        ),
+        "rankings.none": ("本期无数据。", "No data in this period."),
+        "audit.action.campaign_created": ("登记专项整治", "Campaign recorded"),
+        "audit.action.campaign_updated": ("修改专项整治", "Campaign changed"),
+        "audit.action.campaign_deleted": ("删除专项整治", "Campaign deleted"),
+        "audit.target.campaign": ("专项整治 {id}", "Campaign {id}"),
+        "audit.kind.campaign": ("专项整治", "Campaigns"),
+    }
+)

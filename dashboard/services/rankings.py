@@ -1,0 +1,241 @@
+"""Evaluation rankings (考核排名) over stored cases: departments by the composite score and grade,
+towns by the same score, grid workers by their reports. Every figure carries its formula and
+its counts (``"按期处置率 = 737 / 972"``), from dashboard.domain.metrics / scores /
+worker_metrics — no rate is computed here.
+
+Grid workers: reports made in the period (own grid-worker reports), valid-report rate,
+verifications and checks done (case events they performed), and 漏报率 = public reports
+registered in the worker's grid / the worker's own registered reports. On-time verify and check
+rates need the verify and check time limits, which are not stored per event yet: reported as
+not measured (``null``) with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from dashboard.config import EvaluationConfig
+from dashboard.domain.metrics import (
+    CaseFacts,
+    ClosureCounts,
+    Period,
+    by_key,
+    closure_rate,
+    dispatch_accuracy,
+    on_time_closure_rate,
+    on_time_handling_rate,
+    rate,
+    rework_rate,
+)
+from dashboard.domain.permissions import Scope
+from dashboard.domain.scores import ScoreWeights, grade, score_for
+from dashboard.domain.status import CaseStatus, Source
+from dashboard.domain.worker_metrics import report_counts_by_worker
+from dashboard.reference import ReferenceData
+from dashboard.services.metrics import case_facts
+from dashboard.storage.db import Database
+from dashboard.storage.models import Case, CaseEvent, GridWorker, Town
+from dashboard.storage.scoping import in_area
+
+MAX_WORKERS = 500
+
+
+def weights(config: EvaluationConfig) -> ScoreWeights:
+    return ScoreWeights(
+        closure=config.closure_weight,
+        on_time_handling=config.on_time_handling_weight,
+        rework=config.rework_weight,
+    )
+
+
+def _figure(value: float | None, numerator: int, denominator: int) -> dict[str, Any]:
+    return {"value": value, "numerator": numerator, "denominator": denominator}
+
+
+def explain(counts: ClosureCounts, w: ScoreWeights) -> dict[str, Any]:
+    """Every figure of one unit with its counts (the page builds the formula text from them)."""
+    score = score_for(counts, w)
+    return {
+        "score": score,
+        "grade": grade(score) if score is not None else None,
+        "closure_rate": _figure(closure_rate(counts), counts.closed, counts.should_be_closed),
+        "on_time_closure_rate": _figure(
+            on_time_closure_rate(counts), counts.closed_on_time, counts.should_be_closed
+        ),
+        "on_time_handling_rate": _figure(
+            on_time_handling_rate(counts), counts.handled_on_time, counts.should_be_handled
+        ),
+        "rework_rate": _figure(rework_rate(counts), counts.reworks, counts.should_be_closed),
+        "dispatch_accuracy": _figure(
+            dispatch_accuracy(counts), counts.dispatched_right_first_time, counts.dispatched
+        ),
+        "handled": counts.handled,
+        "weights": {
+            "closure": w.closure,
+            "on_time_handling": w.on_time_handling,
+            "rework": w.rework,
+        },
+    }
+
+
+def _ranked(
+    table: dict[str, ClosureCounts], w: ScoreWeights, name: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    rows = [{"code": code, "name": name(code), **explain(c, w)} for code, c in table.items()]
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["code"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank if row["score"] is not None else None
+    return rows
+
+
+def period_of(reference: ReferenceData, first: date, last: date) -> Period:
+    tz = reference.calendar.tz
+    start = datetime.combine(first, time(0), tz).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return Period(start, end)
+
+
+def rankings(
+    db: Database,
+    reference: ReferenceData,
+    config: EvaluationConfig,
+    scope: Scope,
+    first: date,
+    last: date,
+    now: datetime,
+    lang: str = "zh",
+) -> dict[str, Any]:
+    period = period_of(reference, first, last)
+    w = weights(config)
+    departments = {
+        d.code: (d.name_zh if lang == "zh" else d.name_en) for d in reference.departments
+    }
+    with db.read() as session:
+        facts = list(case_facts(session, period, now, scope.area_code))
+        towns = dict(
+            session.execute(
+                select(Town.code, Town.name).where(*in_area(Town.code, scope.area_code))
+            ).all()
+        )
+        workers = _workers(session, period, scope)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "departments": _ranked(
+            by_key(facts, _department, period, now), w, lambda c: departments.get(c, c)
+        ),
+        "towns": _ranked(by_key(facts, _town, period, now), w, lambda c: towns.get(c, c)),
+        "workers": workers,
+    }
+
+
+def _department(case: CaseFacts) -> str | None:
+    return case.department_code
+
+
+def _town(case: CaseFacts) -> str | None:
+    return case.village_code[:9] if case.village_code else None
+
+
+def _workers(session: Any, period: Period, scope: Scope) -> list[dict[str, Any]]:
+    area = in_area(Case.village_code, scope.area_code)
+    rows = session.execute(
+        select(
+            Case.status,
+            Case.reported_at,
+            Case.registered_at,
+            Case.reporter,
+            Case.source,
+            Case.village_code,
+        ).where(
+            Case.reported_at >= period.start,
+            Case.reported_at < period.end,
+            Case.source == Source.GRID_WORKER.value,
+            *area,
+        )
+    )
+    facts = [
+        CaseFacts(
+            status=CaseStatus(r.status),
+            reported_at=r.reported_at,
+            registered_at=r.registered_at,
+            deadline=None,
+            handled_at=None,
+            closed_at=None,
+            department_code=None,
+            category_code=None,
+            source=r.source,
+            reporter_id=r.reporter or None,
+            village_code=r.village_code,
+        )
+        for r in rows
+    ]
+    reports = report_counts_by_worker(facts, period)
+    people = {
+        w.id: w
+        for w in session.scalars(
+            select(GridWorker).where(*in_area(GridWorker.village_code, scope.area_code))
+        )
+    }
+    done = (
+        dict(
+            session.execute(
+                select(CaseEvent.actor, func.count())
+                .where(
+                    CaseEvent.at >= period.start,
+                    CaseEvent.at < period.end,
+                    CaseEvent.action.in_(("verify", "check_pass", "check_fail")),
+                    CaseEvent.actor.in_(list(people)),
+                )
+                .group_by(CaseEvent.actor)
+            ).all()
+        )
+        if people
+        else {}
+    )
+    public = dict(
+        session.execute(
+            select(Case.grid_code, func.count())
+            .where(
+                Case.reported_at >= period.start,
+                Case.reported_at < period.end,
+                Case.source != Source.GRID_WORKER.value,
+                Case.registered_at.is_not(None),
+                Case.status != CaseStatus.VOIDED.value,
+                *area,
+            )
+            .group_by(Case.grid_code)
+        ).all()
+    )
+    out = []
+    for worker_id, person in people.items():
+        counts = reports.get(worker_id)
+        if counts is None and worker_id not in done:
+            continue
+        reported = counts.reported if counts else 0
+        registered = counts.registered if counts else 0
+        valid = registered + (counts.voided_with_reason if counts else 0)
+        grid_public = public.get(person.grid_code, 0)
+        out.append(
+            {
+                "id": worker_id,
+                "name": person.name,
+                "village": person.village_code,
+                "reported": reported,
+                "valid_report_rate": _figure(rate(valid, reported), valid, reported),
+                "verifications_and_checks": int(done.get(worker_id, 0)),
+                "on_time_verify_rate": None,
+                "on_time_check_rate": None,
+                "missed_report_rate": _figure(
+                    rate(grid_public, registered), grid_public, registered
+                ),
+            }
+        )
+    out.sort(key=lambda r: (-r["reported"], -(r["valid_report_rate"]["value"] or 0), r["id"]))
+    for rank, row in enumerate(out[:MAX_WORKERS], start=1):
+        row["rank"] = rank
+    return out[:MAX_WORKERS]
