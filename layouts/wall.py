@@ -21,6 +21,7 @@ from dash import html
 from dashboard.domain.status import CaseStatus, Source
 from dashboard.i18n import TABLE, Lang, t
 from layouts import wall_ids as ids
+from layouts.controls import data_attrs
 from layouts.wall_feed import RED_LIST_ROWS, alarm_banner
 from layouts.wall_panels import KPI_TILES, RATE_KPIS
 
@@ -122,7 +123,7 @@ def _header(view: WallView) -> html.Header:
 
 
 def _panel(title: str, body: Any, panel_id: str, note: str = "", extra: str = "") -> html.Section:
-    head = [html.H2(title)]
+    head: list[Any] = [html.H2(title)]
     if note:
         head.append(html.Span(note, className="panel-note"))
     return html.Section(
@@ -222,7 +223,5 @@ def wall_page(view: WallView) -> html.Div:
         id=ids.WALL,
         className=f"wall lang-{lang}",
         lang="zh-CN" if lang == "zh" else "en",
-        **{
-            "data-config": json.dumps(js_config(view), ensure_ascii=False),
-        },
+        **data_attrs(config=json.dumps(js_config(view), ensure_ascii=False)),
     )

@@ -15,6 +15,7 @@ from dash import dcc, html
 
 from dashboard.i18n import Lang, t
 from layouts import wall_ids as ids
+from layouts.controls import data_attrs
 
 
 def local_time(iso: str | None, tz: ZoneInfo, now: datetime, with_seconds: bool = False) -> str:
@@ -118,5 +119,5 @@ def alarm_banner(
         ],
         id=ids.ALARM,
         className="alarm-banner" if first is not None else "alarm-banner hidden",
-        **{"data-case": str(first["case_id"]) if first is not None else ""},
+        **data_attrs(case=str(first["case_id"]) if first is not None else ""),
     )
