@@ -201,9 +201,8 @@ def seed(
         "workers": len(workers),
         "cameras": len(cameras),
         "cases": cases,
-        **residents,
     }
-    logger.info("seeded %s (%s): %s", region.name, scale, counts)
+    logger.info("seeded %s (%s): %s; residents' side: %s", region.name, scale, counts, residents)
     return SeedReport(scale, seed, days, counts)
 
 
