@@ -204,6 +204,7 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.OutboxEvent, models.Reminder, models.SupervisionOrder, models.CallLogEntry),
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
     *(models.SchedulerLease, models.CameraLayout, models.Attachment, models.CaseEvent),
+    *(models.TrendRollup, models.TrendMark, models.TrendState),
     models.Case,
 )
 

@@ -97,6 +97,7 @@ EXPECT: dict[str, Rule_] = {
     "api.camera_layouts.create_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.update_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.delete_layout": perm(P.VIEW_CAMERAS),
+    "api.trends.summary": perm(P.VIEW_TRENDS),  # area-scoped: see test_trends_summary
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
     "/": ANY,
     "/<path:path>": ANY,
