@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("wall", "/wall", "nav.wall", Permission.VIEW_WALL),
     NavItem("video", "/video", "nav.video", Permission.VIEW_CAMERAS),
     NavItem("supervision", "/supervision", "nav.supervision", Permission.SUPERVISE),
+    NavItem("trends", "/trends", "nav.trends", Permission.VIEW_TRENDS),
     NavItem("cases", "/cases", "nav.cases", Permission.VIEW_CASES),
     NavItem(
         "department",

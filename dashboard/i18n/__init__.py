@@ -18,6 +18,7 @@ from dashboard.i18n import (
     security,
     shell,
     supervision,
+    trends,
     video,
     watchers,
 )
@@ -38,6 +39,7 @@ _AREAS: tuple[ModuleType, ...] = (
     department,
     pages,
     security,
+    trends,
 )
 
 

@@ -214,8 +214,9 @@ class TrendQueries:
 
     def cases_in(
         self, session: Session, dates: DateRange, scope: Scope, where: dict[str, str]
-    ) -> list[TrendCase]:
-        """The cases reported in ``dates`` (for the hour × weekday matrix and the map)."""
+    ) -> list[tuple[TrendCase, float, float]]:
+        """The cases reported in ``dates`` with their place (the hour × weekday matrix, the
+        map, the case list)."""
         period = period_of(dates, self.calendar)
         conditions = [
             Case.reported_at >= period.start,
@@ -223,6 +224,11 @@ class TrendQueries:
             *in_area(Case.village_code, scope.area_code),
             *in_department(Case.department_code, scope),
         ]
-        cases = [trend_case(r) for r in session.execute(select(*COLUMNS).where(*conditions))]
+        query = select(*COLUMNS, Case.lon, Case.lat).where(*conditions)
         filters = [(_case_key(d), v) for d, v in where.items() if d != "day"]
-        return [c for c in cases if all(get(c) == v for get, v in filters)]
+        found = []
+        for row in session.execute(query.execution_options(yield_per=5000)):
+            case = trend_case(row)
+            if all(get(case) == v for get, v in filters):
+                found.append((case, float(row.lon), float(row.lat)))
+        return found
