@@ -21,6 +21,7 @@ from callbacks.department import register_department_page
 from callbacks.frame_pages import register_frame_pages
 from callbacks.status import register_status_page
 from callbacks.supervision import register_supervision_page
+from callbacks.trend_briefings import register_trend_briefings_page
 from callbacks.trends import register_trends_page
 from callbacks.video import register_video_page
 from callbacks.wall import register_wall_page, wall_snapshot_for
@@ -50,6 +51,7 @@ PAGES = (
     register_department_page,  # /department
     register_supervision_page,  # /supervision
     register_trends_page,  # /trends (leaders)
+    register_trend_briefings_page,  # /trends/briefings
     register_frame_pages,  # /field and "not found"
 )
 

@@ -31,8 +31,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.clock import Clock
 from dashboard.config import AppConfig
+from dashboard.domain.permissions import UNLIMITED
 from dashboard.reference import ReferenceData
 from dashboard.services.rollups import missing_days
+from dashboard.services.trend_briefing import due_briefing, file_name, folder, make_briefing
+from dashboard.services.trend_rollups import refresh as refresh_trends
 from dashboard.services.watch_common import Locator, WatchSettings
 from dashboard.services.watchers import (
     MomentCache,
@@ -43,6 +46,7 @@ from dashboard.services.watchers import (
 )
 from dashboard.storage.db import Database
 from dashboard.storage.models import SchedulerLease, WatcherRun
+from layouts.trend_briefing import briefing_html
 
 if TYPE_CHECKING:
     from dashboard.container import Services
@@ -50,7 +54,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "watchers"
-JOBS = ("deadline", "village", "patrol", "rollups")
+JOBS = ("deadline", "village", "patrol", "rollups", "trends", "briefing")
+TRENDS_REFRESH_SECONDS = 300  # the trend roll-up follows the cases (the page refreshes too)
+BRIEFING_HOUR = 7  # local: the monthly briefing on the first working day of the month
 
 
 def make_holder() -> str:
@@ -128,7 +134,11 @@ class WatcherScheduler:
         self._scheduler: BackgroundScheduler | None = None
         # One watcher at a time per process (SQLite: one writer); the roll-up (long reads at
         # start, when it catches up on missing days) has its own, so it never delays them.
-        self._locks = {"rollups": threading.Lock()}
+        self._locks = {
+            "rollups": threading.Lock(),
+            "trends": threading.Lock(),
+            "briefing": threading.Lock(),
+        }
         self._watch_lock = threading.Lock()
 
     @property
@@ -144,6 +154,8 @@ class WatcherScheduler:
             "village": lambda now: run_village_watch(db, ref, now, settings).items,
             "patrol": lambda now: run_patrol_watch(db, ref, now, settings, self.locate).items,
             "rollups": self._rollups,
+            "trends": lambda now: refresh_trends(db, ref.calendar),
+            "briefing": self._briefing,
         }
         return work[job]
 
@@ -173,6 +185,22 @@ class WatcherScheduler:
         span = str(first) if first == last else f"{len(days)} days, {first} to {last}"
         logger.info("roll-ups: %s, %d rows", span, rows)
         return rows
+
+    def _briefing(self, now: datetime) -> int:
+        """The previous month's briefing of the whole deployment, on the first working day of
+        the month (once: an existing file is kept)."""
+        month = due_briefing(self.reference.calendar, now)
+        if month is None:
+            return 0
+        data_dir, lang = self.config.data_dir(), self.config.ui.language
+        if (folder(data_dir) / file_name(month, UNLIMITED, lang)).exists():
+            return 0
+        title = self.config.ui.title if lang == "zh" else ""
+        make_briefing(
+            self.db, self.reference, data_dir, month, now, UNLIMITED, briefing_html, lang, title
+        )
+        logger.info("monthly briefing of %s made", f"{month:%Y-%m}")
+        return 1
 
     def _record(self, job: str, started: datetime, items: int, error: str | None) -> None:
         try:
@@ -224,6 +252,17 @@ class WatcherScheduler:
             )
         nightly = CronTrigger(hour=sup.rollup_hour, minute=0, timezone=tz)
         scheduler.add_job(self.run_job, nightly, args=("rollups",), id="rollups")
+        scheduler.add_job(
+            self.run_job,
+            "interval",
+            seconds=TRENDS_REFRESH_SECONDS,
+            args=("trends",),
+            next_run_time=first,
+            id="trends",
+        )
+        morning = CronTrigger(hour=BRIEFING_HOUR, minute=0, timezone=tz)
+        scheduler.add_job(self.run_job, morning, args=("briefing",), id="briefing")
+        scheduler.add_job(self.run_job, args=("briefing",), next_run_time=first, id="briefing0")
         # The catch-up at start: missing days of the window (and yesterday) are rolled up.
         scheduler.add_job(self.run_job, args=("rollups",), next_run_time=first, id="catchup")
         scheduler.start()

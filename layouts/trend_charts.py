@@ -153,20 +153,25 @@ def map_chart(view: TrendView) -> go.Figure:
     lats = [p[1] for p in view.points]
     fig = go.Figure()
     if view.points:
+        pad_x = (max(lons) - min(lons)) * 0.05 or 0.01
+        pad_y = (max(lats) - min(lats)) * 0.05 or 0.01
         fig.add_trace(
-            go.Histogram2dContour(
-                x=lons, y=lats, colorscale="YlOrRd", ncontours=12, showscale=False,
-                contours={"coloring": "fill"}, opacity=0.8,
+            go.Histogram2d(
+                x=lons, y=lats, nbinsx=36, nbinsy=36, colorscale="YlOrRd", showscale=False,
+                zmin=0, hovertemplate="%{z}<extra></extra>",
             )
         )  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=lons, y=lats, mode="markers", marker={"size": 3, "color": "#1d2433"},
-                opacity=0.5, showlegend=False, hoverinfo="skip",
+                x=lons, y=lats, mode="markers", marker={"size": 2, "color": "#1d2433"},
+                opacity=0.35, showlegend=False, hoverinfo="skip",
             )
         )  # fmt: skip
+        fig.update_xaxes(range=[min(lons) - pad_x, max(lons) + pad_x])
+        fig.update_yaxes(range=[min(lats) - pad_y, max(lats) + pad_y])
     fig.update_yaxes(scaleanchor="x", scaleratio=1.15, showgrid=False, rangemode="normal")
-    fig.update_xaxes(showgrid=False)
+    fig.update_xaxes(showgrid=False, showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
     return _base(fig, t("tr.chart_map", lang), 360)
 
 

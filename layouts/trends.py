@@ -156,7 +156,7 @@ def _export(kind: str, name: str, query: str, lang: Lang) -> html.A:
     ext = "png" if kind == "chart" else "csv"
     return html.A(
         ext.upper(),
-        href=f"/trends/export/{kind}/{name}.{ext}?{query}",
+        href=f"/api/v1/trends/{kind}s/{name}.{ext}?{query}",
         className="tr-export",
         id=f"tr-export-{kind}-{name}",
         title=t(f"tr.export_{ext}", lang),
@@ -423,7 +423,7 @@ def trends_content(view: TrendView, principal: Principal, can_open: bool) -> htm
 
 def period_label(view: TrendView, lang: Lang) -> str:
     c = view.comparison.current
-    return f"{t('tr.kind.' + view.comparison.kind.value, lang)} · {_span(c.first, c.last)}"
+    return f"{t(f'tr.kind.{view.comparison.kind.value}', lang)} · {_span(c.first, c.last)}"
 
 
 def trends_page(
@@ -447,9 +447,25 @@ def trends_page(
             html.Div(
                 [
                     html.Label(t("tr.from", lang), htmlFor=FROM),
-                    dcc.Input(id=FROM, type="date", value=state["first"], debounce=True),
+                    dcc.Input(
+                        id=FROM,
+                        type="text",
+                        value=state["first"],
+                        debounce=True,
+                        placeholder="YYYY-MM-DD",
+                        maxLength=10,
+                        className="tr-date",
+                    ),
                     html.Label(t("tr.to", lang), htmlFor=TO),
-                    dcc.Input(id=TO, type="date", value=state["last"], debounce=True),
+                    dcc.Input(
+                        id=TO,
+                        type="text",
+                        value=state["last"],
+                        debounce=True,
+                        placeholder="YYYY-MM-DD",
+                        maxLength=10,
+                        className="tr-date",
+                    ),
                 ],
                 className="tr-custom",
                 id="tr-custom",

@@ -128,9 +128,10 @@ def register_api(server: Flask, services: Services) -> None:
 
     for child in (api_cameras.bp, api_camera_layouts.bp):
         api.register_blueprint(child)
-    from dashboard.http import api_trends  # leadership trends (issue 13)
+    from dashboard.http import api_trend_exports, api_trends  # leadership trends (issue 13)
 
     api.register_blueprint(api_trends.bp)
+    api.register_blueprint(api_trend_exports.bp)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
     api.after_request(_server_time)
     api.before_request(refuse_control_characters)

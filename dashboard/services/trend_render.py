@@ -96,9 +96,7 @@ def chart_png(figure: dict[str, Any], width: int = 1200, height: int = 600) -> b
     with tempfile.TemporaryDirectory(prefix="gcc-chart-") as tmp:
         page, out = Path(tmp) / "chart.html", Path(tmp) / "chart.png"
         page.write_text(_chart_html(figure, width, height), encoding="utf-8")
-        return _run(
-            [f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()], out
-        )
+        return _run([f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()], out)
 
 
 def html_pdf(html: str) -> bytes:
@@ -106,6 +104,4 @@ def html_pdf(html: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="gcc-pdf-") as tmp:
         page, out = Path(tmp) / "page.html", Path(tmp) / "page.pdf"
         page.write_text(html, encoding="utf-8")
-        return _run(
-            ["--no-pdf-header-footer", f"--print-to-pdf={out}", page.as_uri()], out
-        )
+        return _run(["--no-pdf-header-footer", f"--print-to-pdf={out}", page.as_uri()], out)
