@@ -38,7 +38,8 @@ def _base(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     fig.update_xaxes(gridcolor="#e6e9ef")
-    fig.update_yaxes(gridcolor="#e6e9ef", rangemode="tozero")
+    # Plain numbers and dates: Plotly's defaults ("15k", "Nov 23") are English.
+    fig.update_yaxes(gridcolor="#e6e9ef", rangemode="tozero", tickformat=",d")
     return fig
 
 
@@ -72,7 +73,11 @@ def trend_chart(view: TrendView) -> go.Figure:
             line={"color": BLUE, "width": 2, "dash": "dot"},
         )
     )
-    return _base(fig, t("tr.chart_trend", lang), 360)
+    fig = _base(fig, t("tr.chart_trend", lang), 360)
+    days = len(view.series_days)
+    step = 86_400_000 if days <= 16 else (7 * 86_400_000 if days <= 120 else None)
+    fig.update_xaxes(tickformat="%m-%d", **({"dtick": step} if step else {}))
+    return fig
 
 
 def places_chart(view: TrendView) -> go.Figure:
@@ -111,8 +116,10 @@ def categories_chart(view: TrendView) -> go.Figure:
             marker_color=[ACCENT[0] if r.code in view.rising else BLUE for r in rows][::-1],
         )
     )
-    fig.update_xaxes(rangemode="tozero")
-    return _base(fig, t("tr.chart_categories", lang))
+    fig = _base(fig, t("tr.chart_categories", lang))
+    fig.update_xaxes(rangemode="tozero", tickformat=",d")
+    fig.update_yaxes(tickformat="")
+    return fig
 
 
 def sources_chart(view: TrendView) -> go.Figure:
@@ -141,8 +148,9 @@ def matrix_chart(view: TrendView) -> go.Figure:
             hovertemplate="%{y} %{x}:00 · %{z}<extra></extra>",
         )
     )
-    fig.update_yaxes(autorange="reversed", rangemode="normal")
-    return _base(fig, t("tr.chart_matrix", lang))
+    fig = _base(fig, t("tr.chart_matrix", lang))
+    fig.update_yaxes(autorange="reversed", rangemode="normal", tickformat="")
+    return fig
 
 
 def map_chart(view: TrendView) -> go.Figure:
@@ -172,7 +180,9 @@ def map_chart(view: TrendView) -> go.Figure:
     fig.update_yaxes(scaleanchor="x", scaleratio=1.15, showgrid=False, rangemode="normal")
     fig.update_xaxes(showgrid=False, showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    return _base(fig, t("tr.chart_map", lang), 360)
+    fig = _base(fig, t("tr.chart_map", lang), 360)
+    fig.update_yaxes(rangemode="normal")
+    return fig
 
 
 BUILDERS: dict[str, Callable[[TrendView], go.Figure]] = {

@@ -35,12 +35,18 @@ def _links(component: Any) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.ADMIN, {"wall", "video", "supervision", "cases", "department", "status", "audit"}),
-        (Role.COMMANDER, {"wall", "video", "supervision", "cases", "department", "status"}),
-        (Role.SUPERVISOR, {"wall", "video", "supervision", "cases", "status"}),
+        (
+            Role.ADMIN,
+            {"wall", "video", "supervision", "trends", "cases", "department", "status", "audit"},
+        ),
+        (
+            Role.COMMANDER,
+            {"wall", "video", "supervision", "trends", "cases", "department", "status"},
+        ),
+        (Role.SUPERVISOR, {"wall", "video", "supervision", "trends", "cases", "status"}),
         (Role.DISPATCHER, {"wall", "video", "cases", "status"}),
         (Role.DEPARTMENT, {"cases", "department"}),
-        (Role.LEADER, {"wall", "video", "status"}),
+        (Role.LEADER, {"wall", "video", "trends", "status"}),
         (Role.WALL, {"wall", "video", "status"}),
         (Role.GRID_WORKER, {"cases", "field"}),
     ],
