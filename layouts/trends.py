@@ -144,9 +144,11 @@ def _panel(title: str, body: Any, cls: str = "", exports: list[Any] | None = Non
 
 
 def _graph(name: str, view: TrendView) -> dcc.Graph:
+    fig = trend_charts.figure(name, view, titled=False)
     return dcc.Graph(
         id=f"tr-graph-{name}",
-        figure=trend_charts.figure(name, view, titled=False),
+        figure=fig,
+        style={"height": f"{fig.layout.height or 320}px"},
         config={"displayModeBar": False, "responsive": True},
         className="tr-graph",
     )

@@ -98,6 +98,11 @@ EXPECT: dict[str, Rule_] = {
     "api.camera_layouts.update_layout": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.delete_layout": perm(P.VIEW_CAMERAS),
     "api.trends.summary": perm(P.VIEW_TRENDS),  # area-scoped: see test_trends_summary
+    "api.trend_exports.chart": perm(P.VIEW_TRENDS),
+    "api.trend_exports.table": perm(P.VIEW_TRENDS),
+    "api.trend_exports.briefings": perm(P.VIEW_TRENDS),
+    "api.trend_exports.make": perm(P.VIEW_TRENDS),
+    "api.trend_exports.briefing": perm(P.VIEW_TRENDS),
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
     "/": ANY,
     "/<path:path>": ANY,
@@ -119,6 +124,7 @@ SAMPLES: dict[str, str] = {
     "entry_id": "1",
     "order_id": "1",
     "layout_id": "1",
+    "name": "places",  # a trends chart, table or briefing
 }
 # Endpoints a request would change for the next caller: each call gets a fresh session.
 CONSUMES_SESSION = {"security.logout"}
