@@ -43,16 +43,16 @@ def summary_sentences(view: TrendView, lang: Lang) -> list[str]:
         ),
         t("br.s_closure", lang).format(
             rate=_value(k["closure_rate"], lang),
-            closed=k["closure_rate"].numerator or 0,
-            should=k["closure_rate"].denominator or 0,
+            closed=f"{k['closure_rate'].numerator or 0:,}",
+            should=f"{k['closure_rate'].denominator or 0:,}",
             on_time=_value(k["on_time_closure_rate"], lang),
-            on_time_n=k["on_time_closure_rate"].numerator or 0,
+            on_time_n=f"{k['on_time_closure_rate'].numerator or 0:,}",
             mom=_change(k["on_time_closure_rate"], "mom", lang),
         ),
     ]
     if view.majors:
         top = view.majors[0]
-        out.append(t("br.s_top", lang).format(name=top.name, n=top.figures["reported"]))
+        out.append(t("br.s_top", lang).format(name=top.name, n=f"{top.figures['reported']:,}"))
     if view.rising:
         names = "、".join(view.names.get(f"major:{m}", m) for m in view.rising)
         out.append(
