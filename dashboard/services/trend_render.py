@@ -19,16 +19,18 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
-
-import plotly
 
 logger = logging.getLogger(__name__)
 
 PARALLEL = 2
 TIMEOUT = 90.0
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+_PLOTLY = find_spec("plotly")
+PLOTLY_JS = Path(_PLOTLY.origin if _PLOTLY and _PLOTLY.origin else "plotly").parent / (
+    "package_data/plotly.min.js"
+)
 _SLOTS = threading.BoundedSemaphore(PARALLEL)
 MAX_SIDE = 4000
 

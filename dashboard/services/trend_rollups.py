@@ -31,7 +31,13 @@ from sqlalchemy.orm import Session
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.metrics import CaseFacts
 from dashboard.domain.status import CaseStatus
-from dashboard.domain.trend_figures import ADDITIVE, DayParts, day_bounds, day_parts
+from dashboard.domain.trend_figures import (
+    ADDITIVE,
+    DayParts,
+    WorkingTimer,
+    day_bounds,
+    day_parts,
+)
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, TrendMark, TrendRollup, TrendState
 
@@ -106,8 +112,9 @@ def _contributions(
 ) -> tuple[dict[Key, DayParts], dict[int, list[date]]]:
     sums: dict[Key, DayParts] = defaultdict(DayParts)
     marks: dict[int, list[date]] = {}
+    timer = WorkingTimer(calendar)
     for case in cases:
-        parts = day_parts(case.facts, case.emergency, calendar)
+        parts = day_parts(case.facts, case.emergency, calendar, timer)
         marks[case.id] = sorted(parts)
         f = case.facts
         for day, part in parts.items():
