@@ -160,7 +160,7 @@ def generate(
     seed: int = 13,
     first: date = FIRST_DAY,
     last: date = LAST_DAY,
-    per_day: tuple[int, int] = (2, 9),
+    per_day: tuple[int, int] = (1, 5),
     now: datetime | None = None,
 ) -> int:
     """Random cases reported every day from ``first`` to ``last``; times beyond ``now`` (if
