@@ -25,6 +25,7 @@ from dashboard.services.rankings import rankings, weights
 from dashboard.services.rising import rising_problems
 from layouts import leadership as lay
 from layouts.shell import page_shell
+from layouts.trends_nav import trends_nav
 
 if TYPE_CHECKING:
     from dashboard.container import Services
@@ -51,8 +52,8 @@ def register_leadership_pages(services: Services) -> None:
         found = rising_problems(
             services.db, services.reference, principal.scope, services.clock.now(), language
         )
-        body = lay.rising_page(found, language)
-        return page_shell("rising", language, principal, body, path="/trends/rising")
+        body = [trends_nav("rising", language), lay.rising_page(found, language)]
+        return page_shell("trends", language, principal, body, path="/trends/rising")
 
     @page_guard(Permission.VIEW_TRENDS)
     def campaign_page(
@@ -60,8 +61,9 @@ def register_leadership_pages(services: Services) -> None:
     ) -> html.Div:
         language = normalise_lang(lang, services.config.ui.language)
         body, query = _campaigns_body(services, principal, language, id)
+        page = [trends_nav("campaigns", language), body]
         return page_shell(
-            "campaigns", language, principal, body, path="/trends/campaigns", query=query
+            "trends", language, principal, page, path="/trends/campaigns", query=query
         )
 
     @page_guard(Permission.VIEW_TRENDS)
@@ -87,7 +89,8 @@ def register_leadership_pages(services: Services) -> None:
             {"closure": w.closure, "on_time_handling": w.on_time_handling, "rework": w.rework},
             language,
         )
-        return page_shell("rankings", language, principal, body, path="/trends/rankings")
+        page = [trends_nav("rankings", language), body]
+        return page_shell("trends", language, principal, page, path="/trends/rankings")
 
     for name, path, layout in (
         ("rising", "/trends/rising", rising),

@@ -24,6 +24,8 @@ from callbacks.residents import register_residents_page
 from callbacks.status import register_status_page
 from callbacks.supervision import register_supervision_page
 from callbacks.tracks import register_tracks_page
+from callbacks.trend_briefings import register_trend_briefings_page
+from callbacks.trends import register_trends_page
 from callbacks.video import register_video_page
 from callbacks.wall import register_wall_page, wall_snapshot_for
 from dashboard.container import Services
@@ -65,6 +67,8 @@ PAGES = (
     register_tracks_page,  # /tracks (patrol track replay)
     register_residents_page,  # /residents (points and services, issue 18)
     register_leadership_pages,  # /trends/rising, /trends/campaigns, /trends/rankings
+    register_trends_page,  # /trends (leaders)
+    register_trend_briefings_page,  # /trends/briefings
     register_frame_pages,  # /field and "not found"
 )
 

@@ -35,8 +35,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.clock import Clock
 from dashboard.config import AppConfig
+from dashboard.domain.permissions import UNLIMITED
 from dashboard.reference import ReferenceData
 from dashboard.services.rollups import missing_days
+from dashboard.services.trend_briefing import due_briefing, file_name, folder, make_briefing
+from dashboard.services.trend_rollups import refresh as refresh_trends
 from dashboard.services.watch_common import Locator, WatchSettings
 from dashboard.services.watchers import (
     MomentCache,
@@ -48,6 +51,7 @@ from dashboard.services.watchers import (
 from dashboard.storage.db import Database
 from dashboard.storage.models import SchedulerLease, WatcherRun
 from dashboard.storage.partitions import maintain
+from layouts.trend_briefing import briefing_html
 
 if TYPE_CHECKING:
     from dashboard.container import Services
@@ -97,6 +101,10 @@ class Job:
     when: Every | Nightly
     run: Callable[[datetime], int]
     alone: bool = False
+
+
+TRENDS_REFRESH_SECONDS = 300  # the trend roll-up follows the cases (the page refreshes too)
+BRIEFING_HOUR = 7  # local: the monthly briefing on the first working day of the month
 
 
 def make_holder() -> str:
@@ -201,6 +209,14 @@ class WatcherScheduler:
             Job(
                 "partitions", Every(self.config.tracks.partition_interval_seconds), self._partitions
             ),
+            # the leaders' trend roll-up follows the cases; the monthly briefing (issue 13)
+            Job(
+                "trends",
+                Every(TRENDS_REFRESH_SECONDS),
+                lambda now: refresh_trends(db, ref.calendar),
+                alone=True,
+            ),
+            Job("briefing", Nightly(BRIEFING_HOUR), self._briefing, alone=True),
         )
 
     @property
@@ -236,6 +252,22 @@ class WatcherScheduler:
         span = str(first) if first == last else f"{len(days)} days, {first} to {last}"
         logger.info("roll-ups: %s, %d rows", span, rows)
         return rows
+
+    def _briefing(self, now: datetime) -> int:
+        """The previous month's briefing of the whole deployment, on the first working day of
+        the month (once: an existing file is kept)."""
+        month = due_briefing(self.reference.calendar, now)
+        if month is None:
+            return 0
+        data_dir, lang = self.config.data_dir(), self.config.ui.language
+        if (folder(data_dir) / file_name(month, UNLIMITED, lang)).exists():
+            return 0
+        title = self.config.ui.title if lang == "zh" else ""
+        make_briefing(
+            self.db, self.reference, data_dir, month, now, UNLIMITED, briefing_html, lang, title
+        )
+        logger.info("monthly briefing of %s made", f"{month:%Y-%m}")
+        return 1
 
     def _partitions(self, now: datetime) -> int:
         """Day partitions of position_fixes ahead, and the retention (issue 16)."""

@@ -18,6 +18,7 @@ from dashboard.config import AppConfig
 from dashboard.container import Services, Stop
 from dashboard.http.stream_limits import FullViewLimits
 from dashboard.reference import load_reference
+from dashboard.services.briefing_sections import register as register_briefing_sections
 from dashboard.services.cases import CaseService
 from dashboard.services.photos import DecodeBudget, PhotoStore
 from dashboard.services.regions import RegionLocator
@@ -71,6 +72,7 @@ def build_services(config: AppConfig, clock: Clock | None = None) -> Services:
     video = config.video
     full_views = FullViewLimits(video.max_full_views_per_viewer, video.max_full_views)
     photos = make_photos(config)
+    register_briefing_sections(db, reference, clock)  # the briefing's leadership sections
     return Services(config, clock, db, bus, reference, locator, cases, photos, relay, full_views)
 
 

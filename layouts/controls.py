@@ -25,6 +25,7 @@ InputKind = Literal[
     "hidden",
     "date",
     "datetime-local",
+    "month",
 ]
 
 _DROPDOWN = (

@@ -30,6 +30,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("video", "/video", "nav.video", Permission.VIEW_CAMERAS),
     NavItem("tracks", "/tracks", "nav.tracks", Permission.VIEW_POSITIONS),
     NavItem("supervision", "/supervision", "nav.supervision", Permission.SUPERVISE),
+    NavItem("trends", "/trends", "nav.trends", Permission.VIEW_TRENDS),
     NavItem("cases", "/cases", "nav.cases", Permission.VIEW_CASES),
     NavItem(
         "department",

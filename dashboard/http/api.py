@@ -37,6 +37,8 @@ from dashboard.http import (
     api_supervision,
     api_supervision_actions,
     api_tracks,
+    api_trend_exports,
+    api_trends,
     api_wall,
 )
 from dashboard.http.context import (  # the endpoints' helpers; also importable from here
@@ -152,6 +154,8 @@ def register_api(server: Flask, services: Services) -> None:
     from dashboard.http import api_leadership  # rising problems, campaigns, rankings (issue 13)
 
     api.register_blueprint(api_leadership.bp)
+    api.register_blueprint(api_trends.bp)
+    api.register_blueprint(api_trend_exports.bp)
     server.register_blueprint(api_cameras.video_bp)  # /video/cameras/<id>/live.mjpg
     api.after_request(_server_time)
     api.before_request(refuse_control_characters)

@@ -23,6 +23,7 @@ from dashboard.i18n import (
     shell,
     supervision,
     tracks,
+    trends,
     video,
     wall_levels,
     watchers,
@@ -50,6 +51,7 @@ _AREAS: tuple[ModuleType, ...] = (
     field,
     integrations,
     rising,
+    trends,
 )
 
 

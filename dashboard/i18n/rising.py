@@ -147,5 +147,21 @@ ENTRIES.update(
         "audit.action.campaign_deleted": ("删除专项整治", "Campaign deleted"),
         "audit.target.campaign": ("专项整治 {id}", "Campaign {id}"),
         "audit.kind.campaign": ("专项整治", "Campaigns"),
+        "briefing.rising_title": ("上升的问题", "Rising problems"),
+        "briefing.no_rises": (
+            "本月末检验 {n} 个类别×乡镇序列，未发现显著上升。",
+            "{n} category × town series tested at the month's end: no significant rise.",
+        ),
+        "briefing.campaigns_title": ("专项整治成效", "Campaign effects"),
+        "briefing.campaign_line": (
+            "{name}：整治期间上报较对照变化 {change:+.0f} %"
+            "（95 % 区间 {low:+.0f} % 至 {high:+.0f} %）。",
+            "{name}: reports changed {change:+.0f} % against the control during the campaign "
+            "(95 % interval {low:+.0f} % to {high:+.0f} %).",
+        ),
+        "briefing.campaign_unmeasured": (
+            "{name}：数据不足，尚无法估计成效。",
+            "{name}: not enough data to estimate its effect yet.",
+        ),
     }
 )

@@ -1,7 +1,7 @@
 """Where each role lands after signing in: its own page, never a "not allowed" notice.
 
 One home per role; the root address (``/``, the status page) is the home of the desk's shift
-leads and admins only. Leaders see the wall until their trends page exists.
+leads and admins only. Leaders land on their trends page.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ HOME: Mapping[Role, str] = MappingProxyType(
         Role.DISPATCHER: "/cases",
         Role.SUPERVISOR: "/supervision",
         Role.DEPARTMENT: "/department",
-        Role.LEADER: "/wall",
+        Role.LEADER: "/trends",
         Role.WALL: "/wall",
         Role.GRID_WORKER: FIELD_APP,
         Role.INTEGRATION: "/cases",  # a machine role; a person signed in with it sees cases

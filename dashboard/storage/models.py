@@ -218,6 +218,12 @@ class Case(Base):
         Index("ix_cases_department_open", "department_code", "open"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_town_reported", "town_code", "reported_at"),
+        # The trend roll-up's refresh (changed cases, a day's cases) and the open-overdue count
+        # at a period's cutoff (migration 0006).
+        Index("ix_cases_updated_at", "updated_at"),
+        Index("ix_cases_registered_at", "registered_at"),
+        Index("ix_cases_handled_at", "handled_at"),
+        Index("ix_cases_deadline", "deadline"),
     )
 
 
@@ -846,3 +852,48 @@ class Campaign(Base):
         Index("ix_campaigns_area_start", "area_code", "start_day"),
         Index("ix_campaigns_end", "end_day"),
     )
+
+
+# --- Leadership trends (issue 13) ----------------------------------------------------------------
+
+
+class TrendRollup(Base):
+    """The additive figures of one local day × village × category × department × source
+    (dashboard.domain.trend_figures.ADDITIVE); kept fresh by dashboard.services.trend_rollups."""
+
+    __tablename__ = "trend_rollups"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date, YYYY-MM-DD
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(10), primary_key=True)  # "" = none
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)  # "" = none
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+    emergencies: Mapped[int] = mapped_column(Integer, default=0)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    right_first_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed_reworked: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handled_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    handling_cases: Mapped[int] = mapped_column(Integer, default=0)
+    handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TrendMark(Base):
+    """The local days a case was last rolled up into (so a moved time clears its old day)."""
+
+    __tablename__ = "trend_marks"
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    days: Mapped[str] = mapped_column(String(50))  # comma-separated YYYY-MM-DD
+
+
+class TrendState(Base):
+    """How far the trend roll-up has read the cases (one row, name "cases")."""
+
+    __tablename__ = "trend_state"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    updated_at: Mapped[MaybeWhen]  # the newest cases.updated_at rolled up
+    max_id: Mapped[int] = mapped_column(Integer, default=0)  # the highest case id rolled up

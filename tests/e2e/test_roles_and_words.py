@@ -34,7 +34,7 @@ PEOPLE = [
     ("li-dispatcher", "dispatcher", "/cases"),
     ("zhao-supervisor", "supervisor", "/supervision"),
     ("qian-dept", "department", "/department"),
-    ("sun-leader", "leader", "/wall"),
+    ("sun-leader", "leader", "/trends"),
     ("zhou-wall", "wall", "/wall"),
     ("wu-grid", "grid_worker", "/m"),
 ]
@@ -66,10 +66,11 @@ WALKS: dict[str, list[str]] = {
     "wang-commander": ["/admin/audit"],  # not allowed: a page in the frame, not JSON
     "qian-dept": ["/department", "/cases", "/cases/{case}", "/wall"],
     "wu-grid": ["/m", "/field", "/cases"],
+    "sun-leader": ["/trends", "/trends/briefings", "/cases"],  # the case desk: not allowed
 }
 # Words a Chinese page may show in Latin letters: the language switch, units, file formats.
 # The products behind the status page's health line are named by their names.
-ALLOWED_ASCII = {"English", "CSV", "km", "ID", "IP", "SQLite", "PostgreSQL", "Redis"}
+ALLOWED_ASCII = {"English", "CSV", "PNG", "km", "ID", "IP", "SQLite", "PostgreSQL", "Redis"}
 STATUS_CODES = [
     "reported",
     "accepted",

@@ -207,6 +207,7 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
     *(models.SchedulerLease, models.CameraLayout, models.FieldCall, models.Attachment),
     models.CaseEvent,
+    *(models.TrendRollup, models.TrendMark, models.TrendState),
     models.Case,
     models.Campaign,
 )

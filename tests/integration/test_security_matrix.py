@@ -106,6 +106,12 @@ EXPECT: dict[str, Rule_] = {
         f"api.leadership.{name}": Rule_(roles=RECORDERS)
         for name in ("create_campaign", "update_campaign", "delete_campaign")
     },
+    "api.trends.summary": perm(P.VIEW_TRENDS),  # area-scoped: see test_trends_summary
+    "api.trend_exports.chart": perm(P.VIEW_TRENDS),
+    "api.trend_exports.table": perm(P.VIEW_TRENDS),
+    "api.trend_exports.briefings": perm(P.VIEW_TRENDS),
+    "api.trend_exports.make": perm(P.VIEW_TRENDS),
+    "api.trend_exports.briefing": perm(P.VIEW_TRENDS),
     "api.no_route": ANY,  # unknown /api/v1/… paths: 404 JSON, but only to a principal
     # Patrol tracks (issue 16): the OsmAnd door is the protocol's (a bound device id, no login);
     # a grid worker reads only their own track (the sample worker is nobody's: denied).
@@ -176,6 +182,7 @@ SAMPLES: dict[str, str] = {
     "service_request_id": "{case}",
     "token": "no-such-token",
     "campaign_id": "1",
+    "name": "places",  # a trends chart, table or briefing
 }
 # Endpoints that take tokens only (a key), never a signed-in browser of the same role.
 TOKENS_ONLY = {endpoint for endpoint in EXPECT if endpoint.startswith("open311.")}

@@ -15,7 +15,7 @@ from dashboard.security.landing import HOME, landing
         (Role.DEPARTMENT, "/department"),
         (Role.SUPERVISOR, "/supervision"),
         (Role.WALL, "/wall"),
-        (Role.LEADER, "/wall"),  # until the leaders' page exists
+        (Role.LEADER, "/trends"),
         (Role.GRID_WORKER, "/m"),
         (Role.DISPATCHER, "/cases"),
         (Role.COMMANDER, "/"),

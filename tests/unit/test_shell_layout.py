@@ -35,34 +35,28 @@ def _links(component: Any) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        # "residents" (issue 18): every role that handles or reads residents' points and services
+        # "residents" (issue 18), "trends" (issue 13): the pages of the roles that use them
         (
             Role.ADMIN,
             {
-                *("wall", "video", "tracks", "supervision", "cases", "department"),
+                *("wall", "video", "tracks", "supervision", "trends", "cases", "department"),
                 *("residents", "status", "audit"),
             },
         ),
         (
             Role.COMMANDER,
             {
-                "wall",
-                "video",
-                "tracks",
-                "supervision",
-                "cases",
-                "department",
-                "residents",
-                "status",
+                *("wall", "video", "tracks", "supervision", "trends", "cases", "department"),
+                *("residents", "status"),
             },
         ),
         (
             Role.SUPERVISOR,
-            {"wall", "video", "tracks", "supervision", "cases", "residents", "status"},
+            {"wall", "video", "tracks", "supervision", "trends", "cases", "residents", "status"},
         ),
         (Role.DISPATCHER, {"wall", "video", "tracks", "cases", "residents", "status"}),
         (Role.DEPARTMENT, {"cases", "department", "residents"}),
-        (Role.LEADER, {"wall", "video", "tracks", "residents", "status"}),
+        (Role.LEADER, {"wall", "video", "tracks", "trends", "residents", "status"}),
         (Role.WALL, {"wall", "video", "tracks", "status"}),
         (Role.GRID_WORKER, {"cases", "residents", "field"}),
     ],
