@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -222,12 +223,13 @@ def test_a_patrol_moves_the_workers_dot_on_the_wall(field: Field, phone: Any, wa
     _go(phone, "patrol")
     phone.find_element(By.ID, "m-patrol-toggle").click()
     until(wall, lambda b: _near(b.execute_script(WALL_POSITION, field.worker), lon, lat))
-    _place(phone, lon + 0.001, lat + 0.0005)
+    # A walk, not a teleport: ~25 m after 3 s (the filters mark faster jumps and keep the dot;
+    # docs/tracks.md), so the clock must really move between the two fixes.
+    time.sleep(3)
+    step_lon, step_lat = lon + 0.0002, lat + 0.0001
+    _place(phone, step_lon, step_lat)
     phone.find_element(By.ID, "m-patrol-fix").click()  # "locate me" while on patrol: a fix now
-    until(
-        wall,
-        lambda b: _near(b.execute_script(WALL_POSITION, field.worker), lon + 0.001, lat + 0.0005),
-    )
+    until(wall, lambda b: _near(b.execute_script(WALL_POSITION, field.worker), step_lon, step_lat))
     assert "2" in phone.find_element(By.ID, "m-patrol-state").text
     with field.db() as conn:
         accuracy = conn.execute(
