@@ -24,7 +24,7 @@ from tests.integration.test_api_support import (
     apps_fixture,  # noqa: F401
 )
 
-EXAMPLES = 3
+EXAMPLES = 2  # 80 operations × 2 modes × 2: ~10 s per backend on 2 cores
 # The WSGI transport sends requests' default "Accept-Encoding: gzip, deflate" but, unlike
 # requests, does not decode the answer: ask for the plain body (the app gzips only when asked,
 # dashboard/http/compression.py; tests/integration/test_api_wall.py covers that).
@@ -44,7 +44,7 @@ def test_no_door_fails_or_writes_half(api: Api) -> None:
         "open311": api.token(Role.INTEGRATION, "fuzz-key", source="hotline")["Authorization"],
     }
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) > 40
+    assert len(operations) > 75  # every area of /api/v1 (issues 12–18) and /open311/v2
     for operation in operations:
         door = "open311" if operation.path.startswith("/open311") else "api"
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
