@@ -649,8 +649,9 @@ def _area_paths() -> dict[str, dict[str, Schema]]:
 def _area_schemas() -> dict[str, Schema]:
     found: dict[str, Schema] = {}
     for area in _AREAS:
-        found.update(deepcopy(area.COMPONENTS))
-        found.update(body_schemas(area.BODY_MODELS))
+        for name, schema in (*area.COMPONENTS.items(), *body_schemas(area.BODY_MODELS).items()):
+            if found.setdefault(name, deepcopy(schema)) != schema or name in COMPONENTS:
+                raise ValueError(f"OpenAPI: two schemas named {name}")  # a programming error
     return found
 
 
