@@ -44,7 +44,7 @@ from dashboard.services.residents import Clerk, ResidentsRefused
 
 bp = Blueprint("residents", __name__)
 
-_CODE = r"^[0-9]{1,20}$"
+CODE_PATTERN = r"^[0-9]{1,20}$"
 MAX_PAPER_UPLOADS = 12
 
 
@@ -103,7 +103,7 @@ def service_items() -> ResponseReturnValue:
 class ResidentIn(_Body):
     kind: Literal["resident", "household", "organisation", "party_member", "cadre"]
     name: str = Field(min_length=1, max_length=100)
-    village: str = Field(pattern=_CODE)
+    village: str = Field(pattern=CODE_PATTERN)
     id_number: str | None = Field(None, max_length=20)
     phone: str | None = Field(None, max_length=20)
 
@@ -124,7 +124,7 @@ def add_resident() -> ResponseReturnValue:
 
 
 class BalancesQuery(_Body):
-    village: str | None = Field(None, pattern=_CODE)
+    village: str | None = Field(None, pattern=CODE_PATTERN)
 
 
 @bp.get("/points/balances")
@@ -235,7 +235,7 @@ def rewards() -> ResponseReturnValue:
 
 
 class RewardIn(_Body):
-    area: str = Field(pattern=_CODE)
+    area: str = Field(pattern=CODE_PATTERN)
     name_zh: str = Field(min_length=1, max_length=100)
     name_en: str = Field(min_length=1, max_length=100)
     cost: int = Field(ge=1, le=100_000)

@@ -1,4 +1,4 @@
-"""gzip for text answers (pages, Dash's scripts, JSON, GeoJSON) when the browser accepts it.
+"""gzip for text answers (pages, Dash's scripts, JSON, GeoJSON) when the client accepts it.
 
 The wall at city scale loaded ~1.7 MB of scripts and 1.1 MB of villages uncompressed from the
 built-in server; gzip makes them ~4–5 times smaller. Behind the reverse proxy of deploy/ the proxy
@@ -63,7 +63,9 @@ def _worth_it(response: Response) -> bool:
         return False
     if not (response.mimetype or "").startswith(_TYPES):
         return False
-    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+    # The client's Accept-Encoding with its weights: "gzip;q=0" or "identity" alone refuse gzip,
+    # "*" accepts it; no header at all is no gzip (a client we can't be sure decodes it).
+    return request.accept_encodings["gzip"] > 0
 
 
 def install_compression(server: Flask) -> None:

@@ -1,7 +1,9 @@
 """``GET /api/v1/openapi.json``: the OpenAPI 3.1 description of ``/api/v1`` and ``/open311/v2``.
 
-Written here, operation by operation; request bodies come from the pydantic models the views
-parse with (so a field added there appears here). tests/integration/test_openapi.py keeps it
+Written here, operation by operation (the areas added later in their own modules:
+openapi_leadership, openapi_tracks, openapi_residents, openapi_wall; the shorthands in
+openapi_base); request bodies come from the pydantic models the views parse with (so a field
+added there appears here). tests/integration/test_openapi.py keeps it
 true: every Flask route of the two doors is described and nothing else, and real answers
 validate against the schemas given for them; schemathesis fuzzes the doors from it.
 Public: it describes the doors, not anything behind them.
@@ -10,217 +12,214 @@ Public: it describes the doors, not anything behind them.
 from __future__ import annotations
 
 from copy import deepcopy
-from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 from pydantic import BaseModel
 
 from dashboard.domain import open311 as o311
 from dashboard.domain.status import Action, CaseStatus, Source
-from dashboard.http import api_camera_layouts, api_cameras, api_supervision_actions, schemas
+from dashboard.http import (
+    api_camera_layouts,
+    api_cameras,
+    api_supervision_actions,
+    openapi_leadership,
+    openapi_residents,
+    openapi_tracks,
+    openapi_wall,
+    schemas,
+)
 from dashboard.http.api_supervision import OrdersQuery
+from dashboard.http.openapi_base import (
+    ID,
+    INT,
+    MAYBE_STR,
+    MAYBE_TIME,
+    NAMES,
+    OBJ,
+    STR,
+    TIME,
+    J,
+    Schema,
+    body,
+    body_schemas,
+    house,
+    json_ok,
+    obj,
+    path_param,
+    query,
+    ref,
+)
 from dashboard.security.web import public
 
 PATH = "/api/v1/openapi.json"
 bp = Blueprint("openapi", __name__)
 
-J = "application/json"
-Schema = dict[str, Any]
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_STR: Schema = {"type": "string"}
-_INT: Schema = {"type": "integer"}
-_TIME: Schema = {"type": "string", "format": "date-time"}
-_MAYBE_TIME: Schema = {"type": ["string", "null"], "format": "date-time"}
-_MAYBE_STR: Schema = {"type": ["string", "null"]}
-_OBJ: Schema = {"type": "object"}
-_NAMES: Schema = {
-    "type": "object",
-    "required": ["zh", "en"],
-    "properties": {"zh": _STR, "en": _STR},
-}
-
-
-def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
-    return {
-        "type": "object",
-        "required": list(required),
-        "properties": {**required, **(optional or {})},
-    }
-
-
-CASE_RECORD = _object(
+CASE_RECORD = obj(
     {
-        "id": _INT,
+        "id": INT,
         "status": {"enum": [s.value for s in CaseStatus]},
-        "village": _STR,
-        "grid": _STR,
-        "town": _STR,
-        "category": _STR,
-        "deadline": _MAYBE_TIME,
+        "village": STR,
+        "grid": STR,
+        "town": STR,
+        "category": STR,
+        "deadline": MAYBE_TIME,
         "emergency": {"type": "boolean"},
     }
 )
 
-O311_REQUEST = _object(
+O311_REQUEST = obj(
     {
-        "service_request_id": _STR,
+        "service_request_id": STR,
         "status": {"enum": ["open", "closed"]},
-        "status_notes": _STR,
-        "service_name": _STR,
-        "service_code": _STR,
-        "description": _STR,
-        "agency_responsible": _STR,
-        "service_notice": _STR,
-        "requested_datetime": _TIME,
-        "updated_datetime": _TIME,
-        "expected_datetime": _MAYBE_TIME,
-        "address": _STR,
-        "address_id": _STR,
-        "zipcode": _STR,
+        "status_notes": STR,
+        "service_name": STR,
+        "service_code": STR,
+        "description": STR,
+        "agency_responsible": STR,
+        "service_notice": STR,
+        "requested_datetime": TIME,
+        "updated_datetime": TIME,
+        "expected_datetime": MAYBE_TIME,
+        "address": STR,
+        "address_id": STR,
+        "zipcode": STR,
         "lat": {"type": "number"},
         "long": {"type": "number"},
-        "media_url": _STR,
+        "media_url": STR,
     }
 )
-O311_UPDATE = _object(
+O311_UPDATE = obj(
     {
-        "update_id": _STR,
-        "service_request_id": _STR,
+        "update_id": STR,
+        "service_request_id": STR,
         "status": {"enum": ["open", "closed"]},
         "external_status_code": {"enum": [s.value for s in CaseStatus]},
-        "action": _STR,
-        "description": _STR,
-        "updated_datetime": _TIME,
-        "media_url": _STR,
+        "action": STR,
+        "description": STR,
+        "updated_datetime": TIME,
+        "media_url": STR,
     }
 )
 
 COMPONENTS: dict[str, Schema] = {
-    "Error": _object({"error": _STR, "message": _STR}, {"field": _STR}),
+    "Error": obj({"error": STR, "message": STR}, {"field": STR}),
     "CaseRecord": CASE_RECORD,
-    "CaseCreated": {
-        "allOf": [CASE_RECORD, _object({"attachments": {"type": "array", "items": _STR}})]
-    },
+    "CaseCreated": {"allOf": [CASE_RECORD, obj({"attachments": {"type": "array", "items": STR}})]},
     "CaseDetail": {
         "allOf": [
             CASE_RECORD,
-            _object(
+            obj(
                 {
                     "source": {"enum": [s.value for s in Source]},
-                    "description": _STR,
+                    "description": STR,
                     "lon": {"type": "number"},
                     "lat": {"type": "number"},
-                    "reported_at": _TIME,
+                    "reported_at": TIME,
                     "open": {"type": "boolean"},
                     "light": {"enum": ["green", "yellow", "red", None]},
-                    "attachments": {"type": "array", "items": _STR},
+                    "attachments": {"type": "array", "items": STR},
                     "history": {
                         "type": "array",
-                        "items": _object(
+                        "items": obj(
                             {
-                                "action": _STR,
-                                "from": _MAYBE_STR,
-                                "to": _STR,
-                                "at": _TIME,
-                                "actor": _STR,
-                                "role": _STR,
+                                "action": STR,
+                                "from": MAYBE_STR,
+                                "to": STR,
+                                "at": TIME,
+                                "actor": STR,
+                                "role": STR,
                             }
                         ),
                     },
                 },
-                {"category_name": _NAMES, "department": _MAYBE_STR},
+                {"category_name": NAMES, "department": MAYBE_STR},
             ),
         ]
     },
-    "CasePage": _object(
+    "CasePage": obj(
         {
-            "cases": {"type": "array", "items": _OBJ},
-            "total": _INT,
-            "page": _INT,
-            "per_page": _INT,
+            "cases": {"type": "array", "items": OBJ},
+            "total": INT,
+            "page": INT,
+            "per_page": INT,
         }
     ),
-    "Attachments": _object({"attachments": {"type": "array", "items": _STR}}),
+    "Attachments": obj({"attachments": {"type": "array", "items": STR}}),
     "Categories": {
         "type": "array",
-        "items": _object({"code": _STR, "name": _NAMES, "subs": {"type": "array", "items": _OBJ}}),
+        "items": obj({"code": STR, "name": NAMES, "subs": {"type": "array", "items": OBJ}}),
     },
-    "Villages": {"type": "array", "items": _object({"code": _STR})},
-    "FeatureCollection": _object(
+    "Villages": {"type": "array", "items": obj({"code": STR})},
+    "FeatureCollection": obj(
         {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}}
     ),
-    "Me": _object(
+    "Me": obj(
         {
-            "name": _STR,
+            "name": STR,
             "kind": {"enum": ["user", "token"]},
-            "role": _STR,
-            "area_code": _MAYBE_STR,
-            "department_code": _MAYBE_STR,
-            "permissions": {"type": "array", "items": _STR},
+            "role": STR,
+            "area_code": MAYBE_STR,
+            "department_code": MAYBE_STR,
+            "permissions": {"type": "array", "items": STR},
         }
     ),
-    "Stored": _object({"stored": _INT, "workers": _INT}),
-    "Audit": _object(
-        {"items": {"type": "array", "items": _OBJ}, "next_before": {"type": ["integer", "null"]}}
+    "Stored": obj({"stored": INT, "workers": INT}),
+    "Audit": obj(
+        {"items": {"type": "array", "items": OBJ}, "next_before": {"type": ["integer", "null"]}}
     ),
-    "Orders": _object({"orders": {"type": "array"}, "limit": _INT, "offset": _INT}),
-    "Calls": _object({"calls": {"type": "array"}, "at": _TIME}),
-    "Cameras": _object({"cameras": {"type": "array", "items": _object({"id": _STR})}}),
-    "Layouts": _object({"layouts": {"type": "array", "items": _OBJ}}),
-    "Layout": _object({"id": _INT, "name": _STR}),
+    "Orders": obj({"orders": {"type": "array"}, "limit": INT, "offset": INT}),
+    "Calls": obj({"calls": {"type": "array"}, "at": TIME}),
+    "Cameras": obj({"cameras": {"type": "array", "items": obj({"id": STR})}}),
+    "Layouts": obj({"layouts": {"type": "array", "items": OBJ}}),
+    "Layout": obj({"id": INT, "name": STR}),
     "Open311Errors": {
         "type": "array",
         "minItems": 1,
-        "items": _object({"code": _INT, "description": _STR}),
+        "items": obj({"code": INT, "description": STR}),
     },
-    "Open311Discovery": _object(
+    "Open311Discovery": obj(
         {
-            "changeset": _TIME,
-            "contact": _STR,
-            "key_service": _STR,
-            "endpoints": {"type": "array", "items": _OBJ},
+            "changeset": TIME,
+            "contact": STR,
+            "key_service": STR,
+            "endpoints": {"type": "array", "items": OBJ},
         }
     ),
     "Open311Services": {
         "type": "array",
-        "items": _object(
+        "items": obj(
             {
-                "service_code": _STR,
-                "service_name": _STR,
-                "description": _STR,
+                "service_code": STR,
+                "service_name": STR,
+                "description": STR,
                 "metadata": {"type": "boolean"},
                 "type": {"enum": ["realtime", "batch", "blackbox"]},
-                "keywords": _STR,
-                "group": _STR,
+                "keywords": STR,
+                "group": STR,
             }
         ),
     },
-    "Open311ServiceDefinition": _object(
-        {"service_code": _STR, "attributes": {"type": "array", "items": _OBJ}}
+    "Open311ServiceDefinition": obj(
+        {"service_code": STR, "attributes": {"type": "array", "items": OBJ}}
     ),
     "Open311Requests": {"type": "array", "items": O311_REQUEST},
     "Open311Created": {
         "type": "array",
-        "items": _object(
+        "items": obj(
             {
-                "service_request_id": _STR,
-                "token": _STR,
-                "service_notice": _STR,
-                "account_id": _MAYBE_STR,
+                "service_request_id": STR,
+                "token": STR,
+                "service_notice": STR,
+                "account_id": MAYBE_STR,
             }
         ),
     },
     "Open311Tokens": {
         "type": "array",
-        "items": _object({"service_request_id": _STR, "token": _STR}),
+        "items": obj({"service_request_id": STR, "token": STR}),
     },
     "Open311Updates": {"type": "array", "items": O311_UPDATE},
-    "Open311UpdateTaken": {"type": "array", "items": _object({"update_id": _STR})},
+    "Open311UpdateTaken": {"type": "array", "items": obj({"update_id": STR})},
 }
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {
@@ -236,84 +235,46 @@ _BODY_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def _body_schemas() -> dict[str, Schema]:
-    found: dict[str, Schema] = {}
-    for name, model in _BODY_MODELS.items():
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for sub, definition in schema.pop("$defs", {}).items():
-            found[sub] = definition
-        found[name] = schema
-    return found
-
-
 # --- operations --------------------------------------------------------------------------------
 
 
-def _q(name: str, schema: Schema | None = None, description: str = "") -> Schema:
-    param: Schema = {"name": name, "in": "query", "required": False, "schema": schema or _STR}
-    if description:
-        param["description"] = description
-    return param
-
-
-def _p(name: str, schema: Schema | None = None) -> Schema:
-    return {"name": name, "in": "path", "required": True, "schema": schema or _STR}
-
-
-_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
-
-
-def _json(schema: Schema, description: str = "OK") -> Schema:
-    return {"description": description, "content": {J: {"schema": schema}}}
-
-
-def _house(summary: str, ok: dict[str, Schema], **extra: Any) -> Schema:
-    responses = dict(ok)
-    responses["default"] = _json(_ref("Error"), "An error: {error, message, field}")
-    return {"summary": summary, "tags": ["api"], "responses": responses, **extra}
-
-
-def _body(name: str) -> Schema:
-    return {"required": True, "content": {J: {"schema": _ref(name)}}}
-
-
 _CASE_QUERY = [
-    _q("id", description="a case id"),
-    _q("text"),
-    _q("place", description="a county, town, village or grid code"),
-    _q("category"),
-    _q("status"),
-    _q("town"),
-    _q("department"),
-    _q("light", {"enum": ["green", "yellow", "red", "none"]}),
-    _q("overdue", {"enum": ["true", "false"]}),
-    _q("due_within_hours"),
-    _q("emergency", {"enum": ["true", "false"]}),
-    _q("from", description="a local date or an ISO 8601 time with its offset"),
-    _q("to"),
-    _q("sort"),
-    _q("page", {"type": "integer", "minimum": 1}),
-    _q("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
-    _q("lang", {"enum": ["zh", "en"]}),
+    query("id", description="a case id"),
+    query("text"),
+    query("place", description="a county, town, village or grid code"),
+    query("category"),
+    query("status"),
+    query("town"),
+    query("department"),
+    query("light", {"enum": ["green", "yellow", "red", "none"]}),
+    query("overdue", {"enum": ["true", "false"]}),
+    query("due_within_hours"),
+    query("emergency", {"enum": ["true", "false"]}),
+    query("from", description="a local date or an ISO 8601 time with its offset"),
+    query("to"),
+    query("sort"),
+    query("page", {"type": "integer", "minimum": 1}),
+    query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
+    query("lang", {"enum": ["zh", "en"]}),
 ]
 
 
 def _api_paths() -> dict[str, dict[str, Schema]]:
     binary = {"description": "the file", "content": {"image/jpeg": {"schema": {}}}}
     orders_query = [
-        _q(name, OrdersQuery.model_json_schema()["properties"][name])
+        query(name, OrdersQuery.model_json_schema()["properties"][name])
         for name in OrdersQuery.model_fields
     ]
     return {
         "/api/v1/cases": {
-            "post": _house(
+            "post": house(
                 "Report a case (JSON, or multipart with photos); Idempotency-Key makes it safe "
                 "to retry",
                 {
-                    "201": _json(_ref("CaseCreated"), "Created"),
-                    "200": _json(_ref("CaseCreated"), "An Idempotency-Key retry"),
+                    "201": json_ok(ref("CaseCreated"), "Created"),
+                    "200": json_ok(ref("CaseCreated"), "An Idempotency-Key retry"),
                 },
-                requestBody=_body("CaseIn"),
+                requestBody=body("CaseIn"),
                 parameters=[
                     {
                         "name": "Idempotency-Key",
@@ -323,37 +284,37 @@ def _api_paths() -> dict[str, dict[str, Schema]]:
                     }
                 ],
             ),
-            "get": _house(
-                "Search cases (scoped)", {"200": _json(_ref("CasePage"))}, parameters=_CASE_QUERY
+            "get": house(
+                "Search cases (scoped)", {"200": json_ok(ref("CasePage"))}, parameters=_CASE_QUERY
             ),
         },
         "/api/v1/cases.csv": {
-            "get": _house(
+            "get": house(
                 "The matching cases as CSV",
-                {"200": {"description": "CSV", "content": {"text/csv": {"schema": _STR}}}},
+                {"200": {"description": "CSV", "content": {"text/csv": {"schema": STR}}}},
                 parameters=_CASE_QUERY,
             )
         },
         "/api/v1/cases/{case_id}": {
-            "get": _house(
+            "get": house(
                 "A case with its history",
-                {"200": _json(_ref("CaseDetail"))},
-                parameters=[_p("case_id", _ID)],
+                {"200": json_ok(ref("CaseDetail"))},
+                parameters=[path_param("case_id", ID)],
             )
         },
         "/api/v1/cases/{case_id}/actions": {
-            "post": _house(
+            "post": house(
                 f"One step of the lifecycle ({', '.join(a.value for a in Action)})",
-                {"200": _json(_ref("CaseRecord"))},
-                parameters=[_p("case_id", _ID)],
-                requestBody=_body("ActionIn"),
+                {"200": json_ok(ref("CaseRecord"))},
+                parameters=[path_param("case_id", ID)],
+                requestBody=body("ActionIn"),
             )
         },
         "/api/v1/cases/{case_id}/attachments": {
-            "post": _house(
+            "post": house(
                 "Photos for a later step (multipart, field photos)",
-                {"201": _json(_ref("Attachments"), "Stored")},
-                parameters=[_p("case_id", _ID)],
+                {"201": json_ok(ref("Attachments"), "Stored")},
+                parameters=[path_param("case_id", ID)],
                 requestBody={
                     "required": True,
                     "content": {
@@ -373,142 +334,144 @@ def _api_paths() -> dict[str, dict[str, Schema]]:
             )
         },
         "/api/v1/cases/{case_id}/evidence": {
-            "post": _house(
+            "post": house(
                 "A camera's current frame as a case photo",
-                {"201": _json(_OBJ, "Stored")},
-                parameters=[_p("case_id", _ID)],
-                requestBody=_body("EvidenceIn"),
+                {"201": json_ok(OBJ, "Stored")},
+                parameters=[path_param("case_id", ID)],
+                requestBody=body("EvidenceIn"),
             )
         },
         "/api/v1/attachments/{attachment_id}": {
-            "get": _house(
+            "get": house(
                 "A photo (access-controlled)",
                 {"200": binary},
-                parameters=[_p("attachment_id", {"type": "string", "pattern": "^[0-9a-f]{64}$"})],
+                parameters=[
+                    path_param("attachment_id", {"type": "string", "pattern": "^[0-9a-f]{64}$"})
+                ],
             )
         },
         "/api/v1/categories": {
-            "get": _house("The category tree", {"200": _json(_ref("Categories"))})
+            "get": house("The category tree", {"200": json_ok(ref("Categories"))})
         },
-        "/api/v1/villages": {"get": _house("Villages (scoped)", {"200": _json(_ref("Villages"))})},
+        "/api/v1/villages": {"get": house("Villages (scoped)", {"200": json_ok(ref("Villages"))})},
         "/api/v1/villages.geojson": {
-            "get": _house(
+            "get": house(
                 "Villages with their boundaries",
                 {
                     "200": {
                         "description": "GeoJSON",
-                        "content": {"application/geo+json": {"schema": _ref("FeatureCollection")}},
+                        "content": {"application/geo+json": {"schema": ref("FeatureCollection")}},
                     }
                 },
             )
         },
         "/api/v1/positions": {
-            "post": _house(
+            "post": house(
                 "A batch of position fixes",
-                {"200": _json(_ref("Stored"))},
-                requestBody=_body("PositionsIn"),
+                {"200": json_ok(ref("Stored"))},
+                requestBody=body("PositionsIn"),
             )
         },
         "/api/v1/me": {
-            "get": _house("Who the server takes the caller to be", {"200": _json(_ref("Me"))})
+            "get": house("Who the server takes the caller to be", {"200": json_ok(ref("Me"))})
         },
         "/api/v1/audit": {
-            "get": _house(
+            "get": house(
                 "The audit log (admins)",
-                {"200": _json(_ref("Audit"))},
+                {"200": json_ok(ref("Audit"))},
                 parameters=[
-                    _q("actor"),
-                    _q("action"),
-                    _q("target"),
-                    _q("since", _TIME),
-                    _q("until", _TIME),
-                    _q("before", {"type": "integer", "minimum": 1}),
-                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    query("actor"),
+                    query("action"),
+                    query("target"),
+                    query("since", TIME),
+                    query("until", TIME),
+                    query("before", {"type": "integer", "minimum": 1}),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                 ],
             )
         },
         "/api/v1/supervision/orders": {
-            "get": _house(
-                "Supervision orders", {"200": _json(_ref("Orders"))}, parameters=orders_query
+            "get": house(
+                "Supervision orders", {"200": json_ok(ref("Orders"))}, parameters=orders_query
             )
         },
         "/api/v1/supervision/calls": {
-            "get": _house("The call list of red villages", {"200": _json(_ref("Calls"))})
+            "get": house("The call list of red villages", {"200": json_ok(ref("Calls"))})
         },
         "/api/v1/supervision/calls/{entry_id}/log": {
-            "post": _house(
+            "post": house(
                 "Log a call",
-                {"200": _json(_OBJ)},
-                parameters=[_p("entry_id", _ID)],
-                requestBody=_body("CallLogIn"),
+                {"200": json_ok(OBJ)},
+                parameters=[path_param("entry_id", ID)],
+                requestBody=body("CallLogIn"),
             )
         },
         "/api/v1/supervision/calls/{entry_id}/snooze": {
-            "post": _house(
+            "post": house(
                 "Snooze an entry with a reason",
-                {"200": _json(_OBJ)},
-                parameters=[_p("entry_id", _ID)],
-                requestBody=_body("SnoozeIn"),
+                {"200": json_ok(OBJ)},
+                parameters=[path_param("entry_id", ID)],
+                requestBody=body("SnoozeIn"),
             )
         },
         "/api/v1/supervision/orders/{order_id}/reply": {
-            "post": _house(
+            "post": house(
                 "A department's reply",
-                {"200": _json(_OBJ)},
-                parameters=[_p("order_id", _ID)],
-                requestBody=_body("ReplyIn"),
+                {"200": json_ok(OBJ)},
+                parameters=[path_param("order_id", ID)],
+                requestBody=body("ReplyIn"),
             )
         },
         "/api/v1/supervision/orders/{order_id}/close": {
-            "post": _house(
+            "post": house(
                 "Close an order",
-                {"200": _json(_OBJ)},
-                parameters=[_p("order_id", _ID)],
-                requestBody=_body("CloseIn"),
+                {"200": json_ok(OBJ)},
+                parameters=[path_param("order_id", ID)],
+                requestBody=body("CloseIn"),
             )
         },
         "/api/v1/cameras": {
-            "get": _house(
+            "get": house(
                 "Cameras with their live status (scoped)",
-                {"200": _json(_ref("Cameras"))},
+                {"200": json_ok(ref("Cameras"))},
                 parameters=[
-                    _q("near", description="lon,lat"),
-                    _q("case"),
-                    _q("village"),
-                    _q("radius_m"),
+                    query("near", description="lon,lat"),
+                    query("case"),
+                    query("village"),
+                    query("radius_m"),
                 ],
             )
         },
         "/api/v1/cameras/{camera_id}/snapshot.jpg": {
-            "get": _house(
+            "get": house(
                 "A camera's latest frame",
                 {"200": binary},
-                parameters=[_p("camera_id"), _q("quality", {"enum": ["full", "tile"]})],
+                parameters=[path_param("camera_id"), query("quality", {"enum": ["full", "tile"]})],
             )
         },
         "/api/v1/camera-layouts": {
-            "get": _house("Saved video-wall layouts", {"200": _json(_ref("Layouts"))}),
-            "post": _house(
+            "get": house("Saved video-wall layouts", {"200": json_ok(ref("Layouts"))}),
+            "post": house(
                 "Save a layout",
-                {"201": _json(_ref("Layout"), "Created")},
-                requestBody=_body("LayoutIn"),
+                {"201": json_ok(ref("Layout"), "Created")},
+                requestBody=body("LayoutIn"),
             ),
         },
         "/api/v1/camera-layouts/{layout_id}": {
-            "put": _house(
+            "put": house(
                 "Change a layout",
-                {"200": _json(_ref("Layout"))},
-                parameters=[_p("layout_id", _ID)],
-                requestBody=_body("LayoutIn"),
+                {"200": json_ok(ref("Layout"))},
+                parameters=[path_param("layout_id", ID)],
+                requestBody=body("LayoutIn"),
             ),
-            "delete": _house(
+            "delete": house(
                 "Delete a layout",
                 {"204": {"description": "Deleted"}},
-                parameters=[_p("layout_id", _ID)],
+                parameters=[path_param("layout_id", ID)],
             ),
         },
         "/video/cameras/{camera_id}/live.mjpg": {
-            "get": _house(
+            "get": house(
                 "A camera at full size (MJPEG)",
                 {
                     "200": {
@@ -516,10 +479,10 @@ def _api_paths() -> dict[str, dict[str, Schema]]:
                         "content": {"multipart/x-mixed-replace": {"schema": {}}},
                     }
                 },
-                parameters=[_p("camera_id")],
+                parameters=[path_param("camera_id")],
             )
         },
-        PATH: {"get": _house("This description", {"200": _json(_OBJ)}, security=[])},
+        PATH: {"get": house("This description", {"200": json_ok(OBJ)}, security=[])},
     }
 
 
@@ -540,12 +503,12 @@ def _open311(
     keyed: bool = True,
 ) -> Schema:
     media = J if fmt == "json" else "text/xml"
-    content = {media: {"schema": _ref(schema)}} if fmt == "json" else {media: {"schema": _STR}}
-    errors = {J: {"schema": _ref("Open311Errors")}} if fmt == "json" else {media: {"schema": _STR}}
+    content = {media: {"schema": ref(schema)}} if fmt == "json" else {media: {"schema": STR}}
+    errors = {J: {"schema": ref("Open311Errors")}} if fmt == "json" else {media: {"schema": STR}}
     operation: Schema = {
         "summary": summary,
         "tags": ["open311"],
-        "parameters": [_q("jurisdiction_id", description="a county code"), *(parameters or [])],
+        "parameters": [query("jurisdiction_id", description="a county code"), *(parameters or [])],
         "responses": {
             status: {"description": "OK", "content": content},
             "default": {"description": "[{code, description}]", "content": errors},
@@ -561,15 +524,15 @@ def _open311(
 
 
 _PAGE_PARAMS = [
-    _q("page", {"type": "integer", "minimum": 1, "maximum": o311.MAX_PAGE}),
-    _q("page_size", {"type": "integer", "minimum": 1, "maximum": o311.MAX_PAGE_SIZE}),
+    query("page", {"type": "integer", "minimum": 1, "maximum": o311.MAX_PAGE}),
+    query("page_size", {"type": "integer", "minimum": 1, "maximum": o311.MAX_PAGE_SIZE}),
 ]
 _W3C = {"type": "string", "format": "date-time"}
 REQUEST_FORM = {
     "type": "object",
     "required": ["service_code"],
     "properties": {
-        "api_key": _STR,
+        "api_key": STR,
         "service_code": {"type": "string", "pattern": "^[0-9]{5}$"},
         "lat": {"type": "number", "minimum": -90, "maximum": 90},
         "long": {"type": "number", "minimum": -180, "maximum": 180},
@@ -591,7 +554,7 @@ UPDATE_FORM = {
     "type": "object",
     "required": ["service_request_id", "update_id", "status", "updated_datetime"],
     "properties": {
-        "api_key": _STR,
+        "api_key": STR,
         "service_request_id": {"type": "string", "pattern": "^[0-9]{1,9}$"},
         "update_id": {"type": "string", "maxLength": 64},
         "status": {"enum": ["open", "closed"]},
@@ -621,7 +584,7 @@ def _open311_paths() -> dict[str, dict[str, Schema]]:
                 "Open311ServiceDefinition",
                 fmt,
                 keyed=False,
-                parameters=[_p("service_code")],
+                parameters=[path_param("service_code")],
             )
         }
         paths[f"{root}/requests.{fmt}"] = {
@@ -637,29 +600,31 @@ def _open311_paths() -> dict[str, dict[str, Schema]]:
                 "Open311Requests",
                 fmt,
                 parameters=[
-                    _q("service_request_id", description="comma-separated ids"),
-                    _q("service_code", description="comma-separated codes"),
-                    _q("start_date", _W3C),
-                    _q("end_date", _W3C),
-                    _q("status", {"enum": ["open", "closed", "open,closed"]}),
+                    query("service_request_id", description="comma-separated ids"),
+                    query("service_code", description="comma-separated codes"),
+                    query("start_date", _W3C),
+                    query("end_date", _W3C),
+                    query("status", {"enum": ["open", "closed", "open,closed"]}),
                     *_PAGE_PARAMS,
                 ],
             ),
         }
         paths[f"{root}/requests/{{service_request_id}}.{fmt}"] = {
             "get": _open311(
-                "One request", "Open311Requests", fmt, parameters=[_p("service_request_id")]
+                "One request", "Open311Requests", fmt, parameters=[path_param("service_request_id")]
             )
         }
         paths[f"{root}/tokens/{{token}}.{fmt}"] = {
-            "get": _open311("A token's request", "Open311Tokens", fmt, parameters=[_p("token")])
+            "get": _open311(
+                "A token's request", "Open311Tokens", fmt, parameters=[path_param("token")]
+            )
         }
         paths[f"{root}/servicerequestupdates.{fmt}"] = {
             "get": _open311(
                 "Every step of the requests (mySociety's servicerequestupdates)",
                 "Open311Updates",
                 fmt,
-                parameters=[_q("start_date", _W3C), _q("end_date", _W3C), *_PAGE_PARAMS],
+                parameters=[query("start_date", _W3C), query("end_date", _W3C), *_PAGE_PARAMS],
             ),
             "post": _open311(
                 "An update from the integration (a satisfaction rating evaluates a closed case)",
@@ -670,6 +635,24 @@ def _open311_paths() -> dict[str, dict[str, Schema]]:
             ),
         }
     return paths
+
+
+# --- the areas added later (issues 13, 15, 16, 18), each in its own module -------------------
+
+_AREAS = (openapi_leadership, openapi_tracks, openapi_residents, openapi_wall)
+
+
+def _area_paths() -> dict[str, dict[str, Schema]]:
+    return {path: ops for area in _AREAS for path, ops in area.paths().items()}
+
+
+def _area_schemas() -> dict[str, Schema]:
+    found: dict[str, Schema] = {}
+    for area in _AREAS:
+        for name, schema in (*area.COMPONENTS.items(), *body_schemas(area.BODY_MODELS).items()):
+            if found.setdefault(name, deepcopy(schema)) != schema or name in COMPONENTS:
+                raise ValueError(f"OpenAPI: two schemas named {name}")  # a programming error
+    return found
 
 
 def document() -> Schema:
@@ -685,13 +668,17 @@ def document() -> Schema:
         "servers": [{"url": "/"}],
         "tags": [{"name": "api"}, {"name": "open311"}],
         "security": [{"bearer": []}],
-        "paths": {**_api_paths(), **_open311_paths()},
+        "paths": {**_api_paths(), **_area_paths(), **_open311_paths()},
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "open311Key": {"type": "apiKey", "in": "query", "name": "api_key"},
             },
-            "schemas": {**deepcopy(COMPONENTS), **_body_schemas()},
+            "schemas": {
+                **deepcopy(COMPONENTS),
+                **body_schemas(_BODY_MODELS),
+                **_area_schemas(),
+            },
         },
     }
 

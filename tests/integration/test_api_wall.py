@@ -35,6 +35,12 @@ def test_a_towns_layer_and_a_towns_villages_gzip_compressed_with_an_etag(lite_ap
     assert again.status_code == 304
     plain = api.get("/api/v1/wall/towns.geojson", headers=api.token(Role.WALL))
     assert "Content-Encoding" not in plain.headers and json.loads(plain.data) == layer
+    # The client's weights count: gzip refused by q=0 or by identity alone stays plain.
+    for refusal in ("gzip;q=0, deflate", "identity", "*;q=0, identity"):
+        asked = {**api.token(Role.WALL), "Accept-Encoding": refusal}
+        answer = api.get("/api/v1/wall/towns.geojson", headers=asked)
+        assert "Content-Encoding" not in answer.headers, refusal
+        assert json.loads(answer.data) == layer
 
 
 def test_a_drilled_snapshot_is_the_areas_and_stays_in_scope(lite_api: Api) -> None:
