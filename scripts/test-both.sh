@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: the whole suite on today's date, then the tests below the browser (FUTURE_TESTS:
-# tests/unit and tests/integration) on FUTURE_DATE (every process's calendar clock moved,
-# scripts/on-date.sh). docs/testing.md says why the browser tests run once. The two runs share nothing but the PostgreSQL and Redis
+# `make test`: the whole suite on today's date, then FUTURE_TESTS (the date rules and the tests
+# whose servers run on the machine's clock; the Makefile lists them) on FUTURE_DATE (every
+# process's calendar clock moved, scripts/on-date.sh). docs/testing.md says why not all twice. The two runs share nothing but the PostgreSQL and Redis
 # servers (each makes its own databases, channels and ports; a test that takes a server away
 # starts a private one), so they can run side by side — but side by side, the load made a
 # timing test flaky (test_connection_limits, 2 of 5 runs), so they run one after the other.
