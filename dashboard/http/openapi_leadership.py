@@ -1,5 +1,6 @@
 """The OpenAPI description of the leader's figures (issue 13, dashboard/http/api_leadership.py):
-rising problems, campaigns and their effect, rankings."""
+rising problems, campaigns and their effect, rankings; and of the trends (dashboard/http/
+api_trends.py, api_trend_exports.py): the period summary, charts, tables and monthly briefings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dashboard.http.openapi_base import (
     OBJ,
     STR,
     TIME,
+    J,
     Schema,
     array,
     body,
@@ -69,6 +71,21 @@ _FINDING = obj(
         "sentence": STR,
     }
 )
+_MONTH: Schema = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
+_RATE: Schema = {
+    "type": ["number", "null"],
+    "description": "a percentage with two decimals (dashboard.domain.metrics); null with "
+    "nothing to divide by",
+}
+_FIGURES: dict[str, Schema] = {
+    "from": DATE,
+    "to": DATE,
+    **{
+        name: {"type": "integer", "minimum": 0}
+        for name in ("reported", "registered", "closed", "closed_on_time", "should_be_closed")
+    },
+    **{name: _RATE for name in ("closure_rate", "on_time_closure_rate", "rework_rate")},
+}
 _RANKED = obj({"code": STR, "name": STR, "score": MAYBE_NUM, "grade": MAYBE_STR})
 
 COMPONENTS: dict[str, Schema] = {
@@ -128,12 +145,74 @@ COMPONENTS: dict[str, Schema] = {
             "workers": array(obj({"id": STR, "name": STR, "village": STR})),
         }
     ),
+    "TrendFigures": obj(_FIGURES),
+    "TrendSummary": obj(
+        {**_FIGURES, "previous": ref("TrendFigures"), "last_year": ref("TrendFigures")}
+    ),
+    "Briefings": obj(
+        {
+            "briefings": array(
+                obj(
+                    {
+                        "name": STR,
+                        "month": _MONTH,
+                        "lang": {"enum": ["zh", "en"]},
+                        "size": {"type": "integer", "minimum": 0},
+                    }
+                )
+            )
+        }
+    ),
+    "BriefingIn": {
+        "type": "object",
+        "required": ["month"],
+        "properties": {
+            "month": {
+                **_MONTH,
+                "description": "a past or the current local month, from 2010-01 on",
+            },
+            "lang": {
+                "type": "string",
+                "description": "zh or en; anything else gives zh",
+                "default": "zh",
+            },
+        },
+    },
+    "BriefingMade": obj({"name": STR, "month": _MONTH}),
 }
 
 BODY_MODELS: dict[str, type[BaseModel]] = {"CampaignIn": CampaignIn}
 
 _LANG = query("lang", {"enum": ["zh", "en"]})
 _CAMPAIGN = [path_param("campaign_id", ID)]
+# The period of the trends (dashboard.domain.trend_periods.parse_range): local dates, both
+# inclusive, within 2010-01-01 … 2040-12-31, at most 1099 days, starting at most 366 days ahead.
+_PERIOD = [
+    query("from", DATE, "first local day (YYYY-MM-DD)", required=True),
+    query("to", DATE, "last local day, not before from; at most 1099 days", required=True),
+]
+_TOWN = query("town", {"type": "string", "pattern": "^[0-9]{9}$"}, "a town in the caller's area")
+_PAGE = [
+    *_PERIOD,
+    query("kind", {"enum": ["day", "week", "month", "quarter", "year", "custom"]}),
+    _TOWN,
+    query("village", {"type": "string", "pattern": "^[0-9]{12}$"}),
+    _LANG,
+]
+_SIDE: Schema = {"type": "integer", "minimum": 200, "maximum": 3000}
+_CHART = path_param("name", {"enum": ["trend", "places", "categories", "sources", "matrix", "map"]})
+_TABLE = path_param(
+    "name",
+    {"enum": ["places", "majors", "categories", "sources", "departments", "oldest", "cases"]},
+)
+_BRIEFING = path_param(
+    "name",
+    {"type": "string", "pattern": "^briefing-[0-9]{4}-[0-9]{2}-(all|[0-9]{6,12})-(zh|en)\\.pdf$"},
+)
+
+
+def _file(media: str, description: str) -> Schema:
+    return {"description": description, "content": {media: {"schema": {}}}}
 
 
 def paths() -> dict[str, dict[str, Schema]]:
@@ -184,6 +263,61 @@ def paths() -> dict[str, dict[str, Schema]]:
                 "by default the configured period up to yesterday; at most 366 days)",
                 {"200": json_ok(ref("Rankings"))},
                 parameters=[query("from", DATE), query("to", DATE), _LANG],
+            )
+        },
+        **_trend_paths(),
+    }
+
+
+def _trend_paths() -> dict[str, dict[str, Schema]]:
+    return {
+        "/api/v1/trends/summary": {
+            "get": house(
+                "The closure figures of a period in the caller's area (or one town of it), "
+                "with the previous period (环比) and the same period last year (同比, aligned on "
+                "the working calendar); a heavy request",
+                {"200": json_ok(ref("TrendSummary"))},
+                parameters=[*_PERIOD, _TOWN],
+            )
+        },
+        "/api/v1/trends/charts/{name}.png": {
+            "get": house(
+                "A chart of the trends page drawn on the server by headless Chromium (a heavy "
+                "request; 503 with Retry-After when Chromium is missing)",
+                {"200": _file("image/png", "The chart as a PNG (an attachment)")},
+                parameters=[
+                    _CHART,
+                    *_PAGE,
+                    query("width", _SIDE, "pixels, 1200 by default"),
+                    query("height", _SIDE, "pixels, 600 by default"),
+                ],
+            )
+        },
+        "/api/v1/trends/tables/{name}.csv": {
+            "get": house(
+                "A table of the trends page as CSV (UTF-8 with a byte-order mark, header in "
+                "lang, cells guarded against formula injection); a heavy request",
+                {"200": {"description": "CSV", "content": {"text/csv": {"schema": STR}}}},
+                parameters=[_TABLE, *_PAGE],
+            )
+        },
+        "/api/v1/trends/briefings": {
+            "get": house(
+                "The stored monthly briefings of the caller's area, newest month first",
+                {"200": json_ok(ref("Briefings"))},
+            ),
+            "post": house(
+                "Make (or make again) the briefing of a month as a PDF via headless Chromium "
+                "(a heavy request; 503 with Retry-After when Chromium is missing)",
+                {"201": json_ok(ref("BriefingMade"), "Made")},
+                requestBody={"required": True, "content": {J: {"schema": ref("BriefingIn")}}},
+            ),
+        },
+        "/api/v1/trends/briefings/{name}": {
+            "get": house(
+                "A stored briefing of the caller's area",
+                {"200": _file("application/pdf", "The briefing as a PDF (an attachment)")},
+                parameters=[_BRIEFING],
             )
         },
     }

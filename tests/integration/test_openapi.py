@@ -239,6 +239,16 @@ def test_real_answers_of_the_later_areas_match_the_description(api: Api) -> None
     call("get", "/api/v1/wall/snapshot")
     call("get", "/api/v1/wall/towns.geojson")
     call("get", "/api/v1/wall/villages.geojson", query_string={"area": town})
+    # The trends without Chromium (the PNG and the PDF: tests/integration/test_trend_exports.py).
+    autumn = {"from": "2026-10-01", "to": "2026-10-31"}
+    call("get", "/api/v1/trends/summary", query_string={**autumn, "town": town})
+    call(
+        "get",
+        "/api/v1/trends/tables/places.csv",
+        "/api/v1/trends/tables/{name}.csv",
+        query_string={**autumn, "kind": "month", "lang": "en"},
+    )
+    call("get", "/api/v1/trends/briefings")
     deleted = api.request("DELETE", f"/api/v1/campaigns/{campaign}", headers=admin)
     assert deleted.status_code == 204 and not deleted.data
     assert "content" not in contract.document["paths"][one]["delete"]["responses"]["204"]
