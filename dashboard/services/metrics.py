@@ -68,23 +68,29 @@ def case_facts(
         ),
     )
     for row in session.execute(query.execution_options(yield_per=5000)):
-        yield CaseFacts(
-            status=CaseStatus(row.status),
-            reported_at=row.reported_at,
-            registered_at=row.registered_at,
-            deadline=row.deadline,
-            handled_at=row.handled_at,
-            closed_at=row.closed_at,
-            department_code=row.department_code,
-            category_code=row.category_code,
-            source=row.source,
-            reporter_id=row.reporter or None,
-            rework_count=row.rework_count,
-            extension_count=row.extension_count,
-            dispatch_count=row.dispatch_count,
-            return_count=row.return_count,
-            village_code=row.village_code,
-        )
+        yield facts_of(row)
+
+
+def facts_of(row: Any) -> CaseFacts:
+    """A case row (the columns of ``_COLUMNS`` or more) as the metrics' facts: the one mapping,
+    shared by the trends' roll-up."""
+    return CaseFacts(
+        status=CaseStatus(row.status),
+        reported_at=row.reported_at,
+        registered_at=row.registered_at,
+        deadline=row.deadline,
+        handled_at=row.handled_at,
+        closed_at=row.closed_at,
+        department_code=row.department_code,
+        category_code=row.category_code,
+        source=row.source,
+        reporter_id=row.reporter or None,
+        rework_count=row.rework_count,
+        extension_count=row.extension_count,
+        dispatch_count=row.dispatch_count,
+        return_count=row.return_count,
+        village_code=row.village_code,
+    )
 
 
 def period_counts(

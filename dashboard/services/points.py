@@ -29,6 +29,7 @@ from dashboard.domain.points import (
     EntryKind,
     PastClaim,
     PointsCatalogue,
+    PointsItem,
     PointsRuleBroken,
     ReporterKind,
     SubjectKind,
@@ -162,13 +163,7 @@ class PointsService:
         """Confirm a pending claim: the ledger gains the item's points. Returns the entry id."""
         now = self.clock.now()
         with self.db.transaction() as session:
-            claim, resident = self._pending(session, claim_id, clerk.scope)
-            item = self.catalogue.item(claim.item_code)
-            level = clerk.confirmer_level(resident.village_code)
-            check_confirmation(
-                item, claim.entered_by, resident.id, Confirmation(clerk.actor.name, level, None)
-            )
-            claim.status, claim.decided_by, claim.decided_at = "confirmed", clerk.actor.name, now
+            claim, resident, item = self._decide(session, clerk, claim_id, "confirmed", now)
             entry = PointsEntry(
                 resident_id=resident.id,
                 kind=EntryKind.AWARD.value,
@@ -196,15 +191,23 @@ class PointsService:
         note = bounded_text(note, 200, "note", required=True)
         now = self.clock.now()
         with self.db.transaction() as session:
-            claim, resident = self._pending(session, claim_id, clerk.scope)
-            item = self.catalogue.item(claim.item_code)
-            level = clerk.confirmer_level(resident.village_code)
-            check_confirmation(
-                item, claim.entered_by, resident.id, Confirmation(clerk.actor.name, level, None)
-            )
-            claim.status, claim.decided_by, claim.decided_at = "rejected", clerk.actor.name, now
+            claim, _resident, _item = self._decide(session, clerk, claim_id, "rejected", now)
             claim.decision_note = note
             record(session, clerk.actor, "points_rejected", now, f"claim:{claim.id}")
+
+    def _decide(
+        self, session: Session, clerk: Clerk, claim_id: int, status: str, now: datetime
+    ) -> tuple[PointsClaim, Resident, PointsItem]:
+        """A pending claim decided by ``clerk`` (the confirmation rules hold for a rejection
+        too: nobody rejects their own claim or one above their level)."""
+        claim, resident = self._pending(session, claim_id, clerk.scope)
+        item = self.catalogue.item(claim.item_code)
+        level = clerk.confirmer_level(resident.village_code)
+        check_confirmation(
+            item, claim.entered_by, resident.id, Confirmation(clerk.actor.name, level, None)
+        )
+        claim.status, claim.decided_by, claim.decided_at = status, clerk.actor.name, now
+        return claim, resident, item
 
     # --- the ledger ------------------------------------------------------------------------
 

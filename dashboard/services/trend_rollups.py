@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.metrics import CaseFacts
-from dashboard.domain.status import CaseStatus
 from dashboard.domain.trend_figures import (
     ADDITIVE,
     DayParts,
@@ -38,6 +37,7 @@ from dashboard.domain.trend_figures import (
     day_bounds,
     day_parts,
 )
+from dashboard.services.metrics import facts_of
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, TrendMark, TrendRollup, TrendState
 
@@ -86,23 +86,7 @@ class TrendCase:
 
 
 def trend_case(row: Any) -> TrendCase:
-    facts = CaseFacts(
-        status=CaseStatus(row.status),
-        reported_at=row.reported_at,
-        registered_at=row.registered_at,
-        deadline=row.deadline,
-        handled_at=row.handled_at,
-        closed_at=row.closed_at,
-        department_code=row.department_code,
-        category_code=row.category_code,
-        source=row.source,
-        reporter_id=row.reporter or None,
-        rework_count=row.rework_count,
-        extension_count=row.extension_count,
-        dispatch_count=row.dispatch_count,
-        return_count=row.return_count,
-        village_code=row.village_code,
-    )
+    facts = facts_of(row)
     category = row.category_code or row.reported_category or ""
     return TrendCase(row.id, facts, category, bool(row.emergency), row.updated_at)
 
