@@ -5,6 +5,19 @@ namespace, but the Engine.IO connection under it — a websocket, a server threa
 long as the client likes: 300 of them grew the process from 17 to 1,217 threads. The gatekeeper
 checks once a second: an Engine.IO connection that has been open ``grace`` seconds (the
 ``security.socket_auth_seconds`` setting) without a connected namespace is closed.
+
+Closed without waiting (``Socket.close(wait=False)``), never with ``Server.disconnect(sid)``: that
+one closes with ``wait=True``, i.e. ``queue.join()`` on the connection's outgoing queue, and for a
+websocket the join can wait for ever. The writer thread takes the CLOSE packet and the ``None``
+that ends it, sends the close frame and stops; the client answers the close frame, and the
+connection's reader thread then puts one more ``None`` in the queue (python-engineio's
+``_websocket_handler``: "unlock the writer task") that no thread will ever take. A joiner that
+gets a core only after that put (a loaded machine) sees an unfinished task and blocks for good —
+and with it the whole gatekeeper: no later sweep ran, every unauthenticated socket after it stayed
+open (the flaky "kept an unauthenticated socket open" of tests/integration/test_connection_limits,
+about 1 run in 3 with both cores busy). The close frame is queued at once either way; the writer
+thread sends it and closes the websocket, and the TCP connection ends when the client answers it
+(or, for one that never does, at the idle timeout the server sets on the socket).
 """
 
 from __future__ import annotations
@@ -67,7 +80,11 @@ class SocketGatekeeper:
             if self._joined(eio_sid) or now - self._first_seen[eio_sid] < self._grace:
                 continue
             logger.info("socket: closing a connection that did not authenticate in time")
-            eio.disconnect(eio_sid)
+            try:
+                _close_now(eio, eio_sid)
+            except Exception:  # one odd connection must not keep the others open
+                logger.exception("socket gatekeeper: closing %s failed", eio_sid)
+                continue
             self._first_seen.pop(eio_sid, None)
             closed += 1
         return closed
@@ -75,3 +92,12 @@ class SocketGatekeeper:
     def _joined(self, eio_sid: str) -> bool:
         manager = self._server.manager
         return any(manager.sid_from_eio_sid(eio_sid, ns) is not None for ns in self._namespaces)
+
+
+def _close_now(eio: Any, eio_sid: str) -> None:
+    """``eio.disconnect(eio_sid)`` without its wait (see the module docstring): queue the
+    Engine.IO CLOSE packet and the end of the writer, and forget the connection."""
+    eio_socket = eio.sockets.get(eio_sid)
+    if eio_socket is not None:
+        eio_socket.close(wait=False, abort=False, reason=eio.reason.SERVER_DISCONNECT)
+    eio.sockets.pop(eio_sid, None)

@@ -220,6 +220,21 @@ class _InOrderEngineIO(engineio.Client):
             kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
 
+    def _read_loop_websocket(self) -> None:
+        # websocket-client marks a websocket closed when the server's close frame arrives
+        # (send_close: connected = False) but keeps its socket open, and its close() does nothing
+        # once not connected; python-engineio only calls close(). So every connection the server
+        # ended (a gatekeeper, a drained or killed worker, a stopped server) left an open socket
+        # behind, found by the garbage collector later, during another test (its
+        # ResourceWarning failed that one). The read loop is the last user of its websocket:
+        # when it ends, the socket is closed for certain.
+        ws = self.ws
+        try:
+            super()._read_loop_websocket()
+        finally:
+            if ws is not None:
+                ws.shutdown()
+
 
 class InOrderClient(socketio.Client):
     def _engineio_client_class(self) -> type[engineio.Client]:
@@ -372,3 +387,4 @@ class RawScreen:
 
     def close(self) -> None:
         self.ws.close(timeout=1)
+        self.ws.shutdown()  # close() leaves the socket open when the server closed first

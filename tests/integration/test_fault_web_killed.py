@@ -8,7 +8,6 @@ phones' reports that failed are retried with their key: nothing lost, nothing do
 
 from __future__ import annotations
 
-import gc
 import signal
 import time
 import uuid
@@ -68,10 +67,6 @@ def _workers_ready(master: int, count: int) -> list[int]:
     )
 
 
-# The test's Socket.IO client (python-engineio) leaves the websocket of a connection the server
-# aborted unclosed when it reconnects; collected later, its ResourceWarning would fail whichever
-# test runs then. Collected here, at the end of this test, and only that warning is ignored.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_screens_move_to_another_worker_without_a_gap(deployment: Deployment) -> None:
     started = time.monotonic()
     server = start_production(deployment, workers=2)
@@ -121,4 +116,3 @@ def test_screens_move_to_another_worker_without_a_gap(deployment: Deployment) ->
         if screen is not None:
             screen.disconnect()
         server.stop()
-        gc.collect()
