@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, OutboxEvent
-from tests.integration.live_helpers import LiveClient, Place, case_body
+from tests.integration.live_helpers import (
+    InOrderClient,
+    LiveClient,
+    Place,
+    case_body,
+    grid_points,
+    wait_until,
+)
 
 MARK = "故障测试"  # in every fault test case's description
 
@@ -152,6 +159,23 @@ class Devices:
                 return
             time.sleep(0.2)  # the phone's retry (its back-off, shortened)
         raise AssertionError(f"report {key} was never stored")
+
+
+def reconnecting_screen(url: str, token: str) -> LiveClient:
+    """A wall screen that reconnects by itself (to another worker, or after an outage), once it
+    has its first snapshot."""
+    client = InOrderClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+    screen = LiveClient(client=client).connect(url, token)
+    screen.wait_event("snapshot")
+    return screen
+
+
+def reporting_phones(url: str, token: str, database_url: str, before: str) -> Devices:
+    """Phones reporting cases into the grid, once ten have been stored (``before``: the fault
+    they run up to, for the timeout's message)."""
+    devices = Devices(url, token, grid_points(database_url)).start()
+    wait_until(lambda: len(devices.stored) >= 10, 30, f"cases before the {before}")
+    return devices
 
 
 def stored_in_database(database_url: str) -> dict[str, list[int]]:

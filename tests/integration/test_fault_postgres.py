@@ -21,19 +21,18 @@ from dashboard.storage.models import Case, CaseEvent, OutboxEvent
 from tests.integration.fault_helpers import (
     MARK,
     SECURITY_FOR_LOAD,
-    Devices,
     assert_nothing_lost_or_doubled,
+    reconnecting_screen,
     report,
+    reporting_phones,
     start_production,
     tally,
     unpublished,
 )
 from tests.integration.live_helpers import (
     Deployment,
-    InOrderClient,
     LiveClient,
     chain_breaks,
-    grid_points,
     make_deployment,
     wait_until,
 )
@@ -91,11 +90,8 @@ def test_intake_answers_503_while_postgres_is_away_and_nothing_is_lost_or_double
         server.wait_healthy()
         wall = deployment.token("wall-pg", Role.WALL)
         phone = deployment.token("phones-pg", Role.COMMANDER)
-        client = InOrderClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
-        screen = LiveClient(client=client).connect(server.url, wall)
-        screen.wait_event("snapshot")
-        devices = Devices(server.url, phone, grid_points(deployment.database_url)).start()
-        wait_until(lambda: len(devices.stored) >= 10, 30, "cases before the outage")
+        screen = reconnecting_screen(server.url, wall)
+        devices = reporting_phones(server.url, phone, deployment.database_url, "outage")
 
         private_pg.crash()
         wait_until(lambda: devices.answers.get(503, 0) >= 3, 30, "503 answers during the outage")

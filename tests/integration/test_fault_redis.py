@@ -17,19 +17,18 @@ import pytest
 from dashboard.domain.roles import Role
 from tests.integration.fault_helpers import (
     SECURITY_FOR_LOAD,
-    Devices,
     assert_nothing_lost_or_doubled,
+    reconnecting_screen,
     report,
+    reporting_phones,
     start_production,
     tally,
     unpublished,
 )
 from tests.integration.live_helpers import (
     Deployment,
-    InOrderClient,
     LiveClient,
     chain_breaks,
-    grid_points,
     make_deployment,
     redis_bus_config,
     wait_until,
@@ -66,11 +65,8 @@ def test_redis_stopped_and_restarted_under_load_loses_nothing(
         server.wait_healthy()
         wall = deployment.token("wall-redis", Role.WALL)
         phone = deployment.token("phones-redis", Role.COMMANDER)
-        client = InOrderClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
-        screen = LiveClient(client=client).connect(server.url, wall)
-        screen.wait_event("snapshot")
-        devices = Devices(server.url, phone, grid_points(deployment.database_url)).start()
-        wait_until(lambda: len(devices.stored) >= 10, 30, "cases before the outage")
+        screen = reconnecting_screen(server.url, wall)
+        devices = reporting_phones(server.url, phone, deployment.database_url, "outage")
 
         redis.stop()
         stored = len(devices.stored)

@@ -19,22 +19,21 @@ import pytest
 from dashboard.domain.roles import Role
 from tests.integration.fault_helpers import (
     SECURITY_FOR_LOAD,
-    Devices,
     assert_nothing_lost_or_doubled,
     children,
     holder_of,
     kill,
+    reconnecting_screen,
     report,
+    reporting_phones,
     start_production,
     tally,
     unpublished,
 )
 from tests.integration.live_helpers import (
     Deployment,
-    InOrderClient,
     LiveClient,
     chain_breaks,
-    grid_points,
     make_deployment,
     redis_bus_config,
     wait_until,
@@ -56,11 +55,6 @@ def deployment(tmp_path: Path, postgres_url: str) -> Iterator[Deployment]:
         redis.stop()
 
 
-def _reconnecting_screen(url: str, token: str) -> LiveClient:
-    client = InOrderClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
-    return LiveClient(client=client).connect(url, token)
-
-
 def _workers_ready(master: int, count: int) -> list[int]:
     return wait_until(
         lambda: (pids := children(master)) and len(pids) == count and pids, 60, "the workers"
@@ -77,10 +71,8 @@ def test_screens_move_to_another_worker_without_a_gap(deployment: Deployment) ->
         _workers_ready(master, 2)
         wall = deployment.token("wall-fault", Role.WALL)
         phone = deployment.token("phones-fault", Role.COMMANDER)
-        screen = _reconnecting_screen(server.url, wall)
-        screen.wait_event("snapshot")
-        devices = Devices(server.url, phone, grid_points(deployment.database_url)).start()
-        wait_until(lambda: len(devices.stored) >= 10, 30, "cases before the fault")
+        screen = reconnecting_screen(server.url, wall)
+        devices = reporting_phones(server.url, phone, deployment.database_url, "fault")
 
         for sig in (signal.SIGTERM, signal.SIGKILL):
             snapshots = len(screen.events("snapshot"))
