@@ -109,6 +109,12 @@ def _prepare(tmp: Path) -> Town:
         "[security]\ntoken_rate_per_second = 10000\ntoken_burst = 100000\n",
         encoding="utf-8",
     )
+    return seeded_town(config_path, port)
+
+
+def seeded_town(config_path: Path, port: int) -> Town:
+    """The town seeded (no history) into the database ``config_path`` names, and a token that
+    may report anywhere in it."""
     services = build_services(load_config(config_path))
     try:
         upgrade(services.db.engine)

@@ -32,17 +32,19 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 
 from bench import PG_ADMIN_URL, ms, percentiles
-from bench.bench_intake import Town, _case, _clients, _free_port, _prepare, _wait_healthy
-from dashboard.accounts import create_token
+from bench.bench_intake import (
+    Town,
+    _case,
+    _clients,
+    _free_port,
+    _prepare,
+    _wait_healthy,
+    seeded_town,
+)
 from dashboard.config import load_config
-from dashboard.domain.roles import Role
-from dashboard.seed.loader import seed
-from dashboard.services.villages import rule_from_config
-from dashboard.storage.migrate import upgrade
-from dashboard.storage.models import Grid, GridWorker
 from dashboard.wiring import build_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,19 +134,7 @@ def _postgres_town(tmp: Path, url: str) -> Town:
         "[security]\ntoken_rate_per_second = 10000\ntoken_burst = 100000\n",
         encoding="utf-8",
     )
-    services = build_services(load_config(config))
-    try:
-        upgrade(services.db.engine)
-        now = services.clock.now()
-        rule = rule_from_config(services.config.rules.village)
-        seed(services.db, services.reference, rule, scale="town", seed=7, days=0, now=now)
-        with services.db.transaction() as session:
-            token = create_token(session, "bench", Role.INTEGRATION, now, all_areas=True).token
-            points = [(g.lon, g.lat) for g in session.scalars(select(Grid).order_by(Grid.code))]
-            workers = list(session.scalars(select(GridWorker.id).order_by(GridWorker.id)))
-    finally:
-        services.close()
-    return Town(config, port, points, workers, token)
+    return seeded_town(config, port)
 
 
 @contextmanager
