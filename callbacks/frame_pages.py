@@ -3,10 +3,14 @@ without a page), both in the desk frame and in the user's language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import dash
+import flask
 from dash import html
+from dash.exceptions import MissingCallbackContextException
 
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
@@ -20,9 +24,34 @@ if TYPE_CHECKING:
     from dashboard.security.principal import Principal
 
 
-def page_title(key: str, services: Services) -> str:
-    """A page's browser title: the page first (it is what a tab shows), then the product."""
-    return f"{t(key, services.config.ui.language)} · {services.config.ui.title}"
+def page_title(key: str, services: Services) -> Callable[..., str]:
+    """A page's browser title in the reader's language (``?lang=``): the page first (it is what
+    a tab shows), then the product — the configured name in the configured language, the
+    translated one otherwise. Dash calls it for the first page and again on each navigation."""
+    default = services.config.ui.language
+
+    def title(**_path: str) -> str:
+        lang = normalise_lang(_asked_lang(), default)
+        product = services.config.ui.title if lang == default else t("app.title", lang)
+        return f"{t(key, lang)} · {product}"
+
+    return title
+
+
+def _asked_lang() -> str | None:
+    """``lang`` of the address being shown: the query of the page request, or, when Dash's
+    router callback asks on navigation, the search of its location input."""
+    if not flask.has_request_context():
+        return None
+    if flask.request.method == "GET":
+        return flask.request.args.get("lang")
+    try:
+        search = dash.callback_context.inputs.get("_pages_location.search")
+    except MissingCallbackContextException:
+        return None
+    if not isinstance(search, str):
+        return None
+    return parse_qs(search.lstrip("?")).get("lang", [None])[0]
 
 
 def unknown_refusal(err: DomainError, lang: Lang) -> str:
