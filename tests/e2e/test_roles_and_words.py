@@ -79,7 +79,20 @@ WALKS: dict[str, list[str]] = {
 }
 # Words a Chinese page may show in Latin letters: the language switch, units, file formats.
 # The products behind the status page's health line are named by their names.
-ALLOWED_ASCII = {"English", "CSV", "PNG", "km", "ID", "IP", "SQLite", "PostgreSQL", "Redis"}
+# A statistical method is named by its authors (the rising problems' Benjamini–Hochberg).
+ALLOWED_ASCII = {
+    "English",
+    "CSV",
+    "PNG",
+    "km",
+    "ID",
+    "IP",
+    "SQLite",
+    "PostgreSQL",
+    "Redis",
+    "Benjamini",
+    "Hochberg",
+}
 STATUS_CODES = [
     "reported",
     "accepted",
