@@ -109,7 +109,9 @@ class FieldTask:
 def field_tasks(
     trail: Sequence[TrailStep], limits: TaskLimits, calendar: WorkingCalendar
 ) -> list[FieldTask]:
-    """The field tasks of one case, from its trail (oldest step first)."""
+    """The field tasks of one case, from its trail (oldest step first) - or from the part of it
+    holding every step that gives or does a task and every step into or out of a task's status:
+    the same tasks."""
     tasks: list[FieldTask] = []
     waiting: FieldTask | None = None
     status: str | None = None
