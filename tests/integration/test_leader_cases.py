@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from dashboard.domain.errors import ReadOnlyRole
+from dashboard.domain.lifecycle import ActionRequest
 from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action
@@ -245,7 +246,8 @@ def test_a_leader_of_another_town_does_not_see_the_case(secure: SecureApp) -> No
 @pytest.mark.parametrize("role", [Role.LEADER, Role.WALL])
 def test_the_services_refuse_a_read_only_principal_too(secure: SecureApp, role: Role) -> None:
     """One layer down, for any caller that reaches the services without the web guards: the
-    case workspace's step and the camera evidence raise ReadOnlyRole, and write nothing."""
+    case workspace's step, the case service's step and the camera evidence raise ReadOnlyRole,
+    and write nothing."""
     app = secure
     case_id, _photo, _village = _case_with_photo(app)
     who = Principal("reader", role, "user", 99, Scope())
@@ -253,6 +255,8 @@ def test_the_services_refuse_a_read_only_principal_too(secure: SecureApp, role: 
     workspace = CaseWorkspace(app.services, app.services.photos)
     with pytest.raises(ReadOnlyRole):
         workspace.act(who, case_id, before[0], ActionForm(Action.ACCEPT, photo=_jpeg(4)))
+    with pytest.raises(ReadOnlyRole):  # the case service itself, whoever calls it
+        app.services.cases.act(case_id, ActionRequest(Action.ACCEPT, "reader", role))
     frame = type("Frame", (), {"at": app.clock.now()})()
     photo = app.services.photos.inspect(_jpeg(5), "cam.jpg")
     if role is Role.LEADER:  # a wall cannot see cases at all: "not found" comes first
