@@ -105,6 +105,7 @@ def build_view(
         "towns": _towns(services, principal.scope.area_code),
         "departments": names.departments[lang],
         "statuses": names.statuses(lang),
+        "can_export": principal.can(Permission.EXPORT_CASES),
     }
     try:
         query = parse_case_params(given, services.reference.calendar.tz)

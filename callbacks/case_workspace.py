@@ -2,11 +2,13 @@
 dashboard.services.case_workspace.
 
 Four callbacks (module-level functions, registered per app by ``on.register``), each behind
-``guard_callback(VIEW_CASES)`` (and the service checks the role for
-the step and the case's scope): a button opens the form of its step; cancel closes it; confirm
-parses the form, calls ``CaseWorkspace.act`` and re-renders the parts of the page a step changes
-(head, details, actions, photos, timeline) from a fresh read - no page reload; a chosen photo
-shows its file name. A refused step changes nothing and says why in the page's language.
+``guard_callback(CHANGE_CASES)`` - a read-only role (a leader) reads the page but none of its
+callbacks answers it - and the service checks again that the principal may change this case
+(``scoping.may_change_case``), the role for the step and the case's scope: a button opens the
+form of its step; cancel closes it; confirm parses the form, calls ``CaseWorkspace.act`` and
+re-renders the parts of the page a step changes (head, details, actions, photos, timeline) from
+a fresh read - no page reload; a chosen photo shows its file name. A refused step changes
+nothing and says why in the page's language.
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ def register_case_workspace_page(services: Services) -> None:
     on.register(page)
 
 
-on: PageCallbacks[_Page] = PageCallbacks(Permission.VIEW_CASES)
+# Every callback of the page opens, fills or sends a step's form: only roles that change cases.
+on: PageCallbacks[_Page] = PageCallbacks(Permission.CHANGE_CASES)
 
 
 @on(

@@ -14,7 +14,7 @@ import dash
 from dash import html
 
 from callbacks.frame_pages import page_title
-from dashboard.domain.permissions import Permission
+from dashboard.domain.permissions import Permission, may_change_cases
 from dashboard.i18n import normalise_lang, t
 from dashboard.read import places
 from dashboard.security.pages import page_guard
@@ -66,7 +66,7 @@ def register_video_page(services: Services) -> None:
             focus_error=error,
             radius_m=check_radius_m(services),
             user=principal.name,
-            can_evidence=principal.can(Permission.VIEW_CASES),
+            can_evidence=may_change_cases(principal.role),  # saving a frame changes the case
             layout_id=int(layout_id) if layout_id and layout_id.isdigit() else None,
         )
         return video_page(view)

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard.domain.deadlines import TimeLimit
+from dashboard.domain.errors import DeadlineError
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -749,6 +752,25 @@ class EvaluationConfig(_Strict):
     period_days: Annotated[int, Field(ge=1, le=366)] = Field(
         30, description="Default ranking period: this many days up to today."
     )
+    verify_limit: str = Field(
+        "2h",
+        description="Time limit of a grid worker's verification (核实) of a public report, from "
+        "the request: working hours ('2h') or working days ('1d'). 按期核实率.",
+    )
+    check_limit: str = Field(
+        "4h",
+        description="Time limit of a grid worker's on-site check (核查) of a handled case, from "
+        "the department's report: working hours or days. 按期核查率.",
+    )
+
+    @field_validator("verify_limit", "check_limit")
+    @classmethod
+    def _time_limit(cls, value: str) -> str:
+        try:
+            TimeLimit.parse(value)
+        except DeadlineError as err:
+            raise ValueError(err.message) from None
+        return value
 
 
 class AppConfig(_Strict):

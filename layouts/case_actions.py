@@ -17,7 +17,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard.domain.deadlines import suggested_extension
-from dashboard.domain.permissions import can_act
+from dashboard.domain.permissions import can_act, may_change_cases
 from dashboard.domain.status import Action
 from dashboard.i18n import t
 from dashboard.read.views import CaseView
@@ -78,6 +78,9 @@ def button_state(action: Action, view: CaseView, ctx: CasePageContext) -> tuple[
 
 
 def action_bar(view: CaseView, ctx: CasePageContext) -> list[html.Button]:
+    """Every step's button (enabled or not, with the reason); none for a read-only role."""
+    if not may_change_cases(ctx.role):
+        return []
     buttons = []
     for action in ACTION_ORDER:
         enabled, tip = button_state(action, view, ctx)

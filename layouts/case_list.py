@@ -45,6 +45,7 @@ class CaseListView:
     towns: Options = ()
     departments: Options = ()
     statuses: Options = ()
+    can_export: bool = True  # the CSV export link (EXPORT_CASES: never a leader or a wall)
 
 
 def href(params: Mapping[str, str], lang: Lang, path: str = "/cases", **changes: Any) -> str:
@@ -290,11 +291,17 @@ def summary_bar(view: CaseListView) -> html.Div:
                 [html.Span(t("case_list.per_page", lang), className="cl-label"), per_page],
                 className="cl-per-page",
             ),
-            html.A(
-                t("case_list.export", lang),
-                id=ids.EXPORT,
-                href=export_href(view),
-                className="cl-btn export",
+            *(
+                [
+                    html.A(
+                        t("case_list.export", lang),
+                        id=ids.EXPORT,
+                        href=export_href(view),
+                        className="cl-btn export",
+                    )
+                ]
+                if view.can_export
+                else []
             ),
         ],
         className="cl-summary",

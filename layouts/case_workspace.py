@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
+from dashboard.domain.permissions import may_change_cases
 from dashboard.i18n import Lang, t
 from dashboard.read.views import CaseView
 from layouts import case_ids as ids
@@ -32,6 +33,8 @@ from layouts.case_format import (
 )
 from layouts.case_timeline import photo_link, timeline
 from layouts.controls import data_attrs
+
+READ_ONLY = "case-ws-readonly"
 
 
 def not_found(case_ref: str, lang: Lang) -> html.Div:
@@ -51,19 +54,19 @@ def workspace(view: CaseView, ctx: CasePageContext) -> html.Div:
     """Head and message across the top; then three columns: details and actions, the timeline,
     and the map, cameras and photos (two columns on a narrow screen, see case.css)."""
     parts = dynamic_parts(view, ctx)
-    actions = html.Div(
-        [
-            html.Div(parts[ids.ACTIONS], id=ids.ACTIONS, className="case-ws-bar"),
-            html.Div(id=ids.FORM),
-        ]
-    )
-    work = html.Div(
-        [
-            _panel("case_ws.details", html.Div(parts[ids.DETAILS], id=ids.DETAILS), ctx),
-            _panel("case_ws.actions", actions, ctx),
-        ],
-        className="case-ws-col case-ws-work",
-    )
+    details = _panel("case_ws.details", html.Div(parts[ids.DETAILS], id=ids.DETAILS), ctx)
+    if may_change_cases(ctx.role):
+        actions = html.Div(
+            [
+                html.Div(parts[ids.ACTIONS], id=ids.ACTIONS, className="case-ws-bar"),
+                html.Div(id=ids.FORM),
+            ]
+        )
+        work_parts: list[Any] = [details, _panel("case_ws.actions", actions, ctx)]
+    else:  # a read-only role (a leader): no action bar, no form, no upload - it is said why
+        note = html.P(t("case_ws.read_only", ctx.lang), className="case-ws-readonly", id=READ_ONLY)
+        work_parts = [details, note]
+    work = html.Div(work_parts, className="case-ws-col case-ws-work")
     trail = html.Div(
         _panel("case_ws.timeline", html.Div(parts[ids.TIMELINE], id=ids.TIMELINE), ctx),
         className="case-ws-col case-ws-trail",

@@ -9,7 +9,8 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard.i18n import Lang, t
+from dashboard.domain.deadlines import TimeLimit
+from dashboard.i18n import TABLE, Lang, t
 from layouts.controls import input_kind
 
 FORM_NAME, FORM_CATS, FORM_AREA = "cmp-name", "cmp-categories", "cmp-area"
@@ -267,7 +268,8 @@ def campaigns_page(
     )
 
 
-def _rate(figure: dict[str, Any]) -> Any:
+def _rate(figure: dict[str, Any], name: str = "") -> Any:
+    """A rate with its counts beside it, and on hover its formula: ``按期核查率 = 37 / 40``."""
     value = figure["value"]
     text = "—" if value is None else f"{value:.2f} %"
     counts = f"{figure['numerator']} / {figure['denominator']}"
@@ -278,16 +280,31 @@ def _rate(figure: dict[str, Any]) -> Any:
                 f" ({counts})", className="counts", style={"color": "#9fb0c8", "fontSize": "14px"}
             ),
         ],
-        title=counts,
+        title=f"{name} = {counts}" if name else counts,
         style={"whiteSpace": "nowrap"},
     )
+
+
+def _head(cols: tuple[str, ...], lang: Lang) -> html.Tr:
+    """The column names; a rate's name says its formula on hover (``rankings.hint.*``)."""
+    cells = []
+    for c in cols:
+        hint = f"rankings.hint.{c}"
+        cells.append(
+            html.Th(t(f"rankings.col.{c}", lang), title=t(hint, lang) if hint in TABLE else None)
+        )
+    return html.Tr(cells)
 
 
 def _units(rows: list[dict[str, Any]], lang: Lang) -> Any:
     if not rows:
         return html.P(t("rankings.none", lang))
     cols = ("rank", "name", "score", "grade", "closure", "on_time", "rework", "dispatch")
-    head = html.Tr([html.Th(t(f"rankings.col.{c}", lang)) for c in cols])
+    head = _head(cols, lang)
+
+    def name(c: str) -> str:
+        return t(f"rankings.col.{c}", lang)
+
     body = [
         html.Tr(
             [
@@ -295,10 +312,10 @@ def _units(rows: list[dict[str, Any]], lang: Lang) -> Any:
                 html.Td(r["name"]),
                 html.Td("—" if r["score"] is None else f"{r['score']:.2f}"),
                 html.Td(r["grade"] or "—", className=f"grade grade-{r['grade']}"),
-                _rate(r["closure_rate"]),
-                _rate(r["on_time_handling_rate"]),
-                _rate(r["rework_rate"]),
-                _rate(r["dispatch_accuracy"]),
+                _rate(r["closure_rate"], name("closure")),
+                _rate(r["on_time_handling_rate"], name("on_time")),
+                _rate(r["rework_rate"], name("rework")),
+                _rate(r["dispatch_accuracy"], name("dispatch")),
             ]
         )
         for r in rows
@@ -311,24 +328,36 @@ def _units(rows: list[dict[str, Any]], lang: Lang) -> Any:
 def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
     if not rows:
         return html.P(t("rankings.none", lang))
-    cols = ("rank", "name", "reported", "valid", "checks", "missed")
-    head = html.Tr([html.Th(t(f"rankings.col.{c}", lang)) for c in cols])
+    cols = ("rank", "name", "reported", "valid", "verify", "check", "checks", "missed")
+    head = _head(cols, lang)
+
+    def name(c: str) -> str:
+        return t(f"rankings.col.{c}", lang)
+
     body = [
         html.Tr(
             [
                 html.Td(str(r["rank"])),
                 html.Td(r["name"]),
                 html.Td(str(r["reported"])),
-                _rate(r["valid_report_rate"]),
+                _rate(r["valid_report_rate"], name("valid")),
+                _rate(r["on_time_verify_rate"], name("verify")),
+                _rate(r["on_time_check_rate"], name("check")),
                 html.Td(str(r["verifications_and_checks"])),
-                _rate(r["missed_report_rate"]),
-            ]
+                _rate(r["missed_report_rate"], name("missed")),
+            ],
+            id=f"rank-worker-{r['id']}",
         )
         for r in rows[:30]
     ]
     return html.Table(
         [html.Thead(head), html.Tbody(body)], className="rank-table", style={"width": "100%"}
     )
+
+
+def _limit(text: str, lang: Lang) -> str:
+    limit = TimeLimit.parse(text)
+    return limit.describe_zh() if lang == "zh" else limit.describe()
 
 
 def rankings_page(found: dict[str, Any], weights: dict[str, float], lang: Lang) -> html.Div:
@@ -350,6 +379,14 @@ def rankings_page(found: dict[str, Any], weights: dict[str, float], lang: Lang) 
                     c=weights["closure"], o=weights["on_time_handling"], r=weights["rework"]
                 ),
                 style={"color": "#9fb0c8", "fontSize": "15px"},
+            ),
+            html.P(
+                t("rankings.formula_workers", lang).format(
+                    v=_limit(found["limits"]["verify"], lang),
+                    c=_limit(found["limits"]["check"], lang),
+                ),
+                style={"color": "#9fb0c8", "fontSize": "15px"},
+                id="rankings-formula-workers",
             ),
         ],
         style=_PAGE,

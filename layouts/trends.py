@@ -10,6 +10,7 @@ the export links, and the slot where the rising-problem, campaign and ranking pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -211,8 +212,45 @@ def places_table(view: TrendView, lang: Lang) -> html.Table:
     )
 
 
-def figures_table(rows: list[Row], first: str, lang: Lang, table_id: str, limit: int = 15) -> Any:
-    body = [html.Tr([html.Td(r.name), *_rate_cells(r)]) for r in rows[:limit]]
+def cases_href(view: TrendView, lang: Lang, **filters: str) -> str:
+    """The case list (``/cases``) of the place and period on screen, narrowed by ``filters``
+    (``category``, ``department``): the cases behind a figure. The case list's ``place`` is a
+    code prefix and ``from``/``to`` local days of the report, as the page counts 上报数."""
+    c = view.comparison.current
+    params = {"place": view.place.code or "", **filters}
+    params |= {"from": c.first.isoformat(), "to": c.last.isoformat(), "lang": lang}
+    return "/cases?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def open_cases_link(view: TrendView, lang: Lang) -> html.A:
+    """「案件列表」: the cases of the place and period, in the case list (read-only roles too)."""
+    return html.A(
+        t("tr.open_cases", lang),
+        href=cases_href(view, lang),
+        className="tr-open-cases no-print",
+        id="tr-open-cases",
+        title=t("tr.open_cases_hint", lang),
+    )
+
+
+def figures_table(
+    rows: list[Row],
+    first: str,
+    lang: Lang,
+    table_id: str,
+    limit: int = 15,
+    link: Callable[[Row], str] | None = None,
+) -> Any:
+    """A breakdown's table; with ``link``, each unit's name opens its cases in the case list."""
+
+    def name(r: Row) -> Any:
+        if link is None:
+            return r.name
+        return html.A(
+            r.name, href=link(r), className="tr-case-link", title=t("tr.open_cases", lang)
+        )
+
+    body = [html.Tr([html.Td(name(r)), *_rate_cells(r)]) for r in rows[:limit]]
     if not body:
         return html.Div(t("tr.none", lang), className="tr-empty")
     return html.Table(
@@ -390,7 +428,13 @@ def trends_content(view: TrendView, principal: Principal, can_open: bool) -> htm
                 _panel(
                     t("tr.table_departments", lang),
                     figures_table(
-                        view.departments, t("tr.col.department", lang), lang, "tr-departments-table"
+                        view.departments,
+                        t("tr.col.department", lang),
+                        lang,
+                        "tr-departments-table",
+                        link=(lambda r: cases_href(view, lang, department=r.code))
+                        if can_open
+                        else None,
                     ),
                     "scroll",
                     [_export("table", "departments", q, lang)],
@@ -398,7 +442,13 @@ def trends_content(view: TrendView, principal: Principal, can_open: bool) -> htm
                 _panel(
                     t("tr.table_categories", lang),
                     figures_table(
-                        view.categories, t("tr.col.category", lang), lang, "tr-categories-table"
+                        view.categories,
+                        t("tr.col.category", lang),
+                        lang,
+                        "tr-categories-table",
+                        link=(lambda r: cases_href(view, lang, category=r.code))
+                        if can_open
+                        else None,
                     ),
                     "scroll",
                     [_export("table", "categories", q, lang)],
@@ -417,8 +467,11 @@ def trends_content(view: TrendView, principal: Principal, can_open: bool) -> htm
     context = PanelContext(view=view, principal=principal, lang=lang)
     slots = [panel for slot in PANEL_SLOTS if (panel := slot(context)) is not None]
     sections.append(html.Div(slots, className="tr-slots", id="tr-slots"))
+    top: list[Any] = [breadcrumb(view, lang)]
+    if can_open:
+        top.append(open_cases_link(view, lang))
     return html.Div(
-        [breadcrumb(view, lang), *sections],
+        [html.Div(top, className="tr-content-top"), *sections],
         className=f"tr-content level-{level}",
         **data_attrs(level=level, period=q),
     )

@@ -40,3 +40,7 @@ class CalendarError(DomainError):
 
 class InvalidData(DomainError):
     """A shipped or uploaded data file (categories, departments) breaks a rule."""
+
+
+class ReadOnlyRole(DomainError):
+    """A read-only principal (a leader, a wall) asked to change a case: refused (HTTP 403)."""

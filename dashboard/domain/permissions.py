@@ -19,6 +19,8 @@ from dashboard.domain.status import INTEGRATION_SOURCES, Action
 class Permission(StrEnum):
     VIEW_WALL = "view_wall"  # the big screen and its live stream
     VIEW_CASES = "view_cases"  # case list and case workspace (scoped)
+    # Change a case in scope: take a step, add photos, save camera evidence (never read-only)
+    CHANGE_CASES = "change_cases"
     REPORT_CASE = "report_case"  # POST a new case
     SUBMIT_POSITIONS = "submit_positions"  # POST worker position fixes
     VIEW_POSITIONS = "view_positions"  # worker positions on the map
@@ -42,10 +44,18 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.ADMIN: _ALL,
         Role.COMMANDER: _ALL - {_P.MANAGE_USERS, _P.VIEW_AUDIT},
         Role.DISPATCHER: _READ_WALL
-        | {_P.VIEW_CASES, _P.REPORT_CASE, _P.ACKNOWLEDGE_ALARM, _P.EXPORT_CASES, _P.RESIDENTS},
+        | {
+            _P.VIEW_CASES,
+            _P.CHANGE_CASES,
+            _P.REPORT_CASE,
+            _P.ACKNOWLEDGE_ALARM,
+            _P.EXPORT_CASES,
+            _P.RESIDENTS,
+        },
         Role.SUPERVISOR: _READ_WALL
         | {
             _P.VIEW_CASES,
+            _P.CHANGE_CASES,  # photos and camera evidence of a video check (no lifecycle step)
             _P.SUPERVISE,
             _P.VIEW_TRENDS,
             _P.ACKNOWLEDGE_ALARM,
@@ -54,16 +64,24 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         },
         # A department's desk exports its own dispatched cases (its scope); phones do not.
         Role.DEPARTMENT: frozenset(
-            {_P.VIEW_CASES, _P.VIEW_REFERENCE, _P.EXPORT_CASES, _P.RESIDENTS}
+            {_P.VIEW_CASES, _P.CHANGE_CASES, _P.VIEW_REFERENCE, _P.EXPORT_CASES, _P.RESIDENTS}
         ),
-        # Leadership is read-only: the wall and the trends, not the case desk.
-        Role.LEADER: _READ_WALL | {_P.VIEW_TRENDS, _P.RESIDENTS},  # reads, personal data masked
+        # Leadership is read-only: the wall, the trends and the cases of its area (to drill down
+        # from a figure to the cases behind it), never a change; residents' data masked.
+        Role.LEADER: _READ_WALL | {_P.VIEW_TRENDS, _P.VIEW_CASES, _P.RESIDENTS},
         Role.WALL: _READ_WALL,
         Role.GRID_WORKER: frozenset(
-            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES, _P.RESIDENTS}
+            {
+                _P.REPORT_CASE,
+                _P.SUBMIT_POSITIONS,
+                _P.VIEW_REFERENCE,
+                _P.VIEW_CASES,
+                _P.CHANGE_CASES,
+                _P.RESIDENTS,
+            }
         ),
         Role.INTEGRATION: frozenset(
-            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES}
+            {_P.REPORT_CASE, _P.SUBMIT_POSITIONS, _P.VIEW_REFERENCE, _P.VIEW_CASES, _P.CHANGE_CASES}
         ),
     }
 )
@@ -104,6 +122,13 @@ READ_ONLY_ROLES = frozenset({Role.LEADER, Role.WALL})
 ACTING_ROLES = frozenset().union(*ACTION_ROLES.values())
 
 
+def may_change_cases(role: Role) -> bool:
+    """Whether ``role`` may change a case at all (a step, a photo, camera evidence): it holds
+    CHANGE_CASES and is not a read-only role. The one rule every write path of a case asks,
+    through ``dashboard.security.scoping.may_change_case`` (which adds the case's scope)."""
+    return role not in READ_ONLY_ROLES and can(role, Permission.CHANGE_CASES)
+
+
 def can_share(role: Role) -> bool:
     """Whether ``role`` may save something every user sees (a shared camera layout): the
     read-only roles may keep their own, never change what others see (issue 11)."""
@@ -115,7 +140,7 @@ def can(role: Role, permission: Permission) -> bool:
 
 
 def can_act(role: Role, action: Action) -> bool:
-    return role in ACTION_ROLES[action]
+    return role in ACTION_ROLES[action] and may_change_cases(role)
 
 
 def roles_with(permission: Permission) -> frozenset[Role]:

@@ -23,7 +23,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from dashboard.clock import SERVER_TIME_HEADER
 from dashboard.container import Services
-from dashboard.domain.errors import DomainError, UnknownCategory
+from dashboard.domain.errors import DomainError, ReadOnlyRole, UnknownCategory
 from dashboard.domain.gps_filter import FilterRule
 from dashboard.domain.lifecycle import IllegalTransition
 from dashboard.http import (
@@ -87,6 +87,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str | None], ...] = (
     (IllegalTransition, 409, None),
     (ConcurrentChange, 409, None),
     (CaseNotFound, 404, None),
+    (ReadOnlyRole, 403, None),
     (WorkersOutsideScope, 403, "fixes"),
     (TrackError, 422, None),
     (DeviceError, 422, None),

@@ -37,7 +37,7 @@ from dashboard.http.schemas import parse_json
 from dashboard.http.stream_limits import FullViewLimits
 from dashboard.security.audit import record_camera_view
 from dashboard.security.principal import Principal
-from dashboard.security.scoping import case_visible
+from dashboard.security.scoping import case_visible, ensure_may_change
 from dashboard.security.web import client_ip, require
 from dashboard.services import cameras as directory
 from dashboard.services.camera_evidence import CaseFinished, save_evidence
@@ -252,7 +252,7 @@ def _close(chunks: Iterator[bytes]) -> None:
 
 @bp.post("/cases/<int:case_id>/evidence")
 @require(Permission.VIEW_CAMERAS)
-@require(Permission.VIEW_CASES)
+@require(Permission.CHANGE_CASES)
 def save_case_evidence(case_id: int) -> ResponseReturnValue:
     ctx, who = context(), principal()
     body = parse_json(EvidenceIn, request.get_data())
@@ -264,6 +264,7 @@ def save_case_evidence(case_id: int) -> ResponseReturnValue:
         case = session.get(Case, case_id)
         if case is None or not case_visible(who, case):  # before asking the capture service
             raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+        ensure_may_change(who, case)
     frame = _snapshot(ctx, body.camera_id, "full")
     photo = ctx.photos.inspect(frame.jpeg, f"{body.camera_id}.jpg")
     try:

@@ -34,7 +34,7 @@ from dashboard.http.context import PREFIX, ApiContext, context, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import ActionIn, CaseIn, parse_fields, parse_json
 from dashboard.security.principal import Principal
-from dashboard.security.scoping import case_visible
+from dashboard.security.scoping import case_visible, ensure_may_change
 from dashboard.security.web import require
 from dashboard.services.cases import CaseNotFound, CaseRecord, CaseReport
 from dashboard.services.photos import (
@@ -96,7 +96,7 @@ def get_case(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/actions")
-@require(Permission.VIEW_CASES)
+@require(Permission.CHANGE_CASES)
 def act_on_case(case_id: int) -> ResponseReturnValue:
     ctx, who = context(), principal()
     body = parse_json(ActionIn, request.get_data())
@@ -107,7 +107,7 @@ def act_on_case(case_id: int) -> ResponseReturnValue:
             422, "unknown_department", f"there is no department {body.department!r}", "department"
         )
     with ctx.services.db.read() as session:
-        _visible_case(session, case_id, who)
+        _changeable_case(session, case_id, who)
         foreign = foreign_attachments(session, case_id, body.attachments)
     if foreign:
         raise ApiError(
@@ -134,7 +134,7 @@ def act_on_case(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/attachments")
-@require(Permission.VIEW_CASES)
+@require(Permission.CHANGE_CASES)
 def add_photos(case_id: int) -> ResponseReturnValue:
     """Photos for a later step (the department's result, the on-site check); 201 with ids."""
     ctx, who = context(), principal()
@@ -144,7 +144,7 @@ def add_photos(case_id: int) -> ResponseReturnValue:
     if not photos:
         raise ApiError(422, "photos_required", "attach one or more files as 'photos'", "photos")
     with ctx.services.db.transaction() as session:
-        row = _visible_case(session, case_id, who)
+        row = _changeable_case(session, case_id, who)
         if not row.open:
             raise ApiError(409, "case_finished", f"case {case_id} is {row.status}; no new photos")
         ids = attach_photos(session, case_id, photos, who.name, ctx.services.clock.now())
@@ -221,6 +221,14 @@ def _visible_case(session: Session, case_id: int, who: Principal) -> Case:
     row = session.get(Case, case_id)
     if row is None or not case_visible(who, row):
         raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+    return row
+
+
+def _changeable_case(session: Session, case_id: int, who: Principal) -> Case:
+    """The case row when ``who`` may change it (``scoping.may_change_case``): 404 when it is
+    missing or outside the scope, 403 when the role only reads."""
+    row = _visible_case(session, case_id, who)
+    ensure_may_change(who, row)
     return row
 
 

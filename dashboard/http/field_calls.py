@@ -25,7 +25,7 @@ from dashboard.http.errors import ApiError
 from dashboard.i18n import normalise_lang, t
 from dashboard.i18n.field import ENTRIES as FIELD_TEXTS
 from dashboard.security.principal import Principal
-from dashboard.security.scoping import case_visible
+from dashboard.security.scoping import case_visible, may_change_case
 from dashboard.security.web import require, require_principal
 from dashboard.services.camera_evidence import EVIDENCE_ACTION
 from dashboard.services.field import CALLING_ROLES
@@ -109,6 +109,8 @@ def save_still(call_id: int) -> ResponseReturnValue:
         case = session.get(Case, call.case_id)
         if case is None or not case_visible(who, case):
             raise ApiError(404, "call_not_found", f"there is no call {call_id} of yours on a case")
+        if not may_change_case(who, case):
+            raise ApiError(403, "read_only", f"the role {who.role} may not change a case")
         if not case.open:
             raise ApiError(409, "case_finished", f"case {case.id} is {case.status}")
         (attachment_id,) = attach_photos(session, case.id, [photo], who.name, now)

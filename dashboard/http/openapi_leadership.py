@@ -87,6 +87,24 @@ _FIGURES: dict[str, Schema] = {
     **{name: _RATE for name in ("closure_rate", "on_time_closure_rate", "rework_rate")},
 }
 _RANKED = obj({"code": STR, "name": STR, "score": MAYBE_NUM, "grade": MAYBE_STR})
+# A rate with its counts: {"value", "numerator", "denominator"} ("按期核查率 = 37 / 40").
+_COUNTED = obj(
+    {"value": _RATE, "numerator": {"type": "integer"}, "denominator": {"type": "integer"}}
+)
+_WORKER = obj(
+    {
+        "id": STR,
+        "name": STR,
+        "village": STR,
+        "rank": INT,
+        "reported": INT,
+        "valid_report_rate": _COUNTED,
+        "on_time_verify_rate": _COUNTED,
+        "on_time_check_rate": _COUNTED,
+        "verifications_and_checks": INT,
+        "missed_report_rate": _COUNTED,
+    }
+)
 
 COMPONENTS: dict[str, Schema] = {
     "Campaign": obj(
@@ -142,7 +160,13 @@ COMPONENTS: dict[str, Schema] = {
             "to": DATE,
             "departments": array(_RANKED),
             "towns": array(_RANKED),
-            "workers": array(obj({"id": STR, "name": STR, "village": STR})),
+            "workers": array(_WORKER),
+            "limits": obj(
+                {
+                    "verify": {"type": "string", "description": "按期核实率's limit, e.g. 2h"},
+                    "check": {"type": "string", "description": "按期核查率's limit, e.g. 4h"},
+                }
+            ),
         }
     ),
     "TrendFigures": obj(_FIGURES),

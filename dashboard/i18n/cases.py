@@ -45,6 +45,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "case_ws.distance_m": ("{n} 米", "{n} m"),
     "case_ws.timeline": ("办理过程", "Timeline"),
     "case_ws.actions": ("办理操作", "Actions"),
+    "case_ws.read_only": (
+        "只读：您的角色可查看案件及其办理轨迹和照片，不能办理或修改案件。",
+        "Read only: your role sees the case, its trail and photos, and does not act on it.",
+    ),
     "case_ws.why_state": (
         "当前状态（{s}）不能进行此操作",
         "Not possible while the case is {s}",

@@ -128,18 +128,45 @@ ENTRIES.update(
         "rankings.col.dispatch": ("准确派遣率", "Dispatch accuracy"),
         "rankings.col.reported": ("上报数", "Reports"),
         "rankings.col.valid": ("有效上报率", "Valid reports"),
+        "rankings.col.verify": ("按期核实率", "On-time verify"),
+        "rankings.col.check": ("按期核查率", "On-time check"),
         "rankings.col.checks": ("核实核查次数", "Verifications and checks"),
         "rankings.col.missed": ("漏报率", "Missed-report rate"),
+        "rankings.hint.valid": (
+            "有效上报率 = (已立案 + 有理由作废) / 本人上报数",
+            "Valid reports = (registered + voided with a reason) / own reports",
+        ),
+        "rankings.hint.verify": (
+            "按期核实率 = 时限内完成的核实 / 应核实数",
+            "On-time verify = verifications done within the limit / verifications due",
+        ),
+        "rankings.hint.check": (
+            "按期核查率 = 时限内完成的核查 / 应核查数",
+            "On-time check = checks done within the limit / checks due",
+        ),
+        "rankings.hint.missed": (
+            "漏报率 = 网格内公众上报（已立案）/ 本人立案上报数",
+            "Missed-report rate = registered public reports in the grid / own registered reports",
+        ),
         "rankings.formula": (
             "综合得分 = 件量分 + 结案率 × {c} + 按期处置率 × {o} + (100 − 返工率) × {r}；"
-            "A ≥ 90，B ≥ 75，C ≥ 60，D ≥ 40，其余 E。每个比率后括号内为分子 / 分母。"
-            "漏报率 = 网格内公众上报（已立案）/ 本人立案上报数。"
-            "按期核实、核查率暂未计量（核实、核查时限尚未按事件记录）。",
+            "A ≥ 90，B ≥ 75，C ≥ 60，D ≥ 40，其余 E。每个比率后括号内为分子 / 分母。",
             "Score = volume points + closure rate × {c} + on-time handling × {o} + (100 − rework "
             "rate) × {r}; A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E. Each rate shows numerator / "
-            "denominator. Missed-report rate = registered public reports in the grid / the "
-            "worker's own registered reports. On-time verify and check rates are not measured yet "
-            "(their time limits are not recorded per event).",
+            "denominator.",
+        ),
+        "rankings.formula_workers": (
+            "网格员：有效上报率 = (已立案 + 有理由作废) / 本人上报数；"
+            "按期核实率 = {v}内完成的核实 / 应核实数，按期核查率 = {c}内完成的核查 / 应核查数"
+            "（时限自派发核实、部门报处置完毕起按工作时间计算；应核实、应核查数 = 本期完成的 + "
+            "截止时仍未完成且已超时的，后者计入本网格每位网格员）；"
+            "漏报率 = 网格内公众上报（已立案）/ 本人立案上报数。",
+            "Grid workers: valid reports = (registered + voided with a reason) / own reports; "
+            "on-time verify = verifications done within {v} / verifications due, on-time check = "
+            "checks done within {c} / checks due (limits in working time from the request to "
+            "verify or the department's report; due = done in the period + still waiting and "
+            "overdue at its end, the latter counted for each worker of the grid); missed-report "
+            "rate = registered public reports in the grid / own registered reports.",
         ),
         "rankings.none": ("本期无数据。", "No data in this period."),
         "audit.action.campaign_created": ("登记专项整治", "Campaign recorded"),

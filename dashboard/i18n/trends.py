@@ -81,6 +81,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "tr.col.extension": ("延期率", "Extension"),
     "tr.col.hours": ("平均办理时长（工时）", "Average handling (working h)"),
     "tr.drill": ("下钻查看", "Drill down"),
+    "tr.open_cases": ("案件列表", "Case list"),
+    "tr.open_cases_hint": (
+        "在案件列表中查看本地区、本期上报的事件（只读）",
+        "The cases reported here in this period, in the case list (read only)",
+    ),
     "tr.none": ("本期没有数据", "No data in this period"),
     "tr.no_open": ("没有未结案件", "No open cases"),
     "tr.days": ("{n} 天", "{n} days"),

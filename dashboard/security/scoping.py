@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select
 
-from dashboard.domain.permissions import Permission
+from dashboard.domain.errors import ReadOnlyRole
+from dashboard.domain.permissions import Permission, may_change_cases
 from dashboard.domain.status import Action
 from dashboard.security.principal import Principal
 from dashboard.storage.models import Case
@@ -45,9 +46,23 @@ def case_visible(principal: Principal, case: Case) -> bool:
     return principal.can(Permission.VIEW_CASES) and case_in_scope(principal, case)
 
 
+def may_change_case(principal: Principal, case: Case) -> bool:
+    """May ``principal`` change this case at all (a step, a photo, camera evidence, a call's
+    still)? Its role may change cases (``permissions.may_change_cases``: never a read-only role
+    such as a leader or a wall) and it sees the case. Every write path of a case asks this."""
+    return may_change_cases(principal.role) and case_visible(principal, case)
+
+
+def ensure_may_change(principal: Principal, case: Case) -> None:
+    """Raise ReadOnlyRole unless ``may_change_case`` (callers check visibility first, so a case
+    outside the scope stays a "not found")."""
+    if not may_change_case(principal, case):
+        raise ReadOnlyRole("read_only", f"the role {principal.role} may not change case {case.id}")
+
+
 def may_act_on_case(principal: Principal, action: Action, case: Case) -> bool:
-    """The role may take ``action`` and the case is inside the principal's area/department."""
-    return principal.can_act(action) and case_in_scope(principal, case)
+    """The role may take ``action`` and may change this case (scope included)."""
+    return principal.can_act(action) and may_change_case(principal, case)
 
 
 def can_view_camera(principal: Principal, camera_village_code: str | None) -> bool:

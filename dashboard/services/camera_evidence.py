@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from dashboard.domain.errors import DomainError
 from dashboard.security.audit import record_camera_view
 from dashboard.security.principal import Principal
-from dashboard.security.scoping import case_visible
+from dashboard.security.scoping import case_visible, ensure_may_change
 from dashboard.services.cases import CaseNotFound
 from dashboard.services.photos import Photo, attach_photos
 from dashboard.storage.models import Case, CaseEvent
@@ -49,13 +49,15 @@ def save_evidence(
 ) -> dict[str, Any]:
     """Attach ``photo`` (the frame's JPEG) to the case and write the trail step; one transaction.
 
-    Raises CaseNotFound (missing or outside the principal's scope), CaseFinished, DuplicatePhoto.
+    Raises CaseNotFound (missing or outside the principal's scope), ReadOnlyRole, CaseFinished,
+    DuplicatePhoto.
     """
     now = services.clock.now()
     with services.db.transaction() as session:
         row = session.get(Case, case_id)
         if row is None or not case_visible(who, row):
             raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+        ensure_may_change(who, row)
         if not row.open:
             raise CaseFinished("case_finished", f"case {case_id} is {row.status}; no new evidence")
         (attachment_id,) = attach_photos(session, case_id, [photo], who.name, now)

@@ -22,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.case_light import case_light
-from dashboard.domain.errors import DomainError
+from dashboard.domain.errors import DomainError, ReadOnlyRole
 from dashboard.domain.lifecycle import ActionRequest, allowed_actions
-from dashboard.domain.permissions import Permission
+from dashboard.domain.permissions import Permission, may_change_cases
 from dashboard.domain.status import Action
 from dashboard.read.views import CaseView, TimelineItem
 from dashboard.security.principal import Principal
-from dashboard.security.scoping import case_visible, may_act_on_case
+from dashboard.security.scoping import case_visible, ensure_may_change, may_act_on_case
 from dashboard.services.cameras import nearest_cameras
 from dashboard.services.cases import CaseNotFound
 from dashboard.services.photos import PhotoStore
@@ -103,6 +103,8 @@ class CaseWorkspace:
 
     def act(self, principal: Principal, case_id: int, version: int, form: ActionForm) -> None:
         """Take one step as ``principal``; raise a DomainError (nothing written) when refused."""
+        if not may_change_cases(principal.role):
+            raise ReadOnlyRole("read_only", f"the role {principal.role} may not change a case")
         if not principal.can_act(form.action):
             raise ActionRefused(
                 "forbidden", f"the role {principal.role} may not {form.action} a case"
@@ -112,6 +114,7 @@ class CaseWorkspace:
             row = session.get(Case, case_id)
             if row is None or not case_visible(principal, row):
                 raise CaseNotFound("case_not_found", f"there is no case {case_id}")
+            ensure_may_change(principal, row)
             if not may_act_on_case(principal, form.action, row):
                 raise ActionRefused("forbidden", f"case {case_id} is outside your scope")
         request = _request(principal, form)

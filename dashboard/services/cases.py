@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dashboard.clock import Clock
 from dashboard.domain.deadlines import deadline_for, resume_deadline
-from dashboard.domain.errors import DomainError
+from dashboard.domain.errors import DomainError, ReadOnlyRole
 from dashboard.domain.lifecycle import (
     DEFAULT_POLICY,
     ActionRequest,
@@ -32,6 +32,7 @@ from dashboard.domain.lifecycle import (
     apply_action,
     new_case,
 )
+from dashboard.domain.permissions import may_change_cases
 from dashboard.domain.regions import Location
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
@@ -277,7 +278,10 @@ class CaseService:
         """Take one step. ``photos`` (from PhotoStore.inspect; their ids belong in
         ``request.attachments``) are stored in the same transaction, so a refused step keeps
         none; ``expected_version`` (the version a page showed) refuses the step with
-        ConcurrentChange if the case has changed since."""
+        ConcurrentChange if the case has changed since. A read-only role (a leader, a wall) never
+        takes a step (ReadOnlyRole), whoever calls."""
+        if not may_change_cases(request.role):
+            raise ReadOnlyRole("read_only", f"the role {request.role} may not change a case")
         now = self.clock.now()
         try:
             with self.db.transaction() as session:

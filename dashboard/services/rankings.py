@@ -4,10 +4,10 @@ its counts (``"按期处置率 = 737 / 972"``), from dashboard.domain.metrics / 
 worker_metrics — no rate is computed here.
 
 Grid workers: reports made in the period (own grid-worker reports), valid-report rate,
-verifications and checks done (case events they performed), and 漏报率 = public reports
-registered in the worker's grid / the worker's own registered reports. On-time verify and check
-rates need the verify and check time limits, which are not stored per event yet: reported as
-not measured (``null``) with the reason.
+verifications and checks done (case events they performed), 按期核实率 and 按期核查率 (the tasks
+due in the period and those done within ``[evaluation] verify_limit`` / ``check_limit``:
+dashboard.domain.field_tasks, read by dashboard.read.worker_tasks), and 漏报率 = public reports
+registered in the worker's grid / the worker's own registered reports.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from dashboard.config import EvaluationConfig
+from dashboard.domain.deadlines import TimeLimit
+from dashboard.domain.field_tasks import TaskCounts, TaskLimits
 from dashboard.domain.metrics import (
     CaseFacts,
     ClosureCounts,
@@ -35,6 +37,7 @@ from dashboard.domain.permissions import Scope
 from dashboard.domain.scores import ScoreWeights, grade, score_for
 from dashboard.domain.status import CaseStatus, Source
 from dashboard.domain.worker_metrics import report_counts_by_worker
+from dashboard.read.worker_tasks import worker_task_counts
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import case_facts
 from dashboard.storage.db import Database
@@ -50,6 +53,10 @@ def weights(config: EvaluationConfig) -> ScoreWeights:
         on_time_handling=config.on_time_handling_weight,
         rework=config.rework_weight,
     )
+
+
+def task_limits(config: EvaluationConfig) -> TaskLimits:
+    return TaskLimits(TimeLimit.parse(config.verify_limit), TimeLimit.parse(config.check_limit))
 
 
 def _figure(value: float | None, numerator: int, denominator: int) -> dict[str, Any]:
@@ -121,7 +128,10 @@ def rankings(
                 select(Town.code, Town.name).where(*in_area(Town.code, scope.area_code))
             ).all()
         )
-        workers = _workers(session, period, scope)
+        tasks = worker_task_counts(
+            session, period, now, scope.area_code, task_limits(config), reference.calendar
+        )
+        workers = _workers(session, period, scope, tasks)
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
@@ -130,6 +140,8 @@ def rankings(
         ),
         "towns": _ranked(by_key(facts, _town, period, now), w, lambda c: towns.get(c, c)),
         "workers": workers,
+        # the time limits of 按期核实率 / 按期核查率, as configured ("2h": 2 working hours)
+        "limits": {"verify": config.verify_limit, "check": config.check_limit},
     }
 
 
@@ -141,7 +153,9 @@ def _town(case: CaseFacts) -> str | None:
     return case.village_code[:9] if case.village_code else None
 
 
-def _workers(session: Any, period: Period, scope: Scope) -> list[dict[str, Any]]:
+def _workers(
+    session: Any, period: Period, scope: Scope, tasks: dict[str, TaskCounts]
+) -> list[dict[str, Any]]:
     area = in_area(Case.village_code, scope.area_code)
     rows = session.execute(
         select(
@@ -214,7 +228,8 @@ def _workers(session: Any, period: Period, scope: Scope) -> list[dict[str, Any]]
     out = []
     for worker_id, person in people.items():
         counts = reports.get(worker_id)
-        if counts is None and worker_id not in done:
+        due = tasks.get(worker_id, TaskCounts())
+        if counts is None and worker_id not in done and worker_id not in tasks:
             continue
         reported = counts.reported if counts else 0
         registered = counts.registered if counts else 0
@@ -228,8 +243,12 @@ def _workers(session: Any, period: Period, scope: Scope) -> list[dict[str, Any]]
                 "reported": reported,
                 "valid_report_rate": _figure(rate(valid, reported), valid, reported),
                 "verifications_and_checks": int(done.get(worker_id, 0)),
-                "on_time_verify_rate": None,
-                "on_time_check_rate": None,
+                "on_time_verify_rate": _figure(
+                    due.on_time_verify_rate, due.verify_on_time, due.verify_due
+                ),
+                "on_time_check_rate": _figure(
+                    due.on_time_check_rate, due.check_on_time, due.check_due
+                ),
                 "missed_report_rate": _figure(
                     rate(grid_public, registered), grid_public, registered
                 ),

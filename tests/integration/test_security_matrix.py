@@ -73,8 +73,9 @@ EXPECT: dict[str, Rule_] = {
     "admin.audit_page": perm(P.VIEW_AUDIT),
     "api.cases.report_case": perm(P.REPORT_CASE),
     "api.cases.get_case": perm(P.VIEW_CASES),
-    "api.cases.act_on_case": perm(P.VIEW_CASES),  # the action's own role check is inside
-    "api.cases.add_photos": perm(P.VIEW_CASES),
+    # writes: never a read-only role (a leader reads cases); the action's role check is inside
+    "api.cases.act_on_case": perm(P.CHANGE_CASES),
+    "api.cases.add_photos": perm(P.CHANGE_CASES),
     "api.cases.get_attachment": perm(P.VIEW_CASES),
     "api.case_list.list_cases": perm(P.VIEW_CASES),  # scoped: see test_api_case_list
     "api.case_list.export_cases": perm(P.EXPORT_CASES),
@@ -93,9 +94,9 @@ EXPECT: dict[str, Rule_] = {
     "api.cameras.list_cameras": perm(P.VIEW_CAMERAS),  # area-scoped: see test_video_api
     "api.cameras.snapshot": perm(P.VIEW_CAMERAS),
     "video.live_mjpeg": perm(P.VIEW_CAMERAS),
-    # a camera's frame saved on a case: both the cameras and the case
+    # a camera's frame saved on a case: both the cameras and changing the case
     "api.cameras.save_case_evidence": Rule_(
-        roles=roles_with(P.VIEW_CAMERAS) & roles_with(P.VIEW_CASES)
+        roles=roles_with(P.VIEW_CAMERAS) & roles_with(P.CHANGE_CASES)
     ),
     "api.camera_layouts.list_layouts": perm(P.VIEW_CAMERAS),
     "api.camera_layouts.create_layout": perm(P.VIEW_CAMERAS),

@@ -359,7 +359,7 @@ def test_evidence_refusals_write_nothing(video: Video) -> None:
         video.seen.append(response)
         assert (response.status_code, response.get_json()["error"]) == (status, code)
     leader = video.send("POST", url, {"camera_id": camera}, role=Role.LEADER)
-    assert leader.status_code == 403  # cameras but not cases
+    assert leader.status_code == 403  # reads cameras and cases, never changes a case
     with video.app.services.db.read() as session:
         assert session.scalars(select(Attachment)).all() == []
     assert not video.app.audit("case.evidence")

@@ -14,13 +14,14 @@ import pytest
 from dash import dcc, html
 
 from dashboard.domain.lifecycle import ActionRequest, CaseState, allowed_actions, apply_action
+from dashboard.domain.permissions import READ_ONLY_ROLES, may_change_cases
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, CaseStatus, Source
 from dashboard.read.views import CaseView, TimelineItem
 from layouts import case_ids as ids
 from layouts.case_actions import ACTION_ORDER, action_bar, action_form
 from layouts.case_format import CasePageContext
-from layouts.case_workspace import dynamic_parts, not_found, workspace
+from layouts.case_workspace import READ_ONLY, dynamic_parts, not_found, workspace
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -111,14 +112,48 @@ def test_buttons_enabled_only_when_legal_and_allowed(
     assert _enabled(_view(status), role) == expected
 
 
+CHANGERS = [role for role in Role if may_change_cases(role)]
+
+
 @pytest.mark.parametrize("status", list(CaseStatus))
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", CHANGERS)
 def test_every_state_and_role_shows_every_button_once(status: CaseStatus, role: Role) -> None:
     buttons = action_bar(_view(status), _ctx(role))
     assert [b.id["action"] for b in buttons] == [a.value for a in ACTION_ORDER]
     assert set(ACTION_ORDER) == set(Action)
     for button in buttons:
         assert button.title, "every button says what it is or why it is off"
+
+
+@pytest.mark.parametrize("status", list(CaseStatus))
+@pytest.mark.parametrize("role", sorted(READ_ONLY_ROLES))
+def test_a_read_only_role_sees_no_action_and_no_form(status: CaseStatus, role: Role) -> None:
+    """A leader reads the case (details, trail, photos) with no button, form or upload; the
+    page says it is read-only."""
+    view = _view(status, attachments=("a" * 64,))
+    assert action_bar(view, _ctx(role)) == []
+    page = workspace(view, _ctx(role))
+    found = _ids(page)
+    assert READ_ONLY in found and ids.TIMELINE in found and ids.PHOTOS in found
+    assert ids.ACTIONS not in found and ids.FORM not in found
+    assert not any(isinstance(c, (html.Button, dcc.Upload)) for c in _walk(page))
+    text = json.dumps(page.to_plotly_json(), default=str, ensure_ascii=False)
+    assert "只读" in text
+
+
+def _walk(component: Any) -> list[Any]:
+    found = [component]
+    children = getattr(component, "children", None)
+    if isinstance(children, (list, tuple)):
+        for child in children:
+            found += _walk(child)
+    elif children is not None and hasattr(children, "children"):
+        found += _walk(children)
+    return found
+
+
+def _ids(component: Any) -> set[str]:
+    return {c.id for c in _walk(component) if isinstance(getattr(c, "id", None), str)}
 
 
 def test_a_public_report_must_be_verified_before_it_is_registered() -> None:

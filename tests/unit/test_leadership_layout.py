@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -110,13 +111,32 @@ def test_rankings_show_each_rate_with_its_counts() -> None:
         "to": "2026-11-22",
         "departments": [unit],
         "towns": [],
-        "workers": [],
+        "workers": [
+            {
+                "id": "W1",
+                "name": "王网格",
+                "rank": 1,
+                "reported": 12,
+                "valid_report_rate": {"value": 91.67, "numerator": 11, "denominator": 12},
+                "on_time_verify_rate": {"value": 92.5, "numerator": 37, "denominator": 40},
+                "on_time_check_rate": {"value": None, "numerator": 0, "denominator": 0},
+                "verifications_and_checks": 40,
+                "missed_report_rate": {"value": 25.0, "numerator": 3, "denominator": 12},
+            }
+        ],
+        "limits": {"verify": "2h", "check": "1d"},
     }
-    text = _text(
-        rankings_page(found, {"closure": 0.3, "on_time_handling": 0.3, "rework": 0.3}, "zh")
-    )
+    page = rankings_page(found, {"closure": 0.3, "on_time_handling": 0.3, "rework": 0.3}, "zh")
+    text = _text(page)
     assert "83.33 %" in text and "(5 / 6)" in text and "(1 / 6)" in text and "—" in text
     assert "结案率 × 0.3" in text
+    # every worker's rate says its formula on hover, and the footnote the limits
+    shown = json.dumps(
+        page.to_plotly_json(), default=lambda c: c.to_plotly_json(), ensure_ascii=False
+    )
+    assert "按期核实率 = 37 / 40" in shown and "按期核查率 = 0 / 0" in shown
+    assert "92.50 %" in text and "(37 / 40)" in text
+    assert "2个工作时内完成的核实" in text and "1个工作日内完成的核查" in text
 
 
 def test_the_audit_page_names_campaign_writes_in_words() -> None:

@@ -16,6 +16,7 @@ from dashboard.domain.permissions import (
     actions_of,
     can,
     can_act,
+    may_change_cases,
     roles_with,
 )
 from dashboard.domain.roles import Role
@@ -26,12 +27,22 @@ from dashboard.security.scoping import (
     can_view_camera,
     event_visible,
     filter_fixes,
+    may_act_on_case,
+    may_change_case,
     room_for,
     rooms_for_place,
 )
+from dashboard.storage.models import Case
 
 P, R, A = Permission, Role, Action
-WRITES = {P.REPORT_CASE, P.SUBMIT_POSITIONS, P.SUPERVISE, P.MANAGE_USERS, P.ACKNOWLEDGE_ALARM}
+WRITES = {
+    P.REPORT_CASE,
+    P.CHANGE_CASES,
+    P.SUBMIT_POSITIONS,
+    P.SUPERVISE,
+    P.MANAGE_USERS,
+    P.ACKNOWLEDGE_ALARM,
+}
 
 # The issue, sentence by sentence: who may see what.
 SEES: list[tuple[Role, set[Permission]]] = [
@@ -40,14 +51,15 @@ SEES: list[tuple[Role, set[Permission]]] = [
     (R.DISPATCHER, {P.VIEW_WALL, P.VIEW_CASES, P.REPORT_CASE, P.ACKNOWLEDGE_ALARM}),
     (R.SUPERVISOR, {P.VIEW_WALL, P.VIEW_CASES, P.SUPERVISE, P.VIEW_TRENDS}),
     (R.DEPARTMENT, {P.VIEW_CASES, P.VIEW_REFERENCE}),
-    (R.LEADER, {P.VIEW_WALL, P.VIEW_TRENDS, P.VIEW_CAMERAS}),
+    # read-only: the wall, the trends, and the cases behind their figures (issue 13)
+    (R.LEADER, {P.VIEW_WALL, P.VIEW_TRENDS, P.VIEW_CAMERAS, P.VIEW_CASES}),
     (R.WALL, {P.VIEW_WALL, P.VIEW_POSITIONS, P.VIEW_CAMERAS}),
     (R.GRID_WORKER, {P.REPORT_CASE, P.SUBMIT_POSITIONS, P.VIEW_REFERENCE}),
     (R.INTEGRATION, {P.REPORT_CASE, P.VIEW_REFERENCE}),
 ]
 NEVER: list[tuple[Role, set[Permission]]] = [
     (R.DEPARTMENT, {P.VIEW_WALL, P.VIEW_CAMERAS, P.SUPERVISE, P.MANAGE_USERS}),
-    (R.LEADER, {P.VIEW_CASES} | WRITES),  # read-only: trends and the wall
+    (R.LEADER, {P.EXPORT_CASES} | WRITES),  # reads cases, never changes or exports them
     (R.WALL, {P.VIEW_CASES, P.VIEW_TRENDS, P.VIEW_AUDIT} | WRITES),  # a kiosk
     (R.GRID_WORKER, {P.VIEW_WALL, P.VIEW_CAMERAS, P.VIEW_AUDIT, P.MANAGE_USERS}),
     (R.INTEGRATION, {P.VIEW_WALL, P.VIEW_CAMERAS, P.VIEW_AUDIT, P.MANAGE_USERS}),
@@ -106,6 +118,49 @@ def test_read_only_roles_never_act_or_write() -> None:
         assert not WRITES & ROLE_PERMISSIONS[role]
         assert actions_of(role) == frozenset()
         assert not any(can(role, p) for p in WRITES)
+
+
+def test_who_may_change_a_case_is_one_rule() -> None:
+    """``may_change_cases`` is the one rule of "may this role change a case": the roles holding
+    CHANGE_CASES, never a read-only one; every role that takes a lifecycle step holds it, and
+    every role that may change cases may see them."""
+    changers = {role for role in Role if may_change_cases(role)}
+    assert changers == roles_with(P.CHANGE_CASES) - READ_ONLY_ROLES
+    assert not changers & READ_ONLY_ROLES
+    assert changers >= ACTING_ROLES
+    assert changers <= roles_with(P.VIEW_CASES)
+    assert R.LEADER in roles_with(P.VIEW_CASES) and not may_change_cases(R.LEADER)
+    assert not may_change_cases(R.WALL) and not can(R.WALL, P.VIEW_CASES)
+    for role in READ_ONLY_ROLES:
+        assert not any(can_act(role, action) for action in Action)
+
+
+def _row(village: str = "330681103001", department: str | None = None) -> Case:
+    return Case(
+        id=7, village_code=village, department_code=department, dispatched_at=None, open=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "case", "may"),
+    [
+        (R.LEADER, UNLIMITED, _row(), False),  # sees it, never changes it
+        (R.LEADER, Scope(area_code="330681103"), _row(), False),
+        (R.WALL, UNLIMITED, _row(), False),
+        (R.DISPATCHER, UNLIMITED, _row(), True),
+        (R.DISPATCHER, Scope(area_code="330681104"), _row(), False),  # outside the area
+        (R.SUPERVISOR, UNLIMITED, _row(), True),  # photos and camera evidence
+        (R.GRID_WORKER, Scope(area_code="330681103001"), _row(), True),
+        (R.DEPARTMENT, Scope(department_code="urban"), _row(department="urban"), False),
+        (R.COMMANDER, UNLIMITED, _row(), True),
+    ],
+)
+def test_may_change_case_adds_the_scope_to_the_role(
+    role: Role, scope: Scope, case: Case, may: bool
+) -> None:
+    who = Principal(kind="user", id=1, name="x", role=role, scope=scope)
+    assert may_change_case(who, case) is may
+    assert may_act_on_case(who, A.ACCEPT, case) is (may and can_act(role, A.ACCEPT))
 
 
 @pytest.mark.parametrize(

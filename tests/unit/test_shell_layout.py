@@ -56,7 +56,8 @@ def _links(component: Any) -> list[tuple[str, str]]:
         ),
         (Role.DISPATCHER, {"wall", "video", "tracks", "cases", "residents", "status"}),
         (Role.DEPARTMENT, {"cases", "department", "residents"}),
-        (Role.LEADER, {"wall", "video", "tracks", "trends", "residents", "status"}),
+        # a leader reads the cases behind the trends' figures (read-only)
+        (Role.LEADER, {"wall", "video", "tracks", "trends", "cases", "residents", "status"}),
         (Role.WALL, {"wall", "video", "tracks", "status"}),
         (Role.GRID_WORKER, {"cases", "residents", "field"}),
     ],
