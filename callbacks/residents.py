@@ -89,6 +89,7 @@ def register_residents_page(services: Services) -> None:
         Output(ids.RANKING, "children"),
         Output(ids.BALANCES, "children"),
         Output(ids.SERVICES, "children"),
+        Output(ids.REDEEM, "children", allow_duplicate=True),
         Output(ids.MESSAGE, "children"),
         Input({"type": ids.CLAIM_STEP, "claim": ALL, "step": ALL}, "n_clicks"),
         Input({"type": ids.SERVICE_STEP, "request": ALL, "step": ALL}, "n_clicks"),
@@ -152,7 +153,7 @@ def take_step(
     clerk = Clerk(principal.actor(client_ip()), principal.scope)
     action = str(trigger["step"])
     if action in ("reject", "return") and not note:
-        return (*[no_update] * 4, message(t("residents.need_note", lang), True))
+        return (*[no_update] * 5, message(t("residents.need_note", lang), True))
     try:
         if trigger["type"] == ids.CLAIM_STEP:
             number = int(trigger["claim"])
@@ -170,7 +171,7 @@ def take_step(
     except DomainError as err:
         key = f"residents.err.{err.code}"
         reason = t(key, lang) if key in TABLE else unknown_refusal(err, lang)
-        return (*[no_update] * 4, message(t("residents.refused", lang).format(m=reason), True))
+        return (*[no_update] * 5, message(t("residents.refused", lang).format(m=reason), True))
     page = build_page(services, principal, lang)
     done = t(f"residents.done_{action}", lang).format(n=number)
     return (
@@ -178,6 +179,7 @@ def take_step(
         ranking_list(page),
         balances_list(page),
         services_table(page),
+        redeem_form(page),  # a confirmed claim may bring a resident to the exchange
         message(done),
     )
 

@@ -259,6 +259,10 @@
       row.deadline ? F.el("p", { class: "m-note", text: F.t("m.res.deadline", { at: F.time(row.deadline) }) }) : null,
       F.el("p", { class: "m-note", text: F.t("m.res.papers_count", { n: row.papers }) }),
     ]);
+    const trail = F.el("ol", { class: "m-trail hidden", id: `m-res-trail-${row.id}` });
+    card.appendChild(F.el("button", { type: "button", class: "m-btn m-secondary", id: `m-res-trail-go-${row.id}`, text: F.t("m.res.trail"),
+      onclick: () => showTrail(row.id, trail) }));
+    card.appendChild(trail);
     if (row.status !== "returned") return card;
     card.appendChild(F.el("p", { class: "m-missing", text: F.t("m.res.missing", { what: row.missing }) }));
     if (resubmitted.has(row.id)) {
@@ -281,6 +285,19 @@
         } }),
     ]));
     return card;
+  }
+
+  /* The request's steps in plain words, with the note (what is missing, the paper's name). */
+  async function showTrail(id, box) {
+    if (!box.classList.contains("hidden")) { box.classList.add("hidden"); return; }
+    const body = await load(`/api/v1/service-requests/${id}`);
+    if (!body) { F.toast(F.t("m.offline"), "bad"); return; }
+    F.clear(box).classList.remove("hidden");
+    body.trail.forEach((s) => box.appendChild(F.el("li", { dataset: { action: s.action } }, [
+      F.el("span", { class: "m-trail-at", text: F.time(s.at) }),
+      F.el("span", { text: F.texts["m.res.step." + s.action] || s.action }),
+      s.note && s.action !== "open" ? F.el("span", { class: "m-trail-note", text: " · " + s.note }) : null,
+    ])));
   }
 
   async function loadMine() {
