@@ -15,6 +15,7 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.frame_pages import page_title, unknown_refusal
+from callbacks.trends_residents import register_residents_trends_page
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Permission
 from dashboard.i18n import TABLE, Lang, normalise_lang, t
@@ -71,6 +72,8 @@ def may_redeem(principal: Principal) -> bool:
 
 
 def register_residents_page(services: Services) -> None:
+    register_residents_trends_page(services)  # /trends/residents: the leaders' view
+
     @page_guard(Permission.RESIDENTS)
     def layout(principal: Principal, lang: str | None = None, **_query: str) -> html.Div:
         language = normalise_lang(lang, services.config.ui.language)

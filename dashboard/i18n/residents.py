@@ -83,4 +83,41 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "residents.done_redeem": ("已兑换：{r}（{p} 分）", "Exchanged: {r} ({p} points)"),
     "residents.err.not_enough_points": ("积分余额不足", "Not enough points"),
     "residents.err.out_of_stock": ("该物品库存不足", "Out of stock"),
+    # The leaders' view (/trends/residents): points and services per town
+    "tr.nav.residents": ("居民", "Residents"),
+    "title.trends_residents": ("居民积分与代办", "Residents' points and services"),
+    "trs.title": ("居民积分与代办", "Residents' points and services"),
+    "trs.period_month": ("本月", "This month"),
+    "trs.period_quarter": ("本季度", "This quarter"),
+    "trs.period_year": ("本年", "This year"),
+    "trs.range": ("统计期：{a} 至 {b}", "Period: {a} to {b}"),
+    "trs.total": ("合计", "Total"),
+    "trs.none": ("本辖区没有乡镇", "No towns in this area"),
+    "trs.c_town": ("乡镇（街道）", "Town"),
+    "trs.c_village": ("村（社区）", "Village"),
+    "trs.by_town": ("分乡镇（街道）", "By town"),
+    "trs.by_village": ("分村（社区）", "By village"),
+    "trs.c_claims": ("积分申报", "Claims"),
+    "trs.c_confirmed": ("已确认", "Confirmed"),
+    "trs.c_points": ("发放积分", "Points awarded"),
+    "trs.c_requests": ("代办受理", "Services opened"),
+    "trs.c_done": ("已办结", "Done"),
+    "trs.c_on_time": ("按时办结率", "Done on time"),
+    "trs.c_open_now": ("在办", "Open now"),
+    "trs.share": ("{p:.0f}%（{n}/{d}）", "{p:.0f}% ({n}/{d})"),
+    "trs.note_claims": (
+        "积分申报：统计期内录入的申报；已确认：其中已经村两委或乡镇确认的。",
+        "Claims: entered in the period; confirmed: those the village committee or the town "
+        "confirmed so far.",
+    ),
+    "trs.note_points": (
+        "发放积分：统计期内确认记入台账的积分（不含更正和兑换）。",
+        "Points awarded: confirmed into the ledger in the period (corrections and exchanges "
+        "not counted).",
+    ),
+    "trs.note_on_time": (
+        "按时办结率：统计期内办结的代办事项中，在承诺时限（工作日，退回补正期间停表）内办结的比例。",
+        "Done on time: of the services done in the period, the share done within their time "
+        "limit (working days; the clock stops while returned for papers).",
+    ),
 }

@@ -389,3 +389,30 @@ def test_an_aid_request_from_the_phone_returned_completed_with_its_trail(
         assert trail == steps
         assert session.get(ServiceRequest, number).status == "done"  # type: ignore[union-attr]
     db.dispose()
+
+
+def test_the_leaders_see_points_and_services_per_town_and_village(
+    demo_app: RunningApp, desk: Any
+) -> None:
+    """After the two tests above (or on their own): the month's figures of the demo town."""
+    from dashboard.storage.models import GridWorker, User
+
+    db = _database(demo_app)
+    with db.read() as session:
+        village = session.scalar(
+            select(GridWorker.village_code)
+            .join(User, User.worker_id == GridWorker.id)
+            .where(User.username == "demo-worker")
+        )
+    db.dispose()
+    desk.get(demo_app.url + "/trends/residents")
+    until(desk, lambda d: d.find_elements(By.CSS_SELECTOR, "#trs-table tr[data-town]"))
+    assert "active" in desk.find_element(By.ID, "trends-tab-residents").get_attribute("class")
+    town = desk.find_element(By.CSS_SELECTOR, f"#trs-table tr[data-town='{village[:9]}']")
+    cells = [c.text for c in town.find_elements(By.TAG_NAME, "td")]
+    assert int(cells[1]) >= int(cells[2]) >= 0 and int(cells[4]) >= int(cells[5])
+    row = desk.find_element(By.CSS_SELECTOR, f"#trs-villages tr[data-town='{village}']")
+    assert row.find_elements(By.TAG_NAME, "td")[0].text
+    _shot(desk, "trends-residents.png")
+    desk.find_element(By.ID, "trs-period-year").click()
+    until(desk, lambda d: "-01-01" in d.find_element(By.ID, "trs-range").text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from dashboard.services.residents import Clerk
 from dashboard.storage.models import PointsClaim, ResidentFile, ServiceRequest
 from tests.integration import test_security_support as support
 from tests.integration.test_residents_api import Desk, _clear, _png, _villages
-from tests.integration.test_security_support import SecureApp
+from tests.integration.test_security_support import SecureApp, later
 
 _secure_apps, secure = support._secure_apps, support.secure  # fixtures
 
@@ -161,3 +162,46 @@ def test_the_list_of_requests_reads_in_a_constant_number_of_queries(town: Secure
         worker.post("/service-requests", {**body, "resident": person})
     assert len(requests.list(clerk)) == 12
     assert queries() == one == 1
+
+
+def test_the_leaders_figures_per_town_and_village(town: SecureApp) -> None:
+    from dashboard.read.resident_views import residents_by_town, residents_by_village
+
+    village, _ = _villages(town)
+    worker = Desk(town, "gw-li", Role.GRID_WORKER, area_code=village)
+    desk = Desk(town, "desk-zhao", Role.DISPATCHER)
+    civil = Desk(town, "civil-desk", Role.DEPARTMENT, department_code="civil")
+    start = town.clock.now()
+    wu = worker.post("/residents", {"kind": "resident", "name": "吴秀兰", "village": village})
+    day = start.date().isoformat()
+    for item in ("B002", "A001"):
+        claim = {"resident": wu[1]["id"], "item": item, "deed_date": day, "reporter": "self"}
+        status, body = worker.post("/points/claims", claim)
+        assert status == 201, body
+        if item == "B002":
+            assert desk.post(f"/points/claims/{body['id']}/confirm")[0] == 200
+    opened = []
+    for _ in range(3):
+        body = {"item": "S001", "resident": wu[1]["id"], "consent_note": "当面同意"}
+        opened.append(worker.post("/service-requests", body)[1]["id"])
+    for number in opened[:2]:
+        assert civil.post(f"/service-requests/{number}/actions", {"action": "accept"})[0] == 200
+    assert civil.post(f"/service-requests/{opened[0]}/actions", {"action": "complete"})[0] == 200
+    late_days = town.services.reference.service_items.item("S001").limit_days * 2 + 10
+    later(town, days=late_days)  # the second one is done late
+    civil.sign_in()
+    assert civil.post(f"/service-requests/{opened[1]}/actions", {"action": "complete"})[0] == 200
+
+    until = town.clock.now() + timedelta(minutes=1)
+    with town.services.db.read() as session:
+        towns = residents_by_town(session, None, start - timedelta(days=1), until, "合计")
+        villages = residents_by_village(session, village[:9], start, until, "合计")
+        before = residents_by_town(session, None, start - timedelta(days=9), start, "合计")
+    mine = next(r for r in towns.towns if village.startswith(r.town))
+    figures = (mine.claims, mine.confirmed, mine.points, mine.requests, mine.done, mine.on_time)
+    assert figures == (2, 1, 50, 3, 2, 1)
+    assert (mine.open_now, mine.on_time_share) == (1, 0.5)
+    assert towns.total.claims == 2 and towns.total.points == 50
+    row = next(r for r in villages.towns if r.town == village)
+    assert (row.claims, row.requests, row.done) == (2, 3, 2)
+    assert before.total.claims == 0 and before.total.done == 0  # another period: nothing
