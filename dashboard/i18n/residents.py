@@ -104,7 +104,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "trs.c_done": ("已办结", "Done"),
     "trs.c_on_time": ("按时办结率", "Done on time"),
     "trs.c_open_now": ("在办", "Open now"),
-    "trs.share": ("{p:.0f}%（{n}/{d}）", "{p:.0f}% ({n}/{d})"),
+    "trs.share": ("{p:.0f}%（{n}/{d} 件）", "{p:.0f}% ({n} of {d})"),
     "trs.note_claims": (
         "积分申报：统计期内录入的申报；已确认：其中已经村两委或乡镇确认的。",
         "Claims: entered in the period; confirmed: those the village committee or the town "
