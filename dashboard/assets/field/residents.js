@@ -7,16 +7,16 @@
      (its department and time limit shown), one photo per paper it needs, the situation, and the
      resident's consent (required, with how it was given);
    - 我的代办 my residents' requests: status, deadline light, what is missing when the department
-     returned one, and "add the paper and resubmit".
+     returned one, and "add the paper and resubmit"; "办理过程" shows the steps.
 
    Everything goes through the queue (queue.js) with its own Idempotency-Key, so a claim or a
    request made in a dead zone is sent once when the network returns. The lists come from
-   /api/v1 (points/balances, points/items, service-items, service-requests), kept by the service
-   worker for offline starts. User text only ever becomes textContent. */
+   /api/v1 (points/balances, points/items, service-items, service-requests); the service worker
+   keeps the first three for offline starts, never the requests (they carry the residents' ID
+   numbers and phones). User text only ever becomes textContent. */
 (function () {
   "use strict";
   const F = (window.GccField = window.GccField || {});
-  const KINDS = ["resident", "household", "organisation", "party_member", "cadre"];
   const REPORTERS = ["worker", "self", "neighbour", "cadre"];
   const CONSENTS = ["signed", "phone", "letter"];
   let residents = [];

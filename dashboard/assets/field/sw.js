@@ -12,9 +12,9 @@ const SHELL = [
   "/assets/field/call.js", "/assets/field/app.js", "/assets/field/icon.svg",
 ];
 const DATA = ["/m/api/me", "/m/api/tasks", "/m/api/reports", "/m/api/track", "/api/v1/categories",
-  // The residents' side (residents.js): my village's residents, the two catalogues, my requests.
-  "/api/v1/points/balances", "/api/v1/points/items", "/api/v1/service-items",
-  "/api/v1/service-requests"];
+  // The residents' side (residents.js): my village's residents and the two catalogues. Not my
+  // requests: they carry the residents' ID numbers and phones, never kept on the phone's disk.
+  "/api/v1/points/balances", "/api/v1/points/items", "/api/v1/service-items"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(VERSION).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
