@@ -230,9 +230,7 @@ class ServiceRequests:
                 ).tuples()
             ]
 
-    def papers_of(
-        self, clerk: Clerk, request_ids: Sequence[int]
-    ) -> dict[int, Papers]:
+    def papers_of(self, clerk: Clerk, request_ids: Sequence[int]) -> dict[int, Papers]:
         """The papers (id and label) of the listed requests whose personal data ``clerk`` sees,
         in one query: the department's page links each to its image."""
         if not request_ids:
