@@ -6,7 +6,7 @@ from __future__ import annotations
 
 ENTRIES: dict[str, tuple[str, str]] = {
     # key: (中文, English)
-    "m.tab.residents": ("居民", "Residents"),
+    "m.tab.residents": ("居民", "People"),  # a short word: six tabs share 360 px
     "m.res.claim": ("积分申报", "Claim points"),
     "m.res.service": ("代办申请", "Open a service"),
     "m.res.mine": ("我的代办", "My requests"),
