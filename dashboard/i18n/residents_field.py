@@ -108,4 +108,21 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "m.res.step.refuse": ("不予办理", "Refused"),
     "m.res.step.withdraw": ("已撤回", "Withdrawn"),
     "m.res.step.evaluate": ("居民已评价", "Rated by the resident"),
+    # Why the server refused a queued claim, request or paper (shown in the queue's list)
+    "m.err.duplicate_deed": ("该居民的这项事迹当天已申报过", "This deed was already claimed"),
+    "m.err.cap_reached": (
+        "该事项本期的申报次数已满",
+        "This item's limit for the period is reached",
+    ),
+    "m.err.deed_in_future": ("事迹日期不能晚于今天", "The deed cannot be in the future"),
+    "m.err.wrong_subject": ("该事项不适用于此类对象", "This item is not for this kind of subject"),
+    "m.err.consent_required": ("须记录居民本人同意", "The resident's consent is required"),
+    "m.err.illegal_step": ("该事项当前状态不能这样操作", "Not possible in the request's state"),
+    "m.err.not_found": ("未找到或不在您的范围内", "Not found in your area"),
+    "m.err.forbidden": ("无此操作权限", "Not allowed for your role"),
+    "m.err.too_many": ("照片数量超出上限", "Too many photos"),
+    "m.err.not_an_image": ("照片无法识别", "A photo could not be read"),
+    "m.err.photo_too_large": ("照片过大", "A photo is too large"),
+    "m.err.image_too_large": ("照片像素过大", "A photo has too many pixels"),
+    "m.err.idempotency_key_reused": ("重复提交的内容不一致", "Sent again with other content"),
 }

@@ -248,6 +248,24 @@ def test_a_deed_from_the_phone_confirmed_ranked_and_exchanged(
         evidence = session.scalars(select(ResidentFile).where(ResidentFile.claim_id == claim.id))
         assert len(evidence.all()) == 1
 
+    # The same deed again: refused by the server, kept on the phone with the reason in Chinese.
+    Select(phone.find_element(By.ID, "m-claim-item")).select_by_value(item["code"])
+    phone.find_element(By.ID, "m-claim-photo-input").send_keys(str(_jpeg(tmp_path / "e.jpg", 5)))
+    until(phone, lambda b: b.find_elements(By.CSS_SELECTOR, "#m-claim-form .m-thumb img"))
+    _tap(phone, "#m-claim-submit")
+    until(phone, lambda b: "failed" in b.find_element(By.ID, "m-queue").get_attribute("class"))
+    phone.find_element(By.ID, "m-queue").click()
+    assert "该居民的这项事迹当天已申报过" in phone.find_element(By.ID, "m-queue-list").text
+    phone.find_element(By.ID, "m-queue").click()
+    phone.execute_async_script(  # the worker would leave it; the next steps want an empty queue
+        "const done = arguments[0]; GccField.queue.all().then((items) => {"
+        "const r = indexedDB.open('gcc-field', 1); r.onsuccess = () => {"
+        "const t = r.result.transaction('outbox', 'readwrite');"
+        "items.forEach((i) => t.objectStore('outbox').delete(i.id));"
+        "t.oncomplete = () => GccField.queue.flush().then(done); }; });"
+    )
+    until(phone, lambda b: b.execute_script(QUEUED) == 0)
+
     # The desk confirms it: the village's line of the month's ranking and the balance grow.
     desk.get(demo_app.url + "/residents")
     until(desk, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-claim='{claim.id}']"))

@@ -49,6 +49,14 @@
     }
   }
 
+  /* A refusal as the queue keeps it, in the worker's language when the reason is known. */
+  function refusal(r) {
+    const err = F.queue.refused(r);
+    const code = r.body && r.body.error;
+    if (code && F.texts["m.err." + code]) err.message = F.texts["m.err." + code];
+    return err;
+  }
+
   // --- residents -------------------------------------------------------------------------------
 
   function residentPicker(id) {
@@ -133,7 +141,7 @@
     Object.entries(item.data.fields).forEach(([k, v]) => form.append(k, v));
     item.data.photos.forEach((b, i) => form.append("evidence", b, `evidence-${i + 1}.jpg`));
     const r = await F.queue.call("POST", "/api/v1/points/claims", form, { "Idempotency-Key": item.key });
-    if (r.status !== 200 && r.status !== 201) throw F.queue.refused(r);
+    if (r.status !== 200 && r.status !== 201) throw refusal(r);
     return r.body.id;
   };
 
@@ -214,7 +222,7 @@
       form.append("paper_label", p.label);
     });
     const r = await F.queue.call("POST", "/api/v1/service-requests", form, { "Idempotency-Key": item.key });
-    if (r.status !== 200 && r.status !== 201) throw F.queue.refused(r);
+    if (r.status !== 200 && r.status !== 201) throw refusal(r);
     return r.body.id;
   };
 
@@ -228,7 +236,7 @@
       form.append("label", n ? `${d.paper_label} (${n + 1})` : d.paper_label);
       form.append("paper", d.photos[n], `paper-${n + 1}.jpg`);
       const r = await F.queue.call("POST", `/api/v1/service-requests/${id}/papers`, form);
-      if (r.status !== 201) throw F.queue.refused(r);
+      if (r.status !== 201) throw refusal(r);
       item.state.papers = n + 1;
       await F.queue.save(item);
     }
@@ -237,7 +245,7 @@
     if (r.status !== 200) {
       item.state.tried = true;
       await F.queue.save(item);
-      throw F.queue.refused(r);
+      throw refusal(r);
     }
     return id;
   };
