@@ -227,7 +227,7 @@
   };
 
   /* The missing paper, then "resubmit". The server keeps the same picture under the same label
-     once, and a 409 on resubmit after a first try means it went through (a lost answer). */
+     once, and a 409 on a resubmit sent before means it went through (its answer was lost). */
   F.queue.senders.resubmit = async function (item) {
     const d = item.data;
     const id = d.request_id;
@@ -240,13 +240,13 @@
       item.state.papers = n + 1;
       await F.queue.save(item);
     }
+    // Marked before it goes: if its answer is lost, the retry's 409 means it went through.
+    const retry = Boolean(item.state.resubmitted);
+    item.state.resubmitted = true;
+    await F.queue.save(item);
     const r = await F.queue.call("POST", `/api/v1/service-requests/${id}/actions`, { action: "resubmit" });
-    if (r.status === 409 && item.state.tried) return id;
-    if (r.status !== 200) {
-      item.state.tried = true;
-      await F.queue.save(item);
-      throw refusal(r);
-    }
+    if (r.status === 409 && retry) return id;
+    if (r.status !== 200) throw refusal(r);
     return id;
   };
 
