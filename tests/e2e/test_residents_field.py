@@ -94,6 +94,8 @@ def phone(demo_app: RunningApp) -> Iterator[Any]:
         "Emulation.setDeviceMetricsOverride",
         {"width": 360, "height": 800, "deviceScaleFactor": 1, "mobile": True},
     )
+    # A phone in the town: its calendar day and times are the app's (Asia/Shanghai).
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Shanghai"})
     driver.execute_cdp_cmd("Network.enable", {})
     password = (demo_app.config.parent / "var" / "demo-password").read_text().strip()
     driver.get(demo_app.url + "/login?next=/m")
@@ -329,15 +331,36 @@ def test_a_deed_from_the_phone_confirmed_ranked_and_exchanged(
 def test_an_aid_request_from_the_phone_returned_completed_with_its_trail(
     demo_app: RunningApp, phone: Any, desk: Any, tmp_path: Path
 ) -> None:
-    from dashboard.storage.models import ResidentFile, ServiceRequest, ServiceRequestEvent
+    from dashboard.storage.models import Resident, ResidentFile, ServiceRequest, ServiceRequestEvent
 
     db = _database(demo_app)
-    resident = phone.find_elements(By.CSS_SELECTOR, "#m-svc-resident option")[1]
-    resident_id = int(resident.get_attribute("value"))
+    # A resident not registered yet: added on the phone (a wrong ID number is refused first).
+    _tap(phone, "#m-res-go-service")
+    name = "陈国强"  # the seed's residents are created by "seed"; this one by the worker
+    _tap(phone, "#m-new-open")
+    phone.find_element(By.ID, "m-new-name").send_keys(name)
+    phone.find_element(By.ID, "m-new-id").send_keys("110105194912310021")  # a wrong check digit
+    _tap(phone, "#m-new-save")
+    until(phone, lambda b: "身份证号有误" in b.find_element(By.ID, "m-toast").text)
+    phone.find_element(By.ID, "m-new-id").clear()
+    phone.find_element(By.ID, "m-new-id").send_keys("11010519491231002x")
+    phone.find_element(By.ID, "m-new-phone").send_keys("13812345678")
+    _tap(phone, "#m-new-save")
+    until(phone, lambda b: f"已新增居民：{name}" in b.find_element(By.ID, "m-toast").text)
+    with db.read() as session:
+        added = session.scalars(
+            select(Resident).where(Resident.name == name, Resident.created_by == "demo-worker")
+        ).one()
+        assert (added.id_number, added.phone, added.created_by) == (
+            "11010519491231002X",
+            "13812345678",
+            "demo-worker",
+        )
+    resident_id = added.id
+    picked = Select(phone.find_element(By.ID, "m-svc-resident")).first_selected_option
+    assert picked.get_attribute("value") == str(resident_id)  # chosen for the request
 
     # The phone opens it: the item, one paper photographed, the situation, the consent.
-    _tap(phone, "#m-res-go-service")
-    Select(phone.find_element(By.ID, "m-svc-resident")).select_by_value(str(resident_id))
     Select(phone.find_element(By.ID, "m-svc-item")).select_by_value("S001")  # 临时救助 (civil)
     until(phone, lambda b: b.find_elements(By.ID, "m-svc-paper-1"))
     phone.find_element(By.ID, "m-svc-paper-1").send_keys(str(_jpeg(tmp_path / "id.jpg", 2)))

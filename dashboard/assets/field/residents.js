@@ -1,4 +1,5 @@
-/* The residents' side on the grid worker's phone (issue 18), one tab with three parts:
+/* The residents' side on the grid worker's phone (issue 18), one tab with three parts (and
+   新增居民, a resident of the worker's village not yet registered, online only):
 
    - 积分申报 claim a deed for a resident of my village: the item from the points catalogue (only
      the items for that kind of subject), the date, who reported it, what they did and an evidence
@@ -79,6 +80,49 @@
 
   function residentOf(id) { return residents.find((r) => String(r.resident) === String(id)); }
 
+  /* 新增居民: a resident not yet registered, in the worker's own village (POST /residents).
+     Online only: the claim or request made next needs the new resident's number. */
+  const KINDS = ["resident", "household", "party_member", "cadre", "organisation"];
+  const pickers = [];
+
+  function newResidentCard() {
+    const box = F.el("div", { id: "m-new-resident", class: "m-card m-form hidden" }, [
+      F.el("h2", { text: F.t("m.res.new") }),
+      field(F.t("m.res.new_name"), F.el("input", { type: "text", id: "m-new-name", class: "m-input", maxlength: 100 })),
+      field(F.t("m.res.new_kind"), F.el("select", { id: "m-new-kind", class: "m-input" },
+        KINDS.map((k) => F.el("option", { value: k, text: F.t("m.res.kind." + k) })))),
+      field(F.t("m.res.new_id"), F.el("input", { type: "text", id: "m-new-id", class: "m-input", maxlength: 18, autocomplete: "off" })),
+      field(F.t("m.res.new_phone"), F.el("input", { type: "tel", id: "m-new-phone", class: "m-input", maxlength: 20, autocomplete: "off" })),
+      F.el("button", { type: "button", id: "m-new-save", class: "m-btn m-big", text: F.t("m.res.new_save"), onclick: saveResident }),
+    ]);
+    const open = F.el("button", { type: "button", id: "m-new-open", class: "m-btn m-secondary m-new-open", text: F.t("m.res.new_open"),
+      onclick: () => box.classList.toggle("hidden") });
+    return [open, box];
+  }
+
+  async function saveResident() {
+    const name = document.getElementById("m-new-name").value.trim();
+    if (!name) { F.toast(F.t("m.res.need_name"), "bad"); return; }
+    if (!navigator.onLine) { F.toast(F.t("m.res.new_online"), "bad"); return; }
+    const body = { kind: document.getElementById("m-new-kind").value, name, village: F.me.village };
+    const id = document.getElementById("m-new-id").value.trim().toUpperCase();
+    const phone = document.getElementById("m-new-phone").value.trim();
+    if (id) body.id_number = id;
+    if (phone) body.phone = phone;
+    let r;
+    try { r = await F.request("POST", "/api/v1/residents", body); } catch (e) { F.toast(F.t("m.res.new_online"), "bad"); return; }
+    if (r.status !== 201) {
+      const code = r.body && r.body.error;
+      F.toast(F.texts["m.err." + code] || F.t("m.res.new_bad"), "bad");
+      return;
+    }
+    residents.push({ resident: r.body.id, name, kind: body.kind, balance: 0 });
+    pickers.forEach((p) => { p.fill(""); p.select.value = String(r.body.id); p.select.dispatchEvent(new Event("change")); });
+    ["m-new-name", "m-new-id", "m-new-phone"].forEach((i) => { document.getElementById(i).value = ""; });
+    document.getElementById("m-new-resident").classList.add("hidden");
+    F.toast(F.t("m.res.new_done", { name }), "ok");
+  }
+
   // --- claim a deed --------------------------------------------------------------------------
 
   let claimResident = null;
@@ -100,6 +144,7 @@
 
   function claimForm() {
     claimResident = residentPicker("m-claim-resident");
+    pickers.push(claimResident);
     claimResident.select.addEventListener("change", fillPointsItems);
     evidence = F.photoPicker("m-claim-photo-input", F.t("m.res.add_evidence"));
     const reporter = F.el("select", { id: "m-claim-reporter", class: "m-input" },
@@ -169,6 +214,7 @@
 
   function serviceForm() {
     serviceResident = residentPicker("m-svc-resident");
+    pickers.push(serviceResident);
     const select = F.el("select", { id: "m-svc-item", class: "m-input", onchange: showPapers });
     select.appendChild(F.el("option", { value: "", text: F.t("m.res.pick_service") }));
     ["public", "approval", "social_security"].forEach((group) => {
@@ -330,6 +376,8 @@
       document.getElementById("m-res-" + p).classList.toggle("hidden", p !== name);
       document.getElementById("m-res-go-" + p).classList.toggle("active", p === name);
     });
+    const adding = document.getElementById("m-res-new");
+    if (adding) adding.classList.toggle("hidden", name === "mine");
     if (name === "mine") loadMine();
     window.scrollTo(0, 0);
   }
@@ -348,16 +396,16 @@
         serviceItems = (services && services.items) || [];
         const claim = F.clear(document.getElementById("m-res-claim"));
         const service = F.clear(document.getElementById("m-res-service"));
+        const adding = F.el("div", { id: "m-res-new" }, newResidentCard());
+        root.insertBefore(adding, claim);
         if (!residents.length) {
-          claim.appendChild(F.el("p", { class: "m-card m-empty", text: F.t("m.res.no_residents") }));
-          service.appendChild(F.el("p", { class: "m-card m-empty", text: F.t("m.res.no_residents") }));
-        } else {
-          claim.appendChild(claimForm());
-          service.appendChild(serviceForm());
-          claimResident.fill("");
-          serviceResident.fill("");
-          fillPointsItems();
+          root.insertBefore(F.el("p", { class: "m-card m-empty", text: F.t("m.res.no_residents") }), claim);
         }
+        claim.appendChild(claimForm());
+        service.appendChild(serviceForm());
+        claimResident.fill("");
+        serviceResident.fill("");
+        fillPointsItems();
         root.dataset.ready = "1";
         loadMine();
       });
