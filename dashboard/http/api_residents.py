@@ -7,7 +7,9 @@ Everything else needs ``Permission.RESIDENTS`` and is scoped to the caller's are
 may *do* is decided by the use cases (dashboard.services.points, .service_requests):
 - ``POST /residents`` ``{"kind", "name", "village", "id_number"?, "phone"?}`` → ``{"id"}``
 - ``GET /points/balances?village=CODE`` — residents and balances, highest first
-- ``GET /points/ranking?since=YYYY-MM-DD`` — villages by points earned
+- ``GET /points/ranking?since=YYYY-MM-DD`` — villages by points earned;
+  ``GET /points/top-villages?limit=`` — this month's first villages (``Permission.VIEW_WALL``:
+  the wall's small panel; names and points only)
 - ``POST /points/claims`` ``{"resident", "item", "deed_date", "reporter", "description"?}``
   (JSON, or multipart with up to 5 ``evidence`` photos; an ``Idempotency-Key`` header makes a
   retry answer 200 with the first claim); ``GET /points/claims?status=`` (each with its
@@ -156,6 +158,24 @@ def ranking() -> ResponseReturnValue:
         since = datetime.combine(query.since, time(0), tzinfo=tz)
     rows = services.points.village_ranking(principal().scope, since)
     return jsonify({"since": query.since.isoformat() if query.since else None, "villages": rows})
+
+
+class TopQuery(_Body):
+    limit: int = Field(5, ge=1, le=20)
+
+
+@bp.get("/points/top-villages")
+@require(Permission.VIEW_WALL)
+def top_villages() -> ResponseReturnValue:
+    """The month's top villages by points earned (the wall's small panel): names and points
+    only, for whoever may see the wall of the area."""
+    query = parse_fields(TopQuery, dict(request.args.items()))
+    services = context().services
+    tz = services.reference.calendar.tz
+    first = services.clock.now().astimezone(tz).date().replace(day=1)
+    since = datetime.combine(first, time(0), tzinfo=tz)
+    rows = services.points.village_ranking(principal().scope, since)[: query.limit]
+    return jsonify({"since": first.isoformat(), "villages": rows})
 
 
 class ClaimIn(_Body):

@@ -290,6 +290,13 @@ def _points() -> dict[str, dict[str, Schema]]:
                 parameters=[query("since", DATE)],
             )
         },
+        "/api/v1/points/top-villages": {
+            "get": house(
+                "This month's first villages by points earned (the wall's panel)",
+                {"200": json_ok(ref("PointsRanking"))},
+                parameters=[query("limit", {"type": "integer", "minimum": 1, "maximum": 20})],
+            )
+        },
         "/api/v1/points/claims": {
             "get": house(
                 "Claims of the area, latest first",

@@ -120,4 +120,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "Done on time: of the services done in the period, the share done within their time "
         "limit (working days; the clock stops while returned for papers).",
     ),
+    # The wall's small panel: this month's top villages by points
+    "wall.points_title": ("本月积分榜", "Points this month"),
+    "wall.points_unit": ("分", "pts"),
 }

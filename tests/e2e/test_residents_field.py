@@ -455,10 +455,9 @@ def test_an_aid_request_from_the_phone_returned_completed_with_its_trail(
     db.dispose()
 
 
-def test_the_leaders_see_points_and_services_per_town_and_village(
-    demo_app: RunningApp, desk: Any
-) -> None:
-    """After the two tests above (or on their own): the month's figures of the demo town."""
+def test_the_leaders_and_the_wall_see_points_and_services(demo_app: RunningApp, desk: Any) -> None:
+    """After the two tests above (or on their own): the month's figures of the demo town on
+    /trends/residents, and the wall's panel of the month's first villages."""
     from dashboard.storage.models import GridWorker, User
 
     db = _database(demo_app)
@@ -480,3 +479,16 @@ def test_the_leaders_see_points_and_services_per_town_and_village(
     _shot(desk, "trends-residents.png")
     desk.find_element(By.ID, "trs-period-year").click()
     until(desk, lambda d: "-01-01" in d.find_element(By.ID, "trs-range").text)
+
+    # The wall's 本月积分榜: this month's first villages, highest first, in the map's corner.
+    wall = {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False}
+    desk.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", wall)
+    desk.get(demo_app.url + "/wall")
+    shown = "#wall-points:not(.hidden) #wall-points-list li"
+    until(desk, lambda d: d.find_elements(By.CSS_SELECTOR, shown), 40)
+    points = [
+        int(li.find_element(By.CLASS_NAME, "wp-points").text.split()[0])
+        for li in desk.find_elements(By.CSS_SELECTOR, shown)
+    ]
+    assert 1 <= len(points) <= 5 and points == sorted(points, reverse=True)
+    _shot(desk, "wall-points-zh.png")

@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
@@ -24,6 +25,7 @@ from tests.integration.test_residents_api import Desk, _clear, _png, _villages
 from tests.integration.test_security_support import SecureApp, later
 
 _secure_apps, secure = support._secure_apps, support.secure  # fixtures
+TZ = ZoneInfo("Asia/Shanghai")  # the demo calendar's
 
 
 @pytest.fixture
@@ -180,6 +182,17 @@ def test_the_leaders_figures_per_town_and_village(town: SecureApp) -> None:
         assert status == 201, body
         if item == "B002":
             assert desk.post(f"/points/claims/{body['id']}/confirm")[0] == 200
+    # The wall's small panel: this month's first villages, names and points only.
+    wall = Desk(town, "wall-1", Role.WALL)
+    status, body = wall.get("/points/top-villages?limit=3")
+    assert status == 200 and body["villages"][0] == {
+        "village": village,
+        "name": body["villages"][0]["name"],
+        "points": 50,
+    }, body
+    assert body["since"] == town.clock.now().astimezone(TZ).date().replace(day=1).isoformat()
+    assert worker.get("/points/top-villages")[0] == 403  # a phone is no wall
+    assert wall.get("/points/top-villages?limit=99")[0] == 422
     opened = []
     for _ in range(3):
         body = {"item": "S001", "resident": wu[1]["id"], "consent_note": "当面同意"}

@@ -4,6 +4,7 @@ and the leaders' per-town table (the on-time share, the total)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,3 +93,20 @@ def test_the_leaders_table_shows_the_on_time_share_and_the_total() -> None:
     rows = [n for n in _walk(page) if getattr(n, "className", "") == "trs-total"]
     assert len(rows) == 1 and "合计" in _text(rows[0]) and "400" in _text(rows[0])
     assert towns.total.on_time_share == 0.75 and towns.towns[1].on_time_share is None
+
+
+def test_the_walls_points_box_has_what_its_script_looks_up() -> None:
+    from pathlib import Path
+
+    from dashboard.i18n import t
+    from layouts import wall_points
+
+    script = (
+        Path(wall_points.__file__).parents[1] / "dashboard/assets/residents_wall.js"
+    ).read_text()
+    used = set(re.findall(r"""getElementById\(\s*["']([a-z-]+)["']""", script))
+    box = wall_points.points_box("zh")
+    declared = {n.id for n in _walk(box) if isinstance(getattr(n, "id", None), str)}
+    assert used == declared == {wall_points.BOX, wall_points.LIST}
+    assert "innerHTML" not in script and "hidden" in box.className
+    assert t("wall.points_title", "zh") in _text(box)
