@@ -18,6 +18,7 @@ import dash
 from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.department_services import build_services, register_department_services
 from callbacks.frame_pages import page_title, unknown_refusal
 from callbacks.page_callbacks import PageCallbacks
 from dashboard.domain.errors import DomainError
@@ -92,7 +93,12 @@ class _Page:
         with services.db.read() as session:
             orders = open_orders(session, scope)
         return replace(
-            base, rows=found.rows, total=found.total, overdue=found.overdue, orders=orders
+            base,
+            rows=found.rows,
+            total=found.total,
+            overdue=found.overdue,
+            orders=orders,
+            services=build_services(services, principal, lang, scope),
         )
 
     def workspace(self) -> CaseWorkspace:
@@ -119,6 +125,7 @@ def register_department_page(services: Services) -> None:
         title=page_title("title.department", services),
     )
     on.register(page)
+    register_department_services(services, page.known)
 
 
 def _first(page: _Page) -> str | None:

@@ -1,6 +1,7 @@
 """The department view (/department): the open cases dispatched to one department, overdue
 first, with the two steps a department takes on this page - accept (开始处置) and report handled
-(处置完毕, with a photo) - and its open supervision orders with a reply box. Pure functions of data.
+(处置完毕, with a photo) - its open services on residents' behalf (layouts.department_services)
+and its open supervision orders with a reply box. Pure functions of data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from layouts import department_ids as ids
 from layouts.case_format import status_word
 from layouts.case_list import light_badge, place_text, short, when
 from layouts.controls import data_attrs, dropdown_labels
+from layouts.department_services import DepartmentServices, services_section
 
 ACCEPTABLE = TRANSITIONS[Action.START].sources  # dispatched, rework
 REPORTABLE = TRANSITIONS[Action.HANDLED].sources  # handling, rework
@@ -39,6 +41,7 @@ class DepartmentPage:
     can_report: bool = False
     can_reply: bool = False
     categories: Mapping[str, str] = field(default_factory=dict)
+    services: DepartmentServices | None = None  # services on residents' behalf (issue 18)
 
 
 def _buttons(row: Mapping[str, Any], page: DepartmentPage) -> html.Div:
@@ -251,6 +254,8 @@ def department_page(page: DepartmentPage) -> html.Div:
                     ],
                     className="dv-panel",
                 ),
+                # Services on residents' behalf: the whole width under the two columns.
+                services_section(page.services) if page.services else None,
             ],
             className="dv-grid",
         )

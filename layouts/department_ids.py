@@ -23,3 +23,11 @@ ACCEPT = "department-accept"
 REPORT = "department-report"
 REPLY_TEXT = "department-reply-text"
 REPLY_SEND = "department-reply-send"
+
+# Services on residents' behalf (代办, issue 18): the department's requests beside its cases.
+SERVICES = "department-services"  # the table (re-rendered after a step)
+SERVICE_MESSAGE = "department-service-message"
+# {"type": SERVICE_STEP, "request": id, "step": accept|return|complete} per row's button,
+# {"type": SERVICE_NOTE, "request": id}: what is missing, typed in the row before 退回补正.
+SERVICE_STEP = "department-service-step"
+SERVICE_NOTE = "department-service-note"

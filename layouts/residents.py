@@ -16,7 +16,7 @@ from dash import dcc, html
 from dashboard.i18n import Lang, t
 from layouts import residents_ids as ids
 from layouts.case_list import light_badge, short, when
-from layouts.controls import data_attrs
+from layouts.controls import data_attrs, dropdown_labels
 
 Row = Mapping[str, Any]
 
@@ -32,6 +32,8 @@ class ResidentsPage:
     may_confirm: bool = False  # the town's desk or a village committee
     service_steps: Mapping[int, Sequence[str]] = field(default_factory=dict)  # request → steps
     departments: Mapping[str, str] = field(default_factory=dict)  # code → name
+    rewards: Sequence[Row] = ()  # the shelf of the area (积分兑换)
+    may_redeem: bool = False  # the town's desk or a village committee hands out rewards
 
 
 def _table(heads: Sequence[str], rows: list[html.Tr], empty: str, lang: Lang) -> html.Table:
@@ -108,6 +110,61 @@ def balances_list(page: ResidentsPage) -> html.Table:
     ]
     heads = ("resident", "village", "balance")
     return _table(heads, rows, t("residents.no_balances", page.lang), page.lang)
+
+
+def redeem_form(page: ResidentsPage) -> list[Any]:
+    """积分兑换: a resident (their balance shown) and a reward in stock, then 兑换."""
+    if not page.may_redeem:
+        return []
+    lang = page.lang
+    people = [
+        {
+            "value": r["resident"],
+            "label": t("residents.redeem_person", lang).format(
+                n=r["name"], v=r["village_name"], b=r["balance"]
+            ),
+        }
+        for r in page.balances
+        if r["balance"] > 0
+    ]
+    shelf = [
+        {
+            "value": w["id"],
+            "label": t("residents.redeem_reward", lang).format(
+                n=w["name_zh"] if lang == "zh" else w["name_en"], c=w["cost"], s=w["stock"]
+            ),
+            "disabled": w["stock"] <= 0,
+        }
+        for w in page.rewards
+    ]
+    return [
+        html.H3(t("residents.redeem", lang)),
+        html.Div(
+            [
+                dcc.Dropdown(
+                    id=ids.REDEEM_RESIDENT,
+                    options=people,
+                    placeholder=t("residents.redeem_pick_person", lang),
+                    className="cl-select rs-pick",
+                    labels=dropdown_labels(lang),
+                ),
+                dcc.Dropdown(
+                    id=ids.REDEEM_REWARD,
+                    options=shelf,
+                    placeholder=t("residents.redeem_pick_reward", lang),
+                    className="cl-select rs-pick",
+                    labels=dropdown_labels(lang),
+                ),
+                html.Button(
+                    t("residents.redeem_go", lang),
+                    id=ids.REDEEM_GO,
+                    n_clicks=0,
+                    className="cl-btn primary",
+                ),
+            ],
+            className="rs-redeem",
+        ),
+    ]
 
 
 def services_table(page: ResidentsPage) -> html.Table:
@@ -195,6 +252,7 @@ def residents_page(page: ResidentsPage) -> html.Div:
                         [
                             html.H2(t("residents.balances", lang)),
                             html.Div(balances_list(page), id=ids.BALANCES),
+                            html.Div(redeem_form(page), id=ids.REDEEM),
                         ],
                         className="rs-section",
                     ),

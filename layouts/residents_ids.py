@@ -14,3 +14,9 @@ SERVICES = "residents-services"  # open service requests (re-rendered after a st
 # {"type": SERVICE_STEP, "request": id, "step": "accept" | "return" | "complete"}.
 CLAIM_STEP = "residents-claim-step"
 SERVICE_STEP = "residents-service-step"
+
+# 积分兑换: a reward handed out against a resident's points (the town's desk, a village committee).
+REDEEM = "residents-redeem"  # the form (re-rendered after a redemption: stock and balances)
+REDEEM_RESIDENT = "residents-redeem-resident"
+REDEEM_REWARD = "residents-redeem-reward"
+REDEEM_GO = "residents-redeem-go"

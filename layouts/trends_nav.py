@@ -15,6 +15,7 @@ TRENDS_PAGES: tuple[tuple[str, str, str], ...] = (
     ("rising", "/trends/rising", "tr.nav.rising"),
     ("campaigns", "/trends/campaigns", "tr.nav.campaigns"),
     ("rankings", "/trends/rankings", "tr.nav.rankings"),
+    ("residents", "/trends/residents", "tr.nav.residents"),  # issue 18: points and services
 )
 
 

@@ -24,6 +24,7 @@ from layouts import wall_ids as ids
 from layouts.controls import data_attrs
 from layouts.wall_feed import RED_LIST_ROWS, alarm_banner
 from layouts.wall_panels import KPI_TILES, RATE_KPIS
+from layouts.wall_points import points_box
 
 STALE_AFTER_S = 45  # the server pings every 25 s; two silent intervals mean a dead stream
 _JS_PREFIXES = (
@@ -188,6 +189,7 @@ def wall_page(view: WallView) -> html.Div:
                     ),
                     html.Div(id=ids.MAP, className="map"),
                     html.Div(id=ids.RED_LIST, className="red-list hidden"),
+                    points_box(lang),  # the month's top villages by points (issue 18)
                     html.Div("", id=ids.MAP_NOTE, className="map-note hidden"),
                 ],
                 className="panel map-panel",

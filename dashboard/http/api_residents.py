@@ -7,16 +7,22 @@ Everything else needs ``Permission.RESIDENTS`` and is scoped to the caller's are
 may *do* is decided by the use cases (dashboard.services.points, .service_requests):
 - ``POST /residents`` ``{"kind", "name", "village", "id_number"?, "phone"?}`` → ``{"id"}``
 - ``GET /points/balances?village=CODE`` — residents and balances, highest first
-- ``GET /points/ranking?since=YYYY-MM-DD`` — villages by points earned
-- ``POST /points/claims`` ``{"resident", "item", "deed_date", "reporter", "description"?}``;
-  ``GET /points/claims?status=``; ``POST /points/claims/{id}/confirm``;
+- ``GET /points/ranking?since=YYYY-MM-DD`` — villages by points earned;
+  ``GET /points/top-villages?limit=`` — this month's first villages (``Permission.VIEW_WALL``:
+  the wall's small panel; names and points only)
+- ``POST /points/claims`` ``{"resident", "item", "deed_date", "reporter", "description"?}``
+  (JSON, or multipart with up to 5 ``evidence`` photos; an ``Idempotency-Key`` header makes a
+  retry answer 200 with the first claim); ``GET /points/claims?status=`` (each with its
+  ``evidence`` photo ids); ``GET /points/claims/{id}/evidence/{file_id}``;
+  ``POST /points/claims/{id}/confirm``;
   ``POST /points/claims/{id}/reject`` ``{"note"}``
 - ``POST /points/corrections`` ``{"resident", "amount", "reason"}``;
   ``GET /points/residents/{id}/ledger``
 - ``GET /points/rewards``; ``POST /points/rewards``; ``POST /points/redemptions``
 - ``GET /service-requests?status=&open=true`` (scoped like cases; personal data masked for
   whoever does not handle the request); ``GET /service-requests/{id}`` (with its trail);
-  ``POST /service-requests`` (JSON, or multipart with ``paper`` files and ``paper_label``s);
+  ``POST /service-requests`` (JSON, or multipart with ``paper`` files and ``paper_label``s;
+  an ``Idempotency-Key`` makes a retry answer 200 with the first request);
   ``POST /service-requests/{id}/actions`` ``{"action", "note"?, "rating"?}``;
   ``POST /service-requests/{id}/papers`` (multipart ``label`` + ``paper``);
   ``GET /service-requests/{id}/papers/{paper_id}`` (only to who sees the personal data).
@@ -35,11 +41,13 @@ from dashboard.domain.permissions import Permission
 from dashboard.domain.personal_data import InvalidPersonalData
 from dashboard.domain.points import PointsRuleBroken
 from dashboard.domain.service_requests import IllegalServiceStep
+from dashboard.http.api_cases import _idempotency_key as caller_key  # one home: per caller
 from dashboard.http.context import context, error_body, principal
 from dashboard.http.errors import ApiError
 from dashboard.http.schemas import _Body, parse_fields, parse_json
 from dashboard.security.web import require
 from dashboard.services.photos import Photo
+from dashboard.services.points import MAX_EVIDENCE as MAX_EVIDENCE
 from dashboard.services.residents import Clerk, ResidentsRefused
 
 bp = Blueprint("residents", __name__)
@@ -152,6 +160,24 @@ def ranking() -> ResponseReturnValue:
     return jsonify({"since": query.since.isoformat() if query.since else None, "villages": rows})
 
 
+class TopQuery(_Body):
+    limit: int = Field(5, ge=1, le=20)
+
+
+@bp.get("/points/top-villages")
+@require(Permission.VIEW_WALL)
+def top_villages() -> ResponseReturnValue:
+    """The month's top villages by points earned (the wall's small panel): names and points
+    only, for whoever may see the wall of the area."""
+    query = parse_fields(TopQuery, dict(request.args.items()))
+    services = context().services
+    tz = services.reference.calendar.tz
+    first = services.clock.now().astimezone(tz).date().replace(day=1)
+    since = datetime.combine(first, time(0), tzinfo=tz)
+    rows = services.points.village_ranking(principal().scope, since)[: query.limit]
+    return jsonify({"since": first.isoformat(), "villages": rows})
+
+
 class ClaimIn(_Body):
     resident: int = Field(ge=1, le=2**31 - 1)
     item: str = Field(min_length=4, max_length=4)
@@ -163,16 +189,40 @@ class ClaimIn(_Body):
 @bp.post("/points/claims")
 @require(Permission.RESIDENTS)
 def add_claim() -> ResponseReturnValue:
-    body = parse_json(ClaimIn, request.get_data())
-    claim_id = context().services.points.claim(
+    services = context().services
+    evidence: list[Photo] = []
+    if request.mimetype == "multipart/form-data":
+        body = parse_fields(ClaimIn, dict(request.form.items()))
+        uploads = [f for f in request.files.getlist("evidence") if f.filename]
+        if len(uploads) > MAX_EVIDENCE:
+            raise ApiError(422, "too_many", f"at most {MAX_EVIDENCE} photos", "evidence")
+        limit = services.papers.max_bytes + 1
+        evidence = [
+            services.papers.inspect(f.stream.read(limit), f.filename or "") for f in uploads
+        ]
+    else:
+        body = parse_json(ClaimIn, request.get_data())
+    entered = services.points.claim(
         _clerk(),
         resident_id=body.resident,
         item_code=body.item,
         deed_date=body.deed_date,
         reporter=body.reporter,
         description=body.description,
+        evidence=evidence,
+        idempotency_key=caller_key(principal()),
     )
-    return jsonify({"id": claim_id, "status": "pending"}), 201
+    return jsonify({"id": entered.id, "status": "pending"}), 201 if entered.created else 200
+
+
+@bp.get("/points/claims/<int:claim_id>/evidence/<int:file_id>")
+@require(Permission.RESIDENTS)
+def claim_evidence(claim_id: int, file_id: int) -> ResponseReturnValue:
+    services = context().services
+    sha256, content_type = services.points.evidence(principal().scope, claim_id, file_id)
+    response = send_file(services.papers.path_for(sha256, content_type), mimetype=content_type)
+    response.headers["Cache-Control"] = "private, no-store"  # residents' faces: never cached
+    return response
 
 
 class ClaimsQuery(_Body):
@@ -314,15 +364,16 @@ def open_request() -> ResponseReturnValue:
     else:
         body = parse_json(RequestIn, request.get_data())
         papers = []
-    request_id = context().services.service_requests.open(
+    entered = context().services.service_requests.open(
         _clerk(),
         item_code=body.item,
         resident_id=body.resident,
         consent_note=body.consent_note,
         description=body.description,
         papers=papers,
+        idempotency_key=caller_key(principal()),
     )
-    return jsonify({"id": request_id, "status": "submitted"}), 201
+    return jsonify({"id": entered.id, "status": "submitted"}), 201 if entered.created else 200
 
 
 class StepIn(_Body):

@@ -3,7 +3,8 @@
 - ``GET /m``: the app shell (server-rendered HTML, every value escaped; the texts of the user's
   language as a JSON block the script reads, never as markup). The app's script
   (``dashboard/assets/field/*.js``, plain JS, no build step) draws the pages: patrol, report,
-  one-click emergency, my tasks, my reports.
+  one-click emergency, my tasks, my reports, and the residents' side (residents.js: claim a
+  deed, open a service request on a resident's behalf, my residents' requests; issue 18).
 - ``GET /m/manifest.webmanifest`` and ``GET /m/sw.js``: the web app manifest and the service
   worker (scope ``/m``) that caches the app shell so the app opens with no network. Public:
   they carry no data.
@@ -34,6 +35,7 @@ from dashboard.http import field_calls  # the command room's side of a video cal
 from dashboard.http.errors import ApiError
 from dashboard.i18n import Lang, normalise_lang, t
 from dashboard.i18n.field import ENTRIES as FIELD_TEXTS
+from dashboard.i18n.residents_field import ENTRIES as RESIDENT_TEXTS
 from dashboard.security.landing import home_for
 from dashboard.security.principal import Principal
 from dashboard.security.web import (
@@ -105,9 +107,12 @@ def shell() -> ResponseReturnValue:
         )
         return Response(page, status=403, mimetype="text/html")
     services = _services()
-    texts = {key: t(key, lang) for key in FIELD_TEXTS if key.startswith("m.")}
+    texts = {key: t(key, lang) for key in (*FIELD_TEXTS, *RESIDENT_TEXTS) if key.startswith("m.")}
+    departments = services.reference.departments
     config = {
         "lang": lang,
+        # The departments' names: a service request says who handles it (residents.js).
+        "departments": {d.code: d.name_zh if lang == "zh" else d.name_en for d in departments},
         "emergencies": [{"kind": k, "category": c} for k, c in EMERGENCIES],
         "ice_servers": services.config.field.ice_servers(),
         "patrol_seconds": services.config.field.patrol_seconds,
@@ -265,6 +270,7 @@ _SHELL = """<!DOCTYPE html>
  <section id="page-sos" class="m-page hidden" data-page="sos"></section>
  <section id="page-tasks" class="m-page hidden" data-page="tasks"></section>
  <section id="page-mine" class="m-page hidden" data-page="mine"></section>
+ <section id="page-residents" class="m-page hidden" data-page="residents"></section>
  <section id="page-call" class="m-page hidden" data-page="call"></section>
 </main>
 <nav class="m-tabs" id="m-tabs">
@@ -274,6 +280,8 @@ _SHELL = """<!DOCTYPE html>
  <button type="button" data-go="tasks">{{ t('m.tab.tasks', lang) }}<span id="m-task-count"
   class="m-badge hidden"></span></button>
  <button type="button" data-go="mine">{{ t('m.tab.mine', lang) }}</button>
+ <button type="button" data-go="residents">{{ t('m.tab.residents', lang) }}<span
+  id="m-res-count" class="m-badge hidden"></span></button>
 </nav>
 <div id="m-toast" class="m-toast hidden" role="status"></div>
 </div>
@@ -286,6 +294,7 @@ _SHELL = """<!DOCTYPE html>
 <script src="/assets/field/patrol.js"></script>
 <script src="/assets/field/report.js"></script>
 <script src="/assets/field/tasks.js"></script>
+<script src="/assets/field/residents.js"></script>
 <script src="/assets/field/call.js"></script>
 <script src="/assets/field/app.js"></script>
 </body></html>"""

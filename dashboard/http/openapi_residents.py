@@ -48,6 +48,8 @@ _REQUEST = {
     "deadline": MAYBE_TIME,
     "closed_at": MAYBE_TIME,
     "returns": INT,
+    "missing": STR,
+    "papers": INT,
     "rating": MAYBE_INT,
     "light": {"enum": ["green", "yellow", "red", None]},
     "on_time": {"type": ["boolean", "null"]},
@@ -139,6 +141,7 @@ COMPONENTS: dict[str, Schema] = {
                         "entered_at": TIME,
                         "decided_by": MAYBE_STR,
                         "decision_note": MAYBE_STR,
+                        "evidence": array(INT),
                     }
                 )
             )
@@ -212,6 +215,32 @@ def _created(schema: str) -> dict[str, Schema]:
     return {"201": json_ok(ref(schema), "Created")}
 
 
+def _again(schema: str) -> dict[str, Schema]:
+    """201 when made; 200 with the first answer when an Idempotency-Key made it already."""
+    return {**_created(schema), "200": json_ok(ref(schema), "Made already (Idempotency-Key)")}
+
+
+_KEY_HEADER: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+}
+
+
+def _claim_form() -> Schema:
+    """``POST /points/claims`` as multipart: ClaimIn's fields beside the evidence photos."""
+    fields = r.ClaimIn.model_json_schema()
+    return {
+        "type": "object",
+        "required": fields["required"],
+        "properties": {
+            **fields["properties"],
+            "evidence": {"type": "array", "items": _BINARY, "maxItems": r.MAX_EVIDENCE},
+        },
+    }
+
+
 def _request_form() -> Schema:
     """``POST /service-requests`` as multipart: RequestIn's fields beside the papers."""
     fields = r.RequestIn.model_json_schema()
@@ -261,6 +290,13 @@ def _points() -> dict[str, dict[str, Schema]]:
                 parameters=[query("since", DATE)],
             )
         },
+        "/api/v1/points/top-villages": {
+            "get": house(
+                "This month's first villages by points earned (the wall's panel)",
+                {"200": json_ok(ref("PointsRanking"))},
+                parameters=[query("limit", {"type": "integer", "minimum": 1, "maximum": 20})],
+            )
+        },
         "/api/v1/points/claims": {
             "get": house(
                 "Claims of the area, latest first",
@@ -268,8 +304,31 @@ def _points() -> dict[str, dict[str, Schema]]:
                 parameters=[query("status", _CLAIM_STATUS)],
             ),
             "post": house(
-                "Claim points for a deed", _created("ClaimState"), requestBody=body("ClaimIn")
+                "Claim points for a deed (JSON, or multipart with evidence photos)",
+                _again("ClaimState"),
+                parameters=[_KEY_HEADER],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        J: {"schema": ref("ClaimIn")},
+                        "multipart/form-data": {"schema": _claim_form()},
+                    },
+                },
             ),
+        },
+        "/api/v1/points/claims/{claim_id}/evidence/{file_id}": {
+            "get": house(
+                "A claim's evidence photo (inside the caller's area; never cached)",
+                {
+                    "200": {
+                        "description": "the image",
+                        "content": {
+                            t: {"schema": {}} for t in ("image/jpeg", "image/png", "image/webp")
+                        },
+                    }
+                },
+                parameters=[*claim, path_param("file_id", ID)],
+            )
         },
         "/api/v1/points/claims/{claim_id}/confirm": {
             "post": house(
@@ -328,7 +387,8 @@ def _services() -> dict[str, dict[str, Schema]]:
             "post": house(
                 "Open a request on a resident's behalf (JSON, or multipart with paper files "
                 "and one paper_label each)",
-                _created("ServiceRequestOpened"),
+                _again("ServiceRequestOpened"),
+                parameters=[_KEY_HEADER],
                 requestBody={
                     "required": True,
                     "content": {

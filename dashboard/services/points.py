@@ -40,11 +40,14 @@ from dashboard.domain.points import (
 )
 from dashboard.domain.roles import Role
 from dashboard.security.audit import record
+from dashboard.services.photos import Photo
 from dashboard.services.residents import (
     TOWN_DESK,
     Clerk,
+    Entered,
     ResidentsRefused,
     bounded_text,
+    check_key_reuse,
     enum_value,
 )
 from dashboard.storage.db import Database
@@ -54,12 +57,14 @@ from dashboard.storage.models import (
     PointsRedemption,
     PointsReward,
     Resident,
+    ResidentFile,
     Village,
 )
 from dashboard.storage.scoping import in_area
 
 _ENTERING = TOWN_DESK | {Role.GRID_WORKER.value, Role.DEPARTMENT.value}
 MAX_LIST = 500
+MAX_EVIDENCE = 5  # evidence photos per claim (the phone sends at most 5, like a case report)
 
 
 class PointsService:
@@ -114,13 +119,74 @@ class PointsService:
         deed_date: date,
         reporter: str,
         description: str = "",
-    ) -> int:
-        """Enter a deed for a resident (pending until confirmed); PointsRuleBroken on the rules."""
+        evidence: Sequence[Photo] = (),
+        idempotency_key: str | None = None,
+    ) -> Entered:
+        """Enter a deed for a resident (pending until confirmed) with its evidence photos;
+        PointsRuleBroken on the rules. With ``idempotency_key`` (already made per caller) a
+        retry answers the first claim instead of a duplicate-deed refusal."""
         if clerk.role not in _ENTERING:
             raise ResidentsRefused(403, "forbidden", "this role does not enter points claims")
         reporter_kind = enum_value(ReporterKind, reporter, "reporter")
         description = bounded_text(description, 500, "description", required=False)
+        if len(evidence) > MAX_EVIDENCE:
+            raise ResidentsRefused(
+                422, "too_many", f"at most {MAX_EVIDENCE} evidence photos", "evidence"
+            )
+        if idempotency_key:
+            earlier = self._claim_by_key(idempotency_key, resident_id, item_code, deed_date)
+            if earlier is not None:
+                return earlier
         now = self.clock.now()
+        try:
+            return self._enter_claim(
+                clerk,
+                resident_id,
+                item_code,
+                deed_date,
+                reporter_kind,
+                description,
+                evidence,
+                idempotency_key,
+                now,
+            )
+        except PointsRuleBroken:
+            # Two retries raced on one key: the other one made the claim; answer with it.
+            if idempotency_key:
+                earlier = self._claim_by_key(idempotency_key, resident_id, item_code, deed_date)
+                if earlier is not None:
+                    return earlier
+            raise
+
+    def _claim_by_key(
+        self, key: str, resident_id: int, item_code: str, deed_date: date
+    ) -> Entered | None:
+        with self.db.read() as session:
+            row = session.scalars(
+                select(PointsClaim).where(PointsClaim.idempotency_key == key)
+            ).first()
+            if row is None:
+                return None
+            same = (row.resident_id, row.item_code, row.deed_date) == (
+                resident_id,
+                item_code,
+                deed_date,
+            )
+            check_key_reuse(same, key)
+            return Entered(row.id, created=False)
+
+    def _enter_claim(
+        self,
+        clerk: Clerk,
+        resident_id: int,
+        item_code: str,
+        deed_date: date,
+        reporter_kind: ReporterKind,
+        description: str,
+        evidence: Sequence[Photo],
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> Entered:
         with self.db.transaction() as session:
             resident = self._resident(session, resident_id, clerk.scope)
             past = [
@@ -150,14 +216,36 @@ class PointsService:
                 status="pending",
                 entered_by=clerk.actor.name,
                 entered_at=now,
+                idempotency_key=idempotency_key,
             )
             session.add(row)
             try:
                 session.flush()
             except IntegrityError as err:  # two desks entering the same deed at once
                 raise PointsRuleBroken("duplicate_deed", "this deed was already claimed") from err
-            record(session, clerk.actor, "points_claimed", now, f"claim:{row.id}", item=item_code)
-            return row.id
+            for n, photo in enumerate(evidence, start=1):
+                photo.write()
+                session.add(
+                    ResidentFile(
+                        sha256=photo.sha256,
+                        content_type=photo.content_type,
+                        size=photo.size,
+                        label=f"evidence {n}",
+                        claim_id=row.id,
+                        uploaded_at=now,
+                        uploaded_by=clerk.actor.name,
+                    )
+                )
+            record(
+                session,
+                clerk.actor,
+                "points_claimed",
+                now,
+                f"claim:{row.id}",
+                item=item_code,
+                evidence=len(evidence),
+            )
+            return Entered(row.id)
 
     def confirm(self, clerk: Clerk, claim_id: int) -> int:
         """Confirm a pending claim: the ledger gains the item's points. Returns the entry id."""
@@ -387,9 +475,30 @@ class PointsService:
         if status:
             query = query.where(PointsClaim.status == status)
         with self.db.read() as session:
-            return [
+            rows = [
                 _claim_json(c, r, name, self.catalogue) for c, r, name in session.execute(query)
             ]
+            evidence: dict[int, list[int]] = {}
+            if rows:  # one query for the evidence of every claim listed
+                for file_id, claim_id in session.execute(
+                    select(ResidentFile.id, ResidentFile.claim_id)
+                    .where(ResidentFile.claim_id.in_([r["id"] for r in rows]))
+                    .order_by(ResidentFile.id)
+                ):
+                    evidence.setdefault(claim_id or 0, []).append(file_id)
+            for row in rows:
+                row["evidence"] = evidence.get(row["id"], [])
+            return rows
+
+    def evidence(self, scope: Scope, claim_id: int, file_id: int) -> tuple[str, str]:
+        """(sha256, content type) of a claim's evidence photo, inside the caller's area."""
+        with self.db.read() as session:
+            claim = session.get(PointsClaim, claim_id)
+            found = session.get(ResidentFile, file_id)
+            if claim is None or found is None or found.claim_id != claim.id:
+                raise ResidentsRefused(404, "not_found", f"no evidence {file_id}")
+            self._resident(session, claim.resident_id, scope)
+            return found.sha256, found.content_type
 
     def ledger(self, scope: Scope, resident_id: int) -> list[dict[str, Any]]:
         with self.db.read() as session:

@@ -37,6 +37,25 @@ class ResidentsRefused(DomainError):
 
 
 @dataclass(frozen=True)
+class Entered:
+    """What a write that may be retried answers: the row's id, and whether this call made it
+    (False: an Idempotency-Key already made it, the first answer is given again)."""
+
+    id: int
+    created: bool = True
+
+
+def check_key_reuse(same: bool, key: str) -> None:
+    """The same Idempotency-Key with another body is refused (422), as the cases' door does."""
+    if not same:
+        raise ResidentsRefused(
+            422,
+            "idempotency_key_reused",
+            f"the Idempotency-Key {key.split(':')[-1]!r} was used for a different request",
+        )
+
+
+@dataclass(frozen=True)
 class Clerk:
     """Who acts, as the points rules need them: the audit name, the role and the scope."""
 

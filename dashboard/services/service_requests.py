@@ -13,11 +13,14 @@ lead — and masked for everyone else (leaders, supervisors, the wall, every CSV
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from dashboard.clock import Clock
 from dashboard.domain import service_requests as rules
@@ -28,7 +31,13 @@ from dashboard.domain.roles import Role
 from dashboard.domain.service_requests import ServiceCatalogue, ServiceRequestState, ServiceStatus
 from dashboard.security.audit import record
 from dashboard.services.photos import Photo
-from dashboard.services.residents import Clerk, ResidentsRefused, bounded_text
+from dashboard.services.residents import (
+    Clerk,
+    Entered,
+    ResidentsRefused,
+    bounded_text,
+    check_key_reuse,
+)
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
     Resident,
@@ -40,6 +49,7 @@ from dashboard.storage.models import (
 from dashboard.storage.scoping import VILLAGE_COMMITTEE, service_request_scope
 
 MAX_LIST = 500
+Papers = list[dict[str, Any]]  # [{"id", "label"}]: a request's papers
 MAX_PAPERS = 12  # photographed papers per request
 _SHIFT_LEAD = frozenset({Role.COMMANDER.value, Role.ADMIN.value})
 _OPENERS = frozenset({Role.GRID_WORKER.value, Role.DISPATCHER.value}) | _SHIFT_LEAD
@@ -72,8 +82,10 @@ class ServiceRequests:
         consent_note: str,
         description: str = "",
         papers: list[tuple[str, Photo]] | None = None,
-    ) -> int:
-        """Open a request for a resident, with the consent and the papers already in hand."""
+        idempotency_key: str | None = None,
+    ) -> Entered:
+        """Open a request for a resident, with the consent and the papers already in hand. With
+        ``idempotency_key`` (already made per caller) a retry answers the first request."""
         if not _may_open(clerk):
             raise ServiceRequestRefused(403, "forbidden", "this role does not open requests")
         item = self.catalogue.item(item_code)
@@ -84,6 +96,44 @@ class ServiceRequests:
             raise ServiceRequestRefused(422, "too_many", f"at most {MAX_PAPERS} papers", "papers")
         now = self.clock.now()
         state = rules.open_request(bool(consent), now)
+        if idempotency_key:
+            earlier = self._by_key(idempotency_key, item.code, resident_id)
+            if earlier is not None:
+                return earlier
+        try:
+            return self._open(
+                clerk, item, resident_id, consent, description, papers, state, idempotency_key
+            )
+        except IntegrityError:
+            # Two retries raced on one key: the other one opened it; answer with it.
+            if idempotency_key:
+                earlier = self._by_key(idempotency_key, item.code, resident_id)
+                if earlier is not None:
+                    return earlier
+            raise
+
+    def _by_key(self, key: str, item_code: str, resident_id: int) -> Entered | None:
+        with self.db.read() as session:
+            row = session.scalars(
+                select(ServiceRequest).where(ServiceRequest.idempotency_key == key)
+            ).first()
+            if row is None:
+                return None
+            check_key_reuse((row.item_code, row.resident_id) == (item_code, resident_id), key)
+            return Entered(row.id, created=False)
+
+    def _open(
+        self,
+        clerk: Clerk,
+        item: rules.ServiceItem,
+        resident_id: int,
+        consent: str,
+        description: str,
+        papers: list[tuple[str, Photo]],
+        state: ServiceRequestState,
+        idempotency_key: str | None,
+    ) -> Entered:
+        now = state.submitted_at
         with self.db.transaction() as session:
             resident = session.get(Resident, resident_id)
             if resident is None or not clerk.scope.allows_place(resident.village_code):
@@ -100,6 +150,7 @@ class ServiceRequests:
                 submitted_at=state.submitted_at,
                 returns=0,
                 version=1,
+                idempotency_key=idempotency_key,
             )
             session.add(row)
             session.flush()
@@ -107,7 +158,7 @@ class ServiceRequests:
             for label, photo in papers:
                 self._paper(session, row, label, photo, clerk, now)
             record(session, clerk.actor, "service_opened", now, f"service:{row.id}")
-            return row.id
+            return Entered(row.id)
 
     def step(
         self, clerk: Clerk, request_id: int, action: str, note: str = "", rating: int | None = None
@@ -127,10 +178,12 @@ class ServiceRequests:
             self._trail(session, row, action, clerk, now, note)
             record(session, clerk.actor, f"service_{action}", now, f"service:{row.id}")
             session.flush()
-            return self._json(session, row, clerk, now)
+            resident, village, missing, papers = _extras(session, row.id)
+            return self._json(row, clerk, now, resident, village, missing, papers)
 
     def add_paper(self, clerk: Clerk, request_id: int, label: str, photo: Photo) -> None:
-        """The missing paper, photographed: kept with the request (resubmit sends it back)."""
+        """The missing paper, photographed: kept with the request (resubmit sends it back).
+        The same picture under the same label again is kept once (a retry)."""
         label = bounded_text(label, 100, "label", required=True)
         now = self.clock.now()
         with self.db.transaction() as session:
@@ -139,12 +192,14 @@ class ServiceRequests:
                 _is_opener(clerk, row)
             ):
                 raise ServiceRequestRefused(409, "illegal_step", "papers are added by the opener")
-            count = len(
-                session.scalars(
-                    select(ResidentFile.id).where(ResidentFile.request_id == row.id)
-                ).all()
-            )
-            if count >= MAX_PAPERS:
+            kept = session.execute(
+                select(ResidentFile.sha256, ResidentFile.label).where(
+                    ResidentFile.request_id == row.id
+                )
+            ).all()
+            if (photo.sha256, label) in {(sha, name) for sha, name in kept}:
+                return  # the same paper again (a phone's retry after a lost answer): kept once
+            if len(kept) >= MAX_PAPERS:
                 raise ServiceRequestRefused(422, "too_many", f"at most {MAX_PAPERS} papers")
             self._paper(session, row, label, photo, clerk, now)
             self._trail(session, row, "paper", clerk, now, label)
@@ -168,13 +223,40 @@ class ServiceRequests:
             query = query.where(ServiceRequest.status.in_([s.value for s in rules.OPEN_STATUSES]))
         now = self.clock.now()
         with self.db.read() as session:
-            return [self._json(session, row, clerk, now) for row in session.scalars(query)]
+            return [
+                self._json(row, clerk, now, resident, village, missing, papers)
+                for row, resident, village, missing, papers in session.execute(
+                    _listed(query)
+                ).tuples()
+            ]
+
+    def papers_of(self, clerk: Clerk, request_ids: Sequence[int]) -> dict[int, Papers]:
+        """The papers (id and label) of the listed requests whose personal data ``clerk`` sees,
+        in one query: the department's page links each to its image."""
+        if not request_ids:
+            return {}
+        query = (
+            select(ResidentFile.id, ResidentFile.label, ServiceRequest)
+            .join(ServiceRequest, ServiceRequest.id == ResidentFile.request_id)
+            .where(
+                ResidentFile.request_id.in_(request_ids[:MAX_LIST]),
+                *service_request_scope(clerk.scope),
+            )
+            .order_by(ResidentFile.id)
+        )
+        found: dict[int, Papers] = {}
+        with self.db.read() as session:
+            for file_id, label, row in session.execute(query):
+                if _sees_personal_data(clerk, row):
+                    found.setdefault(row.id, []).append({"id": file_id, "label": label})
+        return found
 
     def get(self, clerk: Clerk, request_id: int) -> dict[str, Any]:
         now = self.clock.now()
         with self.db.read() as session:
             row = self._row(session, request_id, clerk, lock=False)
-            answer = self._json(session, row, clerk, now)
+            resident, village, missing, papers = _extras(session, row.id)
+            answer = self._json(row, clerk, now, resident, village, missing, papers)
             answer["trail"] = [
                 {"at": e.at.isoformat(), "action": e.action, "actor": e.actor, "note": e.note}
                 for e in session.scalars(
@@ -291,11 +373,15 @@ class ServiceRequests:
         )
 
     def _json(
-        self, session: Session, row: ServiceRequest, clerk: Clerk, now: datetime
+        self,
+        row: ServiceRequest,
+        clerk: Clerk,
+        now: datetime,
+        resident: Resident,
+        village_name: str | None,
+        missing: str | None,
+        papers: int | None,
     ) -> dict[str, Any]:
-        resident = session.get(Resident, row.resident_id)
-        assert resident is not None  # a foreign key
-        village = session.get(Village, row.village_code)
         whole = _sees_personal_data(clerk, row)
         item = self.catalogue.items.get(row.item_code)
         state = _state(row)
@@ -308,7 +394,7 @@ class ServiceRequests:
             "group": item.group.value if item else None,
             "department": row.department_code,
             "village": row.village_code,
-            "village_name": village.name if village else row.village_code,
+            "village_name": village_name or row.village_code,
             "resident": {
                 "id": resident.id,
                 "name": resident.name if whole else mask_name(resident.name),
@@ -324,11 +410,49 @@ class ServiceRequests:
             "deadline": _iso(row.deadline),
             "closed_at": _iso(row.closed_at),
             "returns": row.returns,
+            # What is missing: the department's note of its last return, while returned.
+            "missing": (missing or "") if row.status == ServiceStatus.RETURNED else "",
+            "papers": int(papers or 0),
             "rating": row.rating,
             "light": light.value if light else None,
             "on_time": rules.closed_on_time(state),
             "version": row.version,
         }
+
+
+def _listed(query: Select[Any]) -> Select[Any]:
+    """``query``'s requests with what their JSON needs, in the same query: the resident, the
+    village's name, the note of the last return and the number of papers."""
+    last_return = (
+        select(ServiceRequestEvent.note)
+        .where(
+            ServiceRequestEvent.request_id == ServiceRequest.id,
+            ServiceRequestEvent.action == "return",
+        )
+        .order_by(ServiceRequestEvent.at.desc(), ServiceRequestEvent.id.desc())
+        .limit(1)
+        .correlate(ServiceRequest)
+        .scalar_subquery()
+    )
+    papers = (
+        select(func.count(ResidentFile.id))
+        .where(ResidentFile.request_id == ServiceRequest.id)
+        .correlate(ServiceRequest)
+        .scalar_subquery()
+    )
+    return (
+        query.join(Resident, Resident.id == ServiceRequest.resident_id)
+        .outerjoin(Village, Village.code == ServiceRequest.village_code)
+        .add_columns(Resident, Village.name, last_return, papers)
+    )
+
+
+def _extras(session: Session, request_id: int) -> tuple[Resident, str | None, str | None, int]:
+    """What ``_listed`` adds, for one request."""
+    one = session.execute(
+        _listed(select(ServiceRequest).where(ServiceRequest.id == request_id))
+    ).one()
+    return one[1], one[2], one[3], int(one[4] or 0)
 
 
 _DESK_STEPS = {

@@ -615,6 +615,8 @@ class PointsClaim(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decided_at: Mapped[MaybeWhen]
     decision_note: Mapped[str] = mapped_column(String(200), default="")
+    # The phone's Idempotency-Key, per caller (migration 0013): a retry answers the first claim.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
 
     __table_args__ = (
         Index(
@@ -692,6 +694,8 @@ class ServiceRequest(Base):
     returns: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+    # The phone's Idempotency-Key, per caller (migration 0013): a retry answers the first request.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
 
 
 class ServiceRequestEvent(Base):

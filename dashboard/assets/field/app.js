@@ -1,12 +1,13 @@
 /* The field app's start: who am I (GET /m/api/me, kept by the service worker for offline
-   starts), the five pages behind the tab bar, the network state and what waits to send, the
+   starts), the six pages behind the tab bar, the network state and what waits to send, the
    service worker, the live connection. */
 (function () {
   "use strict";
   const F = (window.GccField = window.GccField || {});
-  const PAGES = ["patrol", "report", "sos", "tasks", "mine", "call"];
+  const PAGES = ["patrol", "report", "sos", "tasks", "mine", "residents", "call"];
   const shown = { patrol: () => F.patrolShown && F.patrolShown(), report: () => F.reportShown && F.reportShown(),
-    tasks: () => F.loadTasks(), mine: () => F.loadMine() };
+    tasks: () => F.loadTasks(), mine: () => F.loadMine(),
+    residents: () => F.residentsShown && F.residentsShown() };
 
   F.go = function (name) {
     PAGES.forEach((p) => document.getElementById("page-" + p).classList.toggle("hidden", p !== name));
@@ -22,6 +23,7 @@
   }
 
   function describe(item) {
+    if (item.data.label) return `${F.t("m.queue." + item.kind)} · ${item.data.label}`;
     if (item.kind === "positions") return F.t("m.queue.positions", { n: item.data.fixes.length });
     if (item.kind === "action") return `${F.t("m.queue.action")} · ${F.t("m.mine.case", { id: item.data.case_id })}`;
     return `${F.t("m.queue.report")} · ${item.data.fields.description.slice(0, 20)}`;
@@ -74,6 +76,7 @@
     F.patrolPage(document.getElementById("page-patrol"));
     F.reportPage(document.getElementById("page-report"));
     F.sosPage(document.getElementById("page-sos"));
+    if (F.residentsPage) F.residentsPage(document.getElementById("page-residents"));
     F.loadTasks();
     F.connect();
     if (F.callSetup) F.callSetup();

@@ -60,7 +60,8 @@
     return items;
   }
 
-  /* kind: "report" | "action" | "positions"; data: what to send (Blobs allowed). */
+  /* kind: "report" | "action" | "positions" | a kind of F.queue.senders; data: what to send
+     (Blobs allowed). */
   async function add(kind, data) {
     const item = { kind, data, key: F.newKey(), created: new Date().toISOString(), state: {}, error: null };
     const id = await tx("readwrite", (store) => new Promise((resolve) => {
@@ -168,6 +169,12 @@
           await sendStep(item, d.case_id, d.action, d.photos || [], d.note, d.reason);
           await drop([item.id]);
           F.queue.sent.forEach((fn) => fn(item, d.case_id));
+        } else if (senders[item.kind]) {
+          // Other kinds (the residents' side, residents.js) send themselves with the same
+          // helpers: the same order, keys, stops and refusals.
+          const id = await senders[item.kind](item);
+          await drop([item.id]);
+          F.queue.sent.forEach((fn) => fn(item, id));
         }
       } catch (e) {
         if (e instanceof Stop) break;
@@ -193,8 +200,13 @@
     return flush();
   }
 
+  const senders = {};
   F.queue = {
     add, all, flush, retryFailed, sent: [],
+    /* senders[kind] = async (item) => id: sends an item of its own kind (residents.js), with
+       call (a network error or a busy server stops the round), refused (an answer as the
+       item's error) and save (keep how far the item got). */
+    senders, call, refused, save: put,
     onChange(fn) { listeners.push(fn); changed(); },
   };
   window.addEventListener("online", flush);

@@ -3,14 +3,18 @@
    network first, and the last answer is used when the network is away. Nothing is ever sent from here: what the
    worker makes offline waits in IndexedDB (queue.js) and the page sends it. */
 "use strict";
-const VERSION = "gcc-field-v1";
+const VERSION = "gcc-field-v2";
 const SHELL = [
   "/assets/vendor/leaflet.css", "/assets/vendor/leaflet.js", "/assets/vendor/socket.io.min.js",
   "/assets/field/field.css", "/assets/field/dom.js", "/assets/field/queue.js", "/assets/field/photos.js",
   "/assets/field/patrol.js", "/assets/field/report.js", "/assets/field/tasks.js",
+  "/assets/field/residents.js",
   "/assets/field/call.js", "/assets/field/app.js", "/assets/field/icon.svg",
 ];
-const DATA = ["/m/api/me", "/m/api/tasks", "/m/api/reports", "/m/api/track", "/api/v1/categories"];
+const DATA = ["/m/api/me", "/m/api/tasks", "/m/api/reports", "/m/api/track", "/api/v1/categories",
+  // The residents' side (residents.js): my village's residents and the two catalogues. Not my
+  // requests: they carry the residents' ID numbers and phones, never kept on the phone's disk.
+  "/api/v1/points/balances", "/api/v1/points/items", "/api/v1/service-items"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(VERSION).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
