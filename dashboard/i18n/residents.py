@@ -99,7 +99,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "trs.by_village": ("分村（社区）", "By village"),
     "trs.c_claims": ("积分申报", "Claims"),
     "trs.c_confirmed": ("已确认", "Confirmed"),
-    "trs.c_points": ("发放积分", "Points awarded"),
+    "trs.c_points": ("记入积分（净）", "Points entered (net)"),
     "trs.c_requests": ("代办受理", "Services opened"),
     "trs.c_done": ("已办结", "Done"),
     "trs.c_on_time": ("按时办结率", "Done on time"),
@@ -111,9 +111,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "confirmed so far.",
     ),
     "trs.note_points": (
-        "发放积分：统计期内确认记入台账的积分（不含更正和兑换）。",
-        "Points awarded: confirmed into the ledger in the period (corrections and exchanges "
-        "not counted).",
+        "记入积分（净）：统计期内确认记入台账的积分，加分项减去扣分项（不含更正和兑换），"
+        "故可为负。",
+        "Points entered (net): confirmed into the ledger in the period, the items that add "
+        "less the items that deduct (corrections and exchanges not counted), so it may be "
+        "negative.",
     ),
     "trs.note_on_time": (
         "按时办结率：统计期内办结的代办事项中，在承诺时限（工作日，退回补正期间停表）内办结的比例。",
