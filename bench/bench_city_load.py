@@ -7,8 +7,8 @@ PostgreSQL database, the Redis bus, one capture shard, and then, for each server
   hub and the scheduler's watchers, one acting by its lease) or ``run.py serve --dev`` (Werkzeug,
   one process);
 * **positions**: every worker one fix per 30 s (~890 fixes/s), sent as a positioning gateway
-  would, in 4 ``POST /api/v1/positions`` a second (one integration token);
-* **cases**: ``CASES_PER_S`` reports a second (``POST /api/v1/cases``, 8 keep-alive senders) — a
+  would, in 4 concurrent ``POST /api/v1/positions`` a second (one integration token);
+* **cases**: ``CASES_PER_S`` reports a second (``POST /api/v1/cases``, 16 keep-alive senders) — a
   city's 9,000–10,000 cases a day compressed into minutes;
 * **screens**: 20 wall screens (``socketio.Client`` over websocket, 4 processes of 5, a wall token
   each) on ``/live``; each asks for a refresh every 30 s, as the wall does after a change.
@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 150.0
 WARMUP_S = 20.0
 CASES_PER_S = 60
-CASE_SENDERS = 8
+CASE_SENDERS = 16
 FIX_EVERY_S = 30  # each worker one fix per 30 s
 POSITION_REQUESTS_PER_S = 4
 SCREENS, SCREEN_PROCESSES = 20, 4
@@ -232,44 +232,51 @@ def _cases(city: City, start: float, stop: Any, results: Any) -> None:
 
 
 def _positions(city: City, start: float, stop: Any, results: Any) -> None:
-    """Each second the 1/30 of the workers whose turn it is, in POSITION_REQUESTS_PER_S posts."""
-    conn = http.client.HTTPConnection("127.0.0.1", city.port, timeout=30)
-    sent, accepted, latencies = 0, 0, []
+    """Each second the 1/30 of the workers whose turn it is, in POSITION_REQUESTS_PER_S posts
+    sent at once (a gateway's concurrent requests, each on its own keep-alive connection)."""
+    lock = threading.Lock()
+    totals = {"sent": 0, "accepted": 0}
+    latencies: list[float] = []
     errors: dict[str, int] = {}
-    second = 0
-    while not stop.is_set():
-        tick = start + second
-        time.sleep(max(0.0, tick - time.time()))
-        due = city.workers[second % FIX_EVERY_S :: FIX_EVERY_S]
-        size = -(-len(due) // POSITION_REQUESTS_PER_S)
-        for i in range(0, len(due), size):
+
+    def slot(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", city.port, timeout=30)
+        second = 0
+        while not stop.is_set():
+            time.sleep(max(0.0, start + second - time.time()))
+            due = city.workers[second % FIX_EVERY_S :: FIX_EVERY_S][i::POSITION_REQUESTS_PER_S]
+            second += 1
             at = datetime.now(UTC).isoformat()
             fixes = [
                 {"worker": w, "lon": lon + 0.0003, "lat": lat - 0.0002, "time": at}
-                for w, lon, lat in due[i : i + size]
+                for w, lon, lat in due
             ]
+            body = json.dumps({"fixes": fixes}).encode()
             t0 = time.time()
             try:
-                status = _post(
-                    conn,
-                    "/api/v1/positions",
-                    json.dumps({"fixes": fixes}).encode(),
-                    city.integration,
-                )
+                status = _post(conn, "/api/v1/positions", body, city.integration)
             except (OSError, http.client.HTTPException) as err:
-                errors[type(err).__name__] = errors.get(type(err).__name__, 0) + 1
+                with lock:
+                    errors[type(err).__name__] = errors.get(type(err).__name__, 0) + 1
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", city.port, timeout=30)
                 continue
-            latencies.append(time.time() - t0)
-            sent += len(fixes)
-            if status == 200:
-                accepted += len(fixes)
-            else:
-                errors[str(status)] = errors.get(str(status), 0) + 1
-        second += 1
-    conn.close()
-    results.put(("positions", sent, accepted, latencies, errors, time.time() - start))
+            with lock:
+                latencies.append(time.time() - t0)
+                totals["sent"] += len(fixes)
+                if status == 200:
+                    totals["accepted"] += len(fixes)
+                else:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=slot, args=(i,)) for i in range(POSITION_REQUESTS_PER_S)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.time() - start
+    results.put(("positions", totals["sent"], totals["accepted"], latencies, errors, seconds))
 
 
 # --- the screens (child processes) -----------------------------------------------------------
@@ -460,20 +467,29 @@ def _thread_kind(name: str) -> str:
 
 @dataclass
 class Usage:
+    """CPU and memory of some processes over the window (a process that ended meanwhile, such
+    as a PostgreSQL backend the pool let go, counts what it spent up to its last sample)."""
+
     label: str
     pids: list[int]
-    cpu_before: float = 0.0
+    before: dict[int, float] = field(default_factory=dict)
+    last: dict[int, float] = field(default_factory=dict)
     cpu: float = 0.0
     rss_max: float = 0.0
 
     def start(self) -> None:
-        self.cpu_before = sum(_cpu(p) for p in self.pids)
+        self.before = {p: _cpu(p) for p in self.pids}
+        self.last = dict(self.before)
 
     def sample(self) -> None:
         self.rss_max = max(self.rss_max, sum(_rss_mib(p) for p in self.pids))
+        for p in self.pids:
+            if Path(f"/proc/{p}").exists():
+                self.last[p] = max(self.last[p], _cpu(p))
 
     def stop(self) -> None:
-        self.cpu = sum(_cpu(p) for p in self.pids) - self.cpu_before
+        self.sample()
+        self.cpu = sum(self.last[p] - self.before[p] for p in self.pids)
 
 
 # --- one run -------------------------------------------------------------------------------------
@@ -676,7 +692,8 @@ def report(r: Result) -> str:
     if r.threads:
         lines += [
             "",
-            "Inside the web workers, CPU by thread (both workers together, share of one core): "
+            "Inside the web process(es), CPU by thread alive at the window's start (named by "
+            "py-spy; share of one core): "
             + ", ".join(
                 f"{kind} {cpu / r.seconds:.0%}"
                 for kind, cpu in sorted(r.threads.items(), key=lambda kv: -kv[1])
