@@ -46,7 +46,8 @@ Server → screen events (namespace ``/live``):
               "age": float}``
 
 Screen → server events: ``resync`` (send me a snapshot; ``{"refresh": true}``: a refresh will
-do; several within a second are merged into one, whole if any asked for a whole one), ``ack_alarm`` ``{"case_id": int}`` — needs ``Permission.ACKNOWLEDGE_ALARM``; its Socket.IO
+do; several within a second are merged into one, whole if any asked for a whole one),
+``ack_alarm`` ``{"case_id": int}`` — needs ``Permission.ACKNOWLEDGE_ALARM``; its Socket.IO
 acknowledgement answers ``{"ok": true}`` or ``{"ok": false, "error": code}`` with code one of
 ``forbidden``, ``bad_request``, ``rate_limited``, ``case_not_found``, ``not_an_emergency``.
 
