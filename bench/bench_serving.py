@@ -12,7 +12,8 @@ Each row gives the accepted rate (wall clock), the latency percentiles the clien
 the server's processes (master and workers) spent per case and the rate that CPU allows on one
 core: on a shared machine (load average in the report) the wall clock measures the neighbours
 too, the CPU time mostly does not. Aim (issue 15): 500 cases/s on PostgreSQL with two processes.
-Run alone: ``python -m bench.bench_serving``.
+Run alone: ``python -m bench.bench_serving``; only the PostgreSQL rows with two workers (16 and
+32 client threads): ``python -m bench.bench_serving --postgres 2``.
 """
 
 from __future__ import annotations
@@ -231,5 +232,40 @@ def run() -> str:
     )
 
 
+def postgres_rows(
+    workers: int = 2, shapes: tuple[tuple[int, int], ...] = ((16, 60), (32, 30))
+) -> str:
+    """Only the PostgreSQL rows with ``workers`` processes (``--postgres 2``): the intake aim's
+    own configuration, quick enough to repeat before and after a change."""
+    global SHAPES
+    load_before = os.getloadavg()
+    saved, SHAPES = SHAPES, shapes
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="gcc-bench-serving-") as tmp,
+            _postgres_database() as url,
+        ):
+            town = _postgres_town(Path(tmp), url)
+            label = f"PostgreSQL + Redis, gunicorn, {workers} worker(s)"
+            rows = _measure(town, label, ("--workers", str(workers)), 40_000)
+    finally:
+        SHAPES = saved
+    load_after = os.getloadavg()
+    return "\n".join(
+        [
+            f"load average before {load_before[0]:.1f} / {load_before[1]:.1f} / "
+            f"{load_before[2]:.1f}, after {load_after[0]:.1f} / {load_after[1]:.1f} / "
+            f"{load_after[2]:.1f}",
+            "| server | client threads | cases/s | p50 | p95 | p99 | CPU per case "
+            "| one core allows | RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+        ]
+    )
+
+
 if __name__ == "__main__":
-    print(run())
+    if sys.argv[1:2] == ["--postgres"]:
+        print(postgres_rows(int(sys.argv[2]) if len(sys.argv) > 2 else 2))
+    else:
+        print(run())

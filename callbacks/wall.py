@@ -28,7 +28,7 @@ from layouts.wall import WallView, wall_page
 if TYPE_CHECKING:
     from dashboard.container import Services
 
-SnapshotFn = Callable[[Principal], dict[str, Any]]
+SnapshotFn = Callable[[Principal, bool], dict[str, Any]]
 
 
 def wall_snapshot_for(services: Services) -> SnapshotFn:
@@ -40,11 +40,12 @@ def wall_snapshot_for(services: Services) -> SnapshotFn:
     started = services.clock.now()
     area = services.config.ui.wall_area
 
-    def snapshot(principal: Principal) -> dict[str, Any]:
+    def snapshot(principal: Principal, positions: bool = True) -> dict[str, Any]:
         # A wall configured for an area outside the screen's scope shows the screen's scope.
         with services.db.read() as session:
             scope = narrowed(principal.scope, area) or principal.scope
-            return wall_view(session, scope, services.clock.now(), tz, alarms_since=started)
+            now = services.clock.now()
+            return wall_view(session, scope, now, tz, alarms_since=started, positions=positions)
 
     return snapshot
 

@@ -53,7 +53,7 @@ Step = Callable[["Services"], Stop | None]
 SocketAuthenticator = Callable[[Any], "Principal | None"]
 """``(auth) -> Principal | None`` inside a Socket.IO handshake (dashboard.security.sockets)."""
 
-SnapshotProvider = Callable[["Principal"], Mapping[str, Any]]
+SnapshotProvider = Callable[["Principal", bool], Mapping[str, Any]]  # (principal, with positions)
 """``(principal) -> data`` of the live wall's snapshot (callbacks.wall.wall_snapshot_for)."""
 
 

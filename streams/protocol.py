@@ -15,7 +15,14 @@ Server → screen events (namespace ``/live``):
               (for an area-limited screen: the newest one of its area's stream). ``data`` comes
               from the wall's snapshot provider; without one it is the built-in minimal snapshot
               ``{"kind": "minimal", "open_cases": int, "open_by_status": {status: int},
-              "open_emergencies": [case_id, ...]}``.
+              "open_emergencies": [case_id, ...]}``. A *refresh* (answering ``resync`` with
+              ``{"refresh": true}``, from a screen that holds a snapshot) carries ``"refresh":
+              true``: every key of ``data`` as usual except ``positions`` (absent: the screen
+              keeps the positions it holds, which stream as ``positions``) and ``villages``
+              (only the rows that changed since this screen's last snapshot, or that a
+              ``village`` delta touched since; the screen merges them by ``code``). At city
+              scale a refresh is a few kB instead of ~1.2 MB. The first snapshot of a
+              connection, and any the server sends of its own accord, are whole.
 ``delta``     ``{"seq": int, "prev": int, "topic": str, "payload": {...}, "at": iso}`` — one
               domain event, in order. ``seq`` is the outbox id; ``prev`` is the ``seq`` of the
               delta this screen's stream carried just before (or of the snapshot). A screen applies
@@ -28,7 +35,9 @@ Server → screen events (namespace ``/live``):
               PostgreSQL a transaction that commits after a later id's may come after it).
 ``positions`` ``{"at": iso, "fixes": [[worker_id, lon, lat, iso_time], ...]}`` — batched, at most
               one message per second per screen, the newest fix per worker; positions are
-              ephemeral (no seq): the next batch or snapshot supersedes them.
+              ephemeral (no seq): the next batch or snapshot supersedes them. A screen that
+              reads slowly has at most two messages queued before a batch waits (its fixes
+              stay merged, newest per worker, until it reads again).
 ``alarm``     ``{"case_id": int, ...case payload}`` — a one-click emergency: full-width alarm with
               sound until acknowledged (also present in snapshots while unacknowledged). Sent right
               after the ``delta`` of a ``case`` event with ``emergency: true`` and action
@@ -36,8 +45,9 @@ Server → screen events (namespace ``/live``):
 ``camera``    ``{"id": str, "status": "online"|"offline"|"reconnecting", "fps": float,
               "age": float}``
 
-Screen → server events: ``resync`` (send me a snapshot; several within a second are merged into
-one), ``ack_alarm`` ``{"case_id": int}`` — needs ``Permission.ACKNOWLEDGE_ALARM``; its Socket.IO
+Screen → server events: ``resync`` (send me a snapshot; ``{"refresh": true}``: a refresh will
+do; several within a second are merged into one, whole if any asked for a whole one),
+``ack_alarm`` ``{"case_id": int}`` — needs ``Permission.ACKNOWLEDGE_ALARM``; its Socket.IO
 acknowledgement answers ``{"ok": true}`` or ``{"ok": false, "error": code}`` with code one of
 ``forbidden``, ``bad_request``, ``rate_limited``, ``case_not_found``, ``not_an_emergency``.
 

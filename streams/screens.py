@@ -14,10 +14,24 @@ and only then does the screen join its scope's room: no delta is lost or doubled
 snapshot and the stream. The relay's deployment-wide ``prev`` lets the hub notice that the bus
 itself dropped events (a Redis subscriber that reconnected); then every screen gets a snapshot.
 
+Refreshes. A screen that holds a snapshot may ask for a *refresh* (``resync`` with ``{"refresh":
+true}``): the snapshot's panels again, but no positions (they stream as ``positions`` batches and
+the screen keeps its own) and, of the villages, only those whose row differs from what this screen
+was last sent or that had a ``village`` delta since (the hub remembers a digest of each village
+row it sent a screen, and forgets it when a delta about that village goes to the screen's scope).
+A screen's first snapshot, and any the server decides on (a gap in the bus, a slow screen
+rejoining), are whole.
+
 Rate limits: at most one snapshot per ``SNAPSHOT_MIN_INTERVAL_S`` per screen (more resyncs are
-merged into one), at most one ``positions`` batch per ``POSITIONS_INTERVAL_S`` (newest fix per
-worker wins; a fix older than one already seen is dropped), and ``ACK_MIN_INTERVAL_S`` between
-two alarm acknowledgements of one screen.
+merged into one, whole if any of them asked for a whole one), at most one ``positions`` batch per
+``POSITIONS_INTERVAL_S`` (newest fix per worker wins; a fix older than one already seen is
+dropped), and ``ACK_MIN_INTERVAL_S`` between two alarm acknowledgements of one screen.
+
+Positions under load. A batch goes out only while fewer than ``POSITIONS_MAX_QUEUED`` messages wait
+in the screen's outgoing queue; otherwise its fixes stay merged in the screen's pending set (one
+fix per worker of its scope, the newest), so a screen that reads slowly holds at most that many
+queued messages plus one fix per worker, whatever the rate of fixes, and gets the newest positions
+when it reads again.
 
 Slow screens: a screen whose unsent backlog passes ``BACKLOG_HIGH`` messages (a wall PC that
 cannot keep up, a stalled network) leaves the stream; once its backlog is under ``BACKLOG_LOW``
@@ -27,6 +41,7 @@ memory stays bounded, and the other screens do not wait for it.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -49,6 +64,9 @@ SNAPSHOT_MIN_INTERVAL_S = 1.0
 ACK_MIN_INTERVAL_S = 0.2
 BACKLOG_HIGH = 2_000  # messages queued for one screen: it is not keeping up
 BACKLOG_LOW = 50
+POSITIONS_MAX_QUEUED = 2  # a positions batch waits while this many messages are queued
+KEYED_LISTS = {"villages": "code"}  # snapshot lists a refresh sends by changed row (key field)
+KEYED_TOPICS = {p.TOPIC_VILLAGE: "villages"}  # a delta of this topic changes a row of that list
 
 
 class Emitter(Protocol):
@@ -63,7 +81,7 @@ class Emitter(Protocol):
         ...
 
 
-SnapshotBuilder = Callable[[Principal], dict[str, Any]]
+SnapshotBuilder = Callable[[Principal, bool], dict[str, Any]]  # (principal, with positions)
 WorkerVillages = Callable[[], Mapping[str, str]]  # worker id -> village code
 
 
@@ -93,6 +111,8 @@ class Screen:
     positions_at: float = float("-inf")
     snapshot_at: float = float("-inf")
     snapshot_pending: bool = False
+    whole_wanted: bool = True  # the next snapshot is whole unless the screen asked a refresh
+    held: dict[str, dict[str, int]] = field(default_factory=dict)  # list -> key -> row digest
     ack_at: float = float("-inf")
 
     @property
@@ -155,12 +175,17 @@ class LiveHub:
 
     # --- snapshots --------------------------------------------------------------------------
 
-    def request_snapshot(self, sid: str) -> bool:
-        """Send a snapshot now if the rate limit allows; else one goes out when it does."""
+    def request_snapshot(self, sid: str, refresh: bool = False) -> bool:
+        """Send a snapshot now if the rate limit allows; else one goes out when it does.
+        ``refresh``: the screen holds a snapshot and merges a refresh (module docstring)."""
         with self._lock:
             screen = self._screens.get(sid)
             if screen is None:
                 return False
+            if not refresh:
+                screen.whole_wanted = True
+            elif not screen.snapshot_pending:
+                screen.whole_wanted = False  # merged with a pending whole one, it stays whole
             if self._monotonic() - screen.snapshot_at < SNAPSHOT_MIN_INTERVAL_S:
                 screen.snapshot_pending = True
                 return False
@@ -172,12 +197,18 @@ class LiveHub:
             screen = self._screens.get(sid)
             if screen is None:
                 return
+            refresh = screen.ready and not screen.whole_wanted
             screen.snapshot_pending = False
+            screen.whole_wanted = True  # the default again (any retry below is whole)
             screen.snapshot_at = self._monotonic()
             chain = self._chains[screen.scope]
             seq, mark = chain.last, self._order
+            if not refresh:
+                screen.held = {}  # a whole snapshot replaces everything the screen holds
         try:
-            data = self._build_snapshot(screen.principal)  # reads the database: outside the lock
+            # Reads the database: outside the lock. A refresh leaves the positions out.
+            data = self._build_snapshot(screen.principal, not refresh)
+            digests = _row_digests(data)
         except Exception:  # a database hiccup or a provider bug: the ticker tries again
             logger.exception("live: the snapshot for screen %s failed", sid)
             with self._lock:
@@ -190,12 +221,16 @@ class LiveHub:
             if self._order > mark and (not missed or missed[0][0] != mark + 1):
                 screen.snapshot_pending = True  # the log overflowed: try again later
                 return
+            data = _keep_changed_rows(screen, data, digests, refresh)
             snapshot = {"seq": seq, "at": self._now_iso(), "data": data}
+            if refresh:
+                snapshot["refresh"] = True
             self._emitter.emit(p.EV_SNAPSHOT, snapshot, sid)
             for _, ev in missed:  # what the scope's room got while the snapshot was built
                 if event_visible(chain.principal, ev.topic, ev.payload):
                     self._send_delta(ev, seq, sid)
                     seq = ev.seq
+                    self._forget_rows(ev, {screen.scope}, only=screen)
             if not screen.streaming:
                 self._emitter.enter_room(sid, chain.room)
                 screen.streaming = screen.ready = True
@@ -224,13 +259,27 @@ class LiveHub:
                     event.prev,
                 )
                 for screen in self._screens.values():
-                    screen.snapshot_pending = True
+                    screen.snapshot_pending = screen.whole_wanted = True
             self._bus_last = event.seq
             self._remember(event)
-            for chain in self._chains.values():
+            sent_to: set[Scope] = set()
+            for scope, chain in self._chains.items():
                 if event_visible(chain.principal, event.topic, event.payload):
                     self._send_delta(event, chain.last, chain.room)
                     chain.last = event.seq
+                    sent_to.add(scope)
+            self._forget_rows(event, sent_to)
+
+    def _forget_rows(self, event: Event, scopes: set[Scope], only: Screen | None = None) -> None:
+        """A delta changed a row of a keyed list on the screens of ``scopes`` (or on ``only``):
+        the next refresh of each of them carries that row whatever the database says then."""
+        listed = KEYED_TOPICS.get(event.topic)
+        key = _key(event.payload, KEYED_LISTS[listed]) if listed else None
+        if listed is None or key is None:
+            return
+        for screen in [only] if only else self._screens.values():
+            if screen.scope in scopes:
+                screen.held.get(listed, {}).pop(key, None)
 
     def _remember(self, event: Event) -> None:
         if len(self._log) == self._log.maxlen:
@@ -298,6 +347,7 @@ class LiveHub:
                     screen.ready
                     and screen.fixes
                     and now - screen.positions_at >= p.POSITIONS_INTERVAL_S
+                    and self._emitter.backlog(screen.sid) < POSITIONS_MAX_QUEUED
                 ):
                     batch = {"at": self._now_iso(), "fixes": list(screen.fixes.values())}
                     screen.fixes = {}
@@ -320,9 +370,51 @@ class LiveHub:
             )
             self._emitter.leave_room(screen.sid, self._chains[screen.scope].room)
             screen.streaming = False
-            screen.snapshot_pending = True
+            screen.snapshot_pending = screen.whole_wanted = True
             return False
         return screen.streaming or backlog < BACKLOG_LOW
+
+
+Digests = dict[str, list[tuple[str | None, int]]]  # keyed list -> (key, digest) per row
+
+
+def _row_digests(data: dict[str, Any]) -> Digests:
+    """A digest of each row of the keyed lists of ``data`` (computed outside the hub's lock)."""
+    digests: Digests = {}
+    for listed, key in KEYED_LISTS.items():
+        rows = data.get(listed)
+        if isinstance(rows, list):
+            digests[listed] = [(_key(row, key), _digest(row)) for row in rows]
+    return digests
+
+
+def _key(row: Any, key: str) -> str | None:
+    value = row.get(key) if isinstance(row, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _digest(row: Any) -> int:
+    return hash(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _keep_changed_rows(
+    screen: Screen, data: dict[str, Any], digests: Digests, refresh: bool
+) -> dict[str, Any]:
+    """Remember the digest of each keyed row sent to ``screen``; for a refresh, keep only the rows
+    it does not hold as they are now (and no positions: the screen keeps its own)."""
+    if refresh:
+        data = {k: v for k, v in data.items() if k != "positions"}
+    for listed, rows in digests.items():
+        held = screen.held.setdefault(listed, {})
+        changed = []
+        for row, (code, digest) in zip(data[listed], rows, strict=True):
+            if code is None or held.get(code) != digest:
+                changed.append(row)
+                if code is not None:
+                    held[code] = digest
+        if refresh:
+            data = {**data, listed: changed}
+    return data
 
 
 def is_new_emergency(event: Event) -> bool:

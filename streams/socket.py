@@ -9,7 +9,8 @@ container, looked up on every use:
   the handshake's request context (dashboard.security.sockets: tokens, session and kiosk
   cookies, rate limits). Without it, only a bearer token in ``auth["token"]`` (or the
   ``Authorization`` header) is accepted.
-- ``services.wall_snapshot``: ``(principal) -> dict``, the ``data`` of a snapshot; when missing,
+- ``services.wall_snapshot``: ``(principal, positions) -> dict``, the ``data`` of a snapshot
+  (``positions`` False for a refresh: streams.screens leaves them out); when missing,
   the built-in minimal snapshot (open-case counts and open emergencies, in the principal's area).
 
 An acknowledged alarm is an ``alarm_ack`` outbox row (dashboard.services.alarms.record_alarm_ack).
@@ -87,7 +88,7 @@ def start_live(server: Flask, services: Services) -> Callable[[], None]:
         last_seq = last_published_id(session)
     hub = LiveHub(
         emitter,
-        lambda principal: _snapshot(server, services, principal),
+        lambda principal, positions: _snapshot(server, services, principal, positions),
         lambda: services.clock.now().isoformat(),
         last_seq=last_seq,
         worker_villages=WorkerVillages(services),
@@ -194,7 +195,8 @@ class LiveNamespace(Namespace):
         self.hub.remove(_sid())
 
     def on_resync(self, data: Any = None) -> dict[str, Any]:
-        self.hub.request_snapshot(_sid())
+        refresh = isinstance(data, dict) and data.get("refresh") is True
+        self.hub.request_snapshot(_sid(), refresh=refresh)
         return {"ok": True}
 
     def on_ack_alarm(self, data: Any = None) -> dict[str, Any]:
@@ -245,11 +247,13 @@ def _bearer(auth: Any) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _snapshot(server: Flask, services: Services, principal: Principal) -> dict[str, Any]:
+def _snapshot(
+    server: Flask, services: Services, principal: Principal, positions: bool
+) -> dict[str, Any]:
     provider = services.wall_snapshot
     with server.app_context():
         if provider is not None:
-            return dict(provider(principal))
+            return dict(provider(principal, positions))
         return minimal_snapshot(services, principal)
 
 

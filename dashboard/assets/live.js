@@ -10,8 +10,10 @@
 
    GccLive.connect(handlers) → client. handlers: snapshot(msg), delta(msg) (only chained ones),
    state(connected), heard() (anything arrived, even the server's keep-alive ping), and
-   events: {name: fn}. client.resync(force) asks for a snapshot (at most every 10 s unless
-   forced), client.socket is the Socket.IO socket, client.close() ends it. */
+   events: {name: fn}. client.resync(force, refresh) asks for a snapshot (at most every 10 s
+   unless forced); with refresh, a page that merges it asks for a refresh (msg.refresh: no
+   positions, only the villages that changed; streams/screens.py). client.socket is the Socket.IO
+   socket, client.close() ends it. */
 (function () {
   "use strict";
   const RESYNC_RETRY_MS = 10e3;
@@ -28,11 +30,11 @@
     });
     const client = { socket, seq: null, resyncAskedAt: 0 };
 
-    client.resync = function (force) {
+    client.resync = function (force, refresh) {
       if (!socket.connected) return;
       if (!force && Date.now() - client.resyncAskedAt < RESYNC_RETRY_MS) return;
       client.resyncAskedAt = Date.now();
-      socket.emit("resync");
+      socket.emit("resync", refresh ? { refresh: true } : {});
     };
     client.close = function () { socket.close(); };
 

@@ -14,8 +14,9 @@
    /api/v1/wall/snapshot?area=…), "back" returns. Deltas keep both the wall's state and the
    drilled town's current. Figures a single event cannot update exactly (rates, overdue,
    departments, the rolling 24-hour panels) are refreshed by asking for a snapshot after a change
-   (at most every 30 s) and when a deadline, the hour or the day turns. Data is inserted with
-   textContent only. */
+   (at most every 30 s) and when a deadline, the hour or the day turns. Those are refreshes: the
+   panels again, only the villages that changed, no positions (they stream once a second and the
+   wall keeps its own). Data is inserted with textContent only. */
 (function () {
   "use strict";
   const W = (window.GccWall = window.GccWall || {});
@@ -165,6 +166,7 @@
 
   /* ---- the stream ------------------------------------------------------------------------ */
   Wall.prototype._snapshot = function (msg) {
+    if (msg.refresh && this.full) { this._refresh(msg.data); return; }
     const first = this.full === null;
     this.full = msg.data;
     this.lastSnapshotAt = Date.now();
@@ -189,6 +191,30 @@
       this._tick();
       performance.mark("wall:panels");
     }
+  };
+
+  /* A refresh: every panel replaced, the villages that changed merged, the positions kept. */
+  Wall.prototype._refresh = function (data) {
+    const villages = data.villages || [];
+    const rows = new Map(this.full.villages.map((v, i) => [v.code, i]));
+    villages.forEach((v) => {
+      const i = rows.get(v.code);
+      if (i === undefined) this.full.villages.push(v);
+      else this.full.villages[i] = v;
+    });
+    const ringing = new Set((data.alarms || []).map((a) => a.case_id));
+    this.full.alarms.forEach((a) => { if (!ringing.has(a.case_id)) this.map.pin({ id: a.case_id, open: false }); });
+    Object.keys(data).forEach((k) => { if (k !== "villages") this.full[k] = data[k]; });
+    this.lastSnapshotAt = Date.now();
+    this.refreshWanted = false;
+    if (villages.length) this.map.setVillages(villages);
+    this.map.setUnits(this.full.units || []);
+    this.full.alarms.forEach((a) => this.map.pin(a));
+    if (this.town) this._loadTown();
+    else this.state = this.full;
+    this._markAll();
+    this._scheduleTurns();
+    this._syncAlarm();
   };
 
   Wall.prototype._delta = function (msg) {
@@ -381,7 +407,7 @@
     this.refreshWanted = true;
     const wait = Math.max(0, this.lastSnapshotAt + REFRESH_MIN_MS - Date.now());
     clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => { if (this.refreshWanted) this.live.resync(); }, wait);
+    this.refreshTimer = setTimeout(() => { if (this.refreshWanted) this.live.resync(false, true); }, wait);
   };
 
   /* A snapshot when the next deadline passes (overdue count), the hour turns (24 h panels) or
@@ -393,7 +419,7 @@
     if (this.full.next_deadline) candidates.push(Date.parse(this.full.next_deadline));
     const next = Math.min(...candidates.filter((t) => t > now));
     const spread = 1000 + Math.random() * 5000;
-    this.turnTimer = setTimeout(() => this.live.resync(), Math.min(next - now + spread, 2 ** 31 - 1));
+    this.turnTimer = setTimeout(() => this.live.resync(false, true), Math.min(next - now + spread, 2 ** 31 - 1));
   };
 
   /* ---- clock and freshness --------------------------------------------------------------- */
@@ -444,7 +470,7 @@
     if (!this.full || !window.GccAlarm.raise(this.full.alarms, a)) return;
     this.map.pin(Object.assign({ open: true, emergency: true, id: a.case_id }, a));
     this._syncAlarm();
-    if (!a.description) this.live.resync(true);
+    if (!a.description) this.live.resync(true, true);
   };
 
   /* An acknowledged alarm stops sounding and flashing (its village stays red while the

@@ -462,10 +462,18 @@ def wall_view(
     now: datetime,
     tz: ZoneInfo,
     alarms_since: datetime | None = None,
+    *,
+    positions: bool = True,
 ) -> dict[str, Any]:
-    """What the wall's screen receives: the snapshot with its level, positions as columns."""
+    """What the wall's screen receives: the snapshot with its level, positions as columns.
+    Without ``positions`` (a refresh: the screen keeps the positions it streams) neither the
+    ``positions`` key nor the on-patrol KPI is there."""
     data = wall_snapshot(session, scope, now, tz, alarms_since, with_positions=False)
     data = with_level(session, data, scope.area_code)
+    if not positions:
+        del data["positions"]
+        del data["kpis"]["on_patrol"]
+        return data
     data["positions"] = position_columns(session, scope, now)
     data["kpis"]["on_patrol"] = len(data["positions"]["ids"])
     return data

@@ -141,6 +141,37 @@ def test_a_posted_case_appears_at_the_top_of_the_feed(wall: Wall, screen: Any) -
     assert "feed-item" in item.get_attribute("class")
 
 
+def test_a_refresh_merges_into_the_wall_and_keeps_its_positions(wall: Wall, screen: Any) -> None:
+    """The wall's refresh (no positions, only changed villages) leaves the dots it streams."""
+    db = wall.tmp / "var" / "demo.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        staff = conn.execute("SELECT id, home_lon, home_lat FROM grid_workers LIMIT 40").fetchall()
+    at = datetime.now(UTC).isoformat()
+    fixes = [{"worker": w, "lon": lon, "lat": lat, "time": at} for w, lon, lat in staff]
+    wall.api("POST", "/api/v1/positions", {"fixes": fixes})
+    shown = "return [...GccWall.current.positions.keys()].filter(k => k in arguments[0]).length"
+    wanted = {w: True for w, _, _ in staff}
+    until(screen, lambda b: b.execute_script(shown, wanted) == len(staff))
+    village = wall.api("GET", "/api/v1/villages")[1]
+    case_id = wall.report(*inside(wall, village["code"]))
+    until(screen, lambda b: b.execute_script(FIRST_FEED_ID) == str(case_id))
+
+    screen.execute_script(
+        "window.__seen = [];"
+        "GccWall.current.live.socket.on('snapshot', (m) => window.__seen.push(m));"
+        "GccWall.current.live.resync(true, true);"
+    )
+    until(screen, lambda b: b.execute_script("return window.__seen.length") == 1)
+    got = screen.execute_script(
+        "var m = window.__seen[0]; return [m.refresh, 'positions' in m.data]"
+    )
+    assert got == [True, False]  # a refresh, without positions
+    assert screen.execute_script(shown, wanted) == len(staff)  # and the dots stayed
+    count = "return GccWall.current.full.villages.length"
+    assert screen.execute_script(count) == len(wall.api("GET", "/api/v1/villages"))
+    assert screen.execute_script(FIRST_FEED_ID) == str(case_id)
+
+
 def test_a_village_with_mostly_open_cases_turns_red_on_the_map(wall: Wall, screen: Any) -> None:
     rule_min, enter = 5, 0.8  # config.toml [rules.village] defaults
     villages = [v for v in wall.api("GET", "/api/v1/villages") if v["status"] != "red"]

@@ -152,6 +152,25 @@ def test_resync_answers_with_a_snapshot_of_the_newest_seq(live: Live) -> None:
     assert not chain_breaks(screen.sequence())
 
 
+def test_a_refresh_carries_the_villages_that_changed_and_no_positions(live: Live) -> None:
+    screen = live.screen()
+    first = screen.wait_event("snapshot")[0]
+    assert "positions" in first["data"] and "refresh" not in first
+    place = live.places[3]
+    case_id = live.report(place, emergency=True)  # its village turns red
+    delta = screen.wait_for("the case's delta", lambda c: _delta_of_case(c, case_id))
+    screen.wait_for("the village's delta", lambda c: deltas_of(c, "village"))
+
+    assert screen.call("resync", {"refresh": True}) == {"ok": True}
+    refresh = screen.wait_event("snapshot", count=2)[-1]
+    assert refresh["refresh"] is True and refresh["seq"] >= delta["seq"]
+    assert "positions" not in refresh["data"] and "on_patrol" not in refresh["data"]["kpis"]
+    codes = {v["code"] for v in refresh["data"]["villages"]}
+    assert place.village in codes and len(codes) < len(first["data"]["villages"])
+    assert refresh["data"]["feed"][0]["id"] == case_id  # the panels, whole
+    assert not chain_breaks(screen.sequence())
+
+
 def test_a_screen_without_a_wall_principal_is_refused(live: Live) -> None:
     attempts = {None: "unauthorized", "gcc_not-a-token": "unauthorized", live.reporter: "forbidden"}
     clients = {token: LiveClient() for token in attempts}
