@@ -268,11 +268,12 @@ def campaigns_page(
     )
 
 
-def _rate(figure: dict[str, Any], name: str = "") -> Any:
-    """A rate with its counts beside it, and on hover its formula: ``按期核查率 = 37 / 40``."""
+def _rate(figure: dict[str, Any], name: str = "", counts: str | None = None) -> Any:
+    """A rate with its counts beside it, and on hover its formula: ``按期核查率 = 37 / 40``
+    (``counts``: the counts in words, e.g. hours, instead of the bare numbers)."""
     value = figure["value"]
     text = "—" if value is None else f"{value:.2f} %"
-    counts = f"{figure['numerator']} / {figure['denominator']}"
+    counts = counts or f"{figure['numerator']} / {figure['denominator']}"
     return html.Td(
         [
             text,
@@ -328,7 +329,8 @@ def _units(rows: list[dict[str, Any]], lang: Lang) -> Any:
 def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
     if not rows:
         return html.P(t("rankings.none", lang))
-    cols = ("rank", "name", "reported", "valid", "verify", "check", "checks", "missed")
+    cols: tuple[str, ...] = ("rank", "name", "reported", "valid", "verify", "check", "checks")
+    cols += ("missed", "distance", "patrol", "inside", "coverage")
     head = _head(cols, lang)
 
     def name(c: str) -> str:
@@ -345,6 +347,7 @@ def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
                 _rate(r["on_time_check_rate"], name("check")),
                 html.Td(str(r["verifications_and_checks"])),
                 _rate(r["missed_report_rate"], name("missed")),
+                *_patrol_cells(r["patrol"], name, lang),
             ],
             id=f"rank-worker-{r['id']}",
         )
@@ -353,6 +356,39 @@ def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
     return html.Table(
         [html.Thead(head), html.Tbody(body)], className="rank-table", style={"width": "100%"}
     )
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds / 3600:.1f}"
+
+
+def _patrol_cells(p: dict[str, Any], name: Any, lang: Lang) -> list[Any]:
+    """Distance, time on patrol, the share inside the own grid and household coverage, each
+    with its counts on hover (``网格内时长占比 = 24.1 小时 / 28.5 小时``)."""
+    days = t("rankings.patrol_counts", lang).format(d=p["days"], f=p["fixes"], x=p["flagged"])
+    if not p["days"]:
+        return [html.Td("—", title=days) for _ in range(4)]
+    inside, coverage = p["inside_share"], p["household_coverage"]
+    km, hours = f"{p['distance_km']:.2f} km", f"{_hours(p['patrol_s'])} h"
+    said = t("rankings.figure_of", lang)
+    return [
+        html.Td(km, title=said.format(n=name("distance"), v=km, c=days)),
+        html.Td(hours, title=said.format(n=name("patrol"), v=hours, c=days)),
+        _rate(
+            inside,
+            name("inside"),
+            t("rankings.hours_of", lang).format(
+                a=_hours(inside["numerator"]), b=_hours(inside["denominator"])
+            ),
+        ),
+        _rate(
+            coverage,
+            name("coverage"),
+            t("rankings.households_of", lang).format(
+                a=coverage["numerator"], b=coverage["denominator"]
+            ),
+        ),
+    ]
 
 
 def _limit(text: str, lang: Lang) -> str:
@@ -387,6 +423,14 @@ def rankings_page(found: dict[str, Any], weights: dict[str, float], lang: Lang) 
                 ),
                 style={"color": "#9fb0c8", "fontSize": "15px"},
                 id="rankings-formula-workers",
+            ),
+            html.P(
+                t("rankings.formula_patrol", lang).format(
+                    s=found["patrol_rules"]["silent_minutes"],
+                    r=found["patrol_rules"]["household_radius_m"],
+                ),
+                style={"color": "#9fb0c8", "fontSize": "15px"},
+                id="rankings-formula-patrol",
             ),
         ],
         style=_PAGE,
