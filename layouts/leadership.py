@@ -268,12 +268,15 @@ def campaigns_page(
     )
 
 
-def _rate(figure: dict[str, Any], name: str = "", counts: str | None = None) -> Any:
+def _rate(
+    figure: dict[str, Any], name: str = "", counts: str | None = None, said: str | None = None
+) -> Any:
     """A rate with its counts beside it, and on hover its formula: ``按期核查率 = 37 / 40``
-    (``counts``: the counts in words, e.g. hours, instead of the bare numbers)."""
+    (``counts``, ``said``: the counts beside it and on hover in other units, e.g. hours)."""
     value = figure["value"]
     text = "—" if value is None else f"{value:.2f} %"
     counts = counts or f"{figure['numerator']} / {figure['denominator']}"
+    said = said or counts
     return html.Td(
         [
             text,
@@ -281,7 +284,7 @@ def _rate(figure: dict[str, Any], name: str = "", counts: str | None = None) -> 
                 f" ({counts})", className="counts", style={"color": "#9fb0c8", "fontSize": "14px"}
             ),
         ],
-        title=f"{name} = {counts}" if name else counts,
+        title=f"{name} = {said}" if name else said,
         style={"whiteSpace": "nowrap"},
     )
 
@@ -369,24 +372,25 @@ def _patrol_cells(p: dict[str, Any], name: Any, lang: Lang) -> list[Any]:
     if not p["days"]:
         return [html.Td("—", title=days) for _ in range(4)]
     inside, coverage = p["inside_share"], p["household_coverage"]
-    km, hours = f"{p['distance_km']:.2f} km", f"{_hours(p['patrol_s'])} h"
+    km = t("rankings.km", lang).format(v=f"{p['distance_km']:.2f}")
+    hours = t("rankings.hours", lang).format(v=_hours(p["patrol_s"]))
     said = t("rankings.figure_of", lang)
+    a, b = _hours(inside["numerator"]), _hours(inside["denominator"])
+    n, d = coverage["numerator"], coverage["denominator"]
     return [
         html.Td(km, title=said.format(n=name("distance"), v=km, c=days)),
         html.Td(hours, title=said.format(n=name("patrol"), v=hours, c=days)),
         _rate(
             inside,
             name("inside"),
-            t("rankings.hours_of", lang).format(
-                a=_hours(inside["numerator"]), b=_hours(inside["denominator"])
-            ),
+            t("rankings.hours", lang).format(v=f"{a} / {b}"),
+            t("rankings.hours_of", lang).format(a=a, b=b),
         ),
         _rate(
             coverage,
             name("coverage"),
-            t("rankings.households_of", lang).format(
-                a=coverage["numerator"], b=coverage["denominator"]
-            ),
+            t("rankings.households", lang).format(v=f"{n} / {d}"),
+            t("rankings.households_of", lang).format(a=n, b=d),
         ),
     ]
 

@@ -160,6 +160,9 @@ ENTRIES.update(
             "{d} patrol days, {f} fixes ({x} of them filtered)",
         ),
         "rankings.figure_of": ("{n} = {v}（{c}）", "{n} = {v} ({c})"),
+        "rankings.km": ("{v} 公里", "{v} km"),
+        "rankings.hours": ("{v} 小时", "{v} h"),
+        "rankings.households": ("{v} 户次", "{v} household-days"),
         "rankings.hours_of": ("{a} 小时 / {b} 小时", "{a} h / {b} h"),
         "rankings.households_of": ("{a} 户次 / {b} 户次", "{a} / {b} household-days"),
         "rankings.formula_patrol": (

@@ -11,8 +11,8 @@ registered in the worker's grid / the worker's own registered reports.
 
 Their patrol (issue 16's tracks): distance, time on patrol, the share of it inside the own grid
 and household coverage, added up by ``worker_metrics.PatrolTotals`` from the tracks' own
-per-worker summaries (``PatrolStats.area_stats``) of each local day of the period — one read of
-the area's fixes per day, so a month holds one day's fixes in memory at a time.
+summary (``PatrolStats.stats_of``) of each worker-day with fixes — the period's fixes read once,
+streamed in (worker, time) order (``read.patrol_days``), one worker-day in memory at a time.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from dashboard.domain.permissions import Scope
 from dashboard.domain.scores import ScoreWeights, grade, score_for
 from dashboard.domain.status import CaseStatus, Source
 from dashboard.domain.worker_metrics import PatrolTotals, report_counts_by_worker
+from dashboard.read.patrol_days import worker_days
 from dashboard.read.worker_tasks import worker_task_counts
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import case_facts
@@ -174,19 +175,18 @@ def patrol_totals(
     last: date,
 ) -> dict[str, PatrolTotals]:
     """Per worker of the scope, the patrol of the local days ``first`` … ``last``: the tracks'
-    summary of each day (``PatrolStats.area_stats``, one read of the day's fixes) added up."""
+    own summary (``PatrolStats.stats_of``) of each worker-day with fixes, added up. The fixes
+    are read once, streamed (``read.patrol_days``)."""
     stats = PatrolStats(db, tracks)
     tz = reference.calendar.tz
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
     totals: dict[str, PatrolTotals] = {}
-    day = first
-    while day <= last:
-        start = datetime.combine(day, time(0), tz)
-        end = datetime.combine(day + timedelta(days=1), time(0), tz)
-        for s in stats.area_stats(scope.area_code or "", start, end):
-            if not s.fixes:
-                continue
-            grid = stats.grid(s.grid_code)
-            totals[s.worker_id] = totals.get(s.worker_id, PatrolTotals()).plus_day(
+    with db.read() as session:
+        for d in worker_days(session, scope.area_code, start, end, tz):
+            s = stats.stats_of(d.worker_id, d.name, d.grid_code, d.village_code, d.points, d.fixes)
+            grid = stats.grid(d.grid_code)
+            totals[d.worker_id] = totals.get(d.worker_id, PatrolTotals()).plus_day(
                 fixes=s.fixes,
                 flagged=s.flagged,
                 distance_m=s.summary.distance_m,
@@ -195,7 +195,6 @@ def patrol_totals(
                 coverage=s.coverage,
                 households=grid[1] if grid else 0,
             )
-        day += timedelta(days=1)
     return totals
 
 

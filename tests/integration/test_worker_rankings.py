@@ -39,6 +39,7 @@ from tests.integration.support import SHANGHAI, make_report, request
 from tests.integration.test_security_support import SecureApp
 
 _secure_apps, secure = support._secure_apps, support.secure  # fixtures
+lite_secure = support.lite_secure
 
 FIRST, LAST = "2026-11-16", "2026-11-22"  # Monday to Sunday, the week before TOWN_NOW
 
@@ -332,8 +333,8 @@ def test_patrol_figures_equal_the_tracks_own_summary(secure: SecureApp) -> None:
         assert all(r["patrol"]["days"] == 0 for r in later["workers"])
 
 
-def test_the_rankings_page_says_the_patrol_with_its_counts(secure: SecureApp) -> None:
-    app = secure
+def test_the_rankings_page_says_the_patrol_with_its_counts(lite_secure: SecureApp) -> None:
+    app = lite_secure
     services = app.services
     with _patrolled(app) as walked:
         found = rankings(
@@ -357,7 +358,7 @@ def test_the_rankings_page_says_the_patrol_with_its_counts(secure: SecureApp) ->
         row = next(r for r in found["workers"] if r["id"] == walked[0])
         p = row["patrol"]
         cover = p["household_coverage"]
-        assert f"巡查里程 = {p['distance_km']:.2f} km（2 个巡查日，{p['fixes']} 个定位点" in page
+        assert f"巡查里程 = {p['distance_km']:.2f} 公里（2 个巡查日，{p['fixes']} 个定位点" in page
         assert f"住户覆盖率 = {cover['numerator']} 户次 / {cover['denominator']} 户次" in page
         assert "网格内时长占比 = " in page and "住户覆盖率 = 各巡查日经过" in page
         assert "巡查日 = 至少有一个可信定位点的日子" in page
