@@ -157,7 +157,7 @@ ENTRIES.update(
         ),
         "rankings.patrol_counts": (
             "{d} 个巡查日，{f} 个定位点（其中 {x} 个被过滤）",
-            "{d} patrol days, {f} fixes ({x} of them filtered)",
+            "patrol days: {d}, fixes: {f} ({x} of them filtered)",
         ),
         "rankings.figure_of": ("{n} = {v}（{c}）", "{n} = {v} ({c})"),
         "rankings.km": ("{v} 公里", "{v} km"),
