@@ -82,6 +82,7 @@ def register_leadership_pages(services: Services) -> None:
             last,
             now,
             language,
+            tracks=services.config.tracks,
         )
         w = weights(services.config.evaluation)
         body = lay.rankings_page(

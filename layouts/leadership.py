@@ -268,11 +268,15 @@ def campaigns_page(
     )
 
 
-def _rate(figure: dict[str, Any], name: str = "") -> Any:
-    """A rate with its counts beside it, and on hover its formula: ``按期核查率 = 37 / 40``."""
+def _rate(
+    figure: dict[str, Any], name: str = "", counts: str | None = None, said: str | None = None
+) -> Any:
+    """A rate with its counts beside it, and on hover its formula: ``按期核查率 = 37 / 40``
+    (``counts``, ``said``: the counts beside it and on hover in other units, e.g. hours)."""
     value = figure["value"]
     text = "—" if value is None else f"{value:.2f} %"
-    counts = f"{figure['numerator']} / {figure['denominator']}"
+    counts = counts or f"{figure['numerator']} / {figure['denominator']}"
+    said = said or counts
     return html.Td(
         [
             text,
@@ -280,7 +284,7 @@ def _rate(figure: dict[str, Any], name: str = "") -> Any:
                 f" ({counts})", className="counts", style={"color": "#9fb0c8", "fontSize": "14px"}
             ),
         ],
-        title=f"{name} = {counts}" if name else counts,
+        title=f"{name} = {said}" if name else said,
         style={"whiteSpace": "nowrap"},
     )
 
@@ -328,7 +332,8 @@ def _units(rows: list[dict[str, Any]], lang: Lang) -> Any:
 def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
     if not rows:
         return html.P(t("rankings.none", lang))
-    cols = ("rank", "name", "reported", "valid", "verify", "check", "checks", "missed")
+    cols: tuple[str, ...] = ("rank", "name", "reported", "valid", "verify", "check", "checks")
+    cols += ("missed", "distance", "patrol", "inside", "coverage")
     head = _head(cols, lang)
 
     def name(c: str) -> str:
@@ -345,6 +350,7 @@ def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
                 _rate(r["on_time_check_rate"], name("check")),
                 html.Td(str(r["verifications_and_checks"])),
                 _rate(r["missed_report_rate"], name("missed")),
+                *_patrol_cells(r["patrol"], name, lang),
             ],
             id=f"rank-worker-{r['id']}",
         )
@@ -353,6 +359,40 @@ def _workers(rows: list[dict[str, Any]], lang: Lang) -> Any:
     return html.Table(
         [html.Thead(head), html.Tbody(body)], className="rank-table", style={"width": "100%"}
     )
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds / 3600:.1f}"
+
+
+def _patrol_cells(p: dict[str, Any], name: Any, lang: Lang) -> list[Any]:
+    """Distance, time on patrol, the share inside the own grid and household coverage, each
+    with its counts on hover (``网格内时长占比 = 24.1 小时 / 28.5 小时``)."""
+    days = t("rankings.patrol_counts", lang).format(d=p["days"], f=p["fixes"], x=p["flagged"])
+    if not p["days"]:
+        return [html.Td("—", title=days) for _ in range(4)]
+    inside, coverage = p["inside_share"], p["household_coverage"]
+    km = t("rankings.km", lang).format(v=f"{p['distance_km']:.2f}")
+    hours = t("rankings.hours", lang).format(v=_hours(p["patrol_s"]))
+    said = t("rankings.figure_of", lang)
+    a, b = _hours(inside["numerator"]), _hours(inside["denominator"])
+    n, d = coverage["numerator"], coverage["denominator"]
+    return [
+        html.Td(km, title=said.format(n=name("distance"), v=km, c=days)),
+        html.Td(hours, title=said.format(n=name("patrol"), v=hours, c=days)),
+        _rate(
+            inside,
+            name("inside"),
+            t("rankings.hours", lang).format(v=f"{a} / {b}"),
+            t("rankings.hours_of", lang).format(a=a, b=b),
+        ),
+        _rate(
+            coverage,
+            name("coverage"),
+            t("rankings.households", lang).format(v=f"{n} / {d}"),
+            t("rankings.households_of", lang).format(a=n, b=d),
+        ),
+    ]
 
 
 def _limit(text: str, lang: Lang) -> str:
@@ -387,6 +427,14 @@ def rankings_page(found: dict[str, Any], weights: dict[str, float], lang: Lang) 
                 ),
                 style={"color": "#9fb0c8", "fontSize": "15px"},
                 id="rankings-formula-workers",
+            ),
+            html.P(
+                t("rankings.formula_patrol", lang).format(
+                    s=found["patrol_rules"]["silent_minutes"],
+                    r=found["patrol_rules"]["household_radius_m"],
+                ),
+                style={"color": "#9fb0c8", "fontSize": "15px"},
+                id="rankings-formula-patrol",
             ),
         ],
         style=_PAGE,

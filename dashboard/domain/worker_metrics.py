@@ -10,6 +10,13 @@
 * patrol distance: haversine over one patrol's time-ordered fixes, skipping any fix that would
   need more than ``max_speed_kmh`` from the last accepted fix (GPS noise);
 * coverage: share of the grid's cells visited (cell ids and the cell count come from the caller).
+
+The rankings' patrol figures (issue 13) add up the tracks' own per-day patrol summaries
+(``dashboard.domain.patrol``, docs/tracks.md) over a period with :class:`PatrolTotals`:
+distance and time on patrol are sums of the days; the share inside the own grid is
+Σ time inside / Σ time on patrol; household coverage is Σ households passed per patrol day /
+(the grid's households × patrol days) — the average day's coverage, weighted by households.
+A patrol day is a local day with at least one trusted fix.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dashboard.domain.status import CaseStatus, Source
 __all__ = [
     "EARTH_RADIUS_KM",
     "Fix",
+    "PatrolTotals",
     "ReportCounts",
     "WorkerFacts",
     "WorkerMetrics",
@@ -191,3 +199,55 @@ def coverage(visited_cells: Iterable[str], total_cells: int) -> float | None:
     if visited > total_cells:
         raise ValueError(f"{visited} distinct cells visited but the grid has only {total_cells}")
     return rate(visited, total_cells)
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolTotals:
+    """One worker's patrol over a period, from the days' summaries (see the module's text)."""
+
+    days: int = 0  # local days with at least one trusted fix
+    fixes: int = 0
+    flagged: int = 0
+    distance_m: float = 0.0
+    patrol_s: float = 0.0
+    inside_s: float = 0.0
+    households_passed: int = 0  # Σ over the patrol days
+    households_due: int = 0  # Σ the grid's households over the patrol days
+
+    def plus_day(
+        self,
+        *,
+        fixes: int,
+        flagged: int,
+        distance_m: float,
+        patrol_s: float,
+        inside_s: float,
+        coverage: float | None,
+        households: int,
+    ) -> PatrolTotals:
+        """These totals with one day's summary added (a day without a trusted fix adds its
+        fixes only)."""
+        if fixes < flagged or min(fixes, flagged, households) < 0:
+            raise ValueError(f"bad day: {fixes} fixes, {flagged} flagged, {households} households")
+        patrolled = fixes > flagged
+        passed = round(coverage * households) if patrolled and coverage is not None else 0
+        return PatrolTotals(
+            days=self.days + patrolled,
+            fixes=self.fixes + fixes,
+            flagged=self.flagged + flagged,
+            distance_m=self.distance_m + distance_m,
+            patrol_s=self.patrol_s + patrol_s,
+            inside_s=self.inside_s + inside_s,
+            households_passed=self.households_passed + passed,
+            households_due=self.households_due + (households if patrolled else 0),
+        )
+
+    @property
+    def inside_share(self) -> float | None:
+        """Σ time inside the own grid / Σ time on patrol, in %, on whole seconds."""
+        return rate(round(self.inside_s), round(self.patrol_s))
+
+    @property
+    def household_coverage(self) -> float | None:
+        """Σ households passed / Σ the grid's households, over the patrol days, in %."""
+        return rate(self.households_passed, self.households_due)

@@ -197,6 +197,7 @@ def ranking() -> ResponseReturnValue:
             last,
             now,
             _lang(),
+            tracks=services.config.tracks,
         )
     )
 

@@ -91,6 +91,35 @@ _RANKED = obj({"code": STR, "name": STR, "score": MAYBE_NUM, "grade": MAYBE_STR}
 _COUNTED = obj(
     {"value": _RATE, "numerator": {"type": "integer"}, "denominator": {"type": "integer"}}
 )
+
+
+def _said(schema: Schema, description: str) -> Schema:
+    return {**schema, "description": description}
+
+
+_PATROL = _said(
+    obj(
+        {
+            "days": _said(INT, "patrol days: local days with at least one trusted fix"),
+            "fixes": _said(INT, "fixes stored in the period, filtered ones included"),
+            "flagged": _said(INT, "fixes the GPS filters marked (not counted)"),
+            "distance_km": _said(
+                NUM, "Σ over the patrol days of the tracks' distance (silent gaps excluded)"
+            ),
+            "patrol_s": _said(INT, "Σ time on patrol, seconds (silent gaps excluded)"),
+            "inside_share": _said(
+                _COUNTED, "time inside the own grid / time on patrol, in seconds and %"
+            ),
+            "household_coverage": _said(
+                _COUNTED,
+                "households passed, summed over the patrol days / (the grid's households × "
+                "patrol days), in %",
+            ),
+        }
+    ),
+    "The worker's patrol in the period: the tracks' own summary of each local day "
+    "(GET /api/v1/workers/{id}/patrol, docs/tracks.md) added up",
+)
 _WORKER = obj(
     {
         "id": STR,
@@ -103,6 +132,7 @@ _WORKER = obj(
         "on_time_check_rate": _COUNTED,
         "verifications_and_checks": INT,
         "missed_report_rate": _COUNTED,
+        "patrol": _PATROL,
     }
 )
 
@@ -165,6 +195,16 @@ COMPONENTS: dict[str, Schema] = {
                 {
                     "verify": {"type": "string", "description": "按期核实率's limit, e.g. 2h"},
                     "check": {"type": "string", "description": "按期核查率's limit, e.g. 4h"},
+                }
+            ),
+            "patrol_rules": obj(
+                {
+                    "silent_minutes": _said(
+                        INT, "[tracks] silent_minutes: a longer gap is not time on patrol"
+                    ),
+                    "household_radius_m": _said(
+                        NUM, "[tracks] household_radius_m: a household within it is passed"
+                    ),
                 }
             ),
         }

@@ -132,6 +132,50 @@ ENTRIES.update(
         "rankings.col.check": ("按期核查率", "On-time check"),
         "rankings.col.checks": ("核实核查次数", "Verifications and checks"),
         "rankings.col.missed": ("漏报率", "Missed-report rate"),
+        "rankings.col.distance": ("巡查里程", "Patrol distance"),
+        "rankings.col.patrol": ("巡查时长", "Time on patrol"),
+        "rankings.col.inside": ("网格内时长占比", "Inside own grid"),
+        "rankings.col.coverage": ("住户覆盖率", "Household coverage"),
+        "rankings.hint.distance": (
+            "巡查里程 = 各巡查日可信定位点间距离之和（不含超过静默时限的间隔）",
+            "Patrol distance = sum over the patrol days of the distances between trusted fixes "
+            "(silent gaps excluded)",
+        ),
+        "rankings.hint.patrol": (
+            "巡查时长 = 各巡查日相邻可信定位点间隔之和（不含静默间隔）",
+            "Time on patrol = sum over the patrol days of the intervals between trusted fixes "
+            "(silent gaps excluded)",
+        ),
+        "rankings.hint.inside": (
+            "网格内时长占比 = 在本人网格内的巡查时长 / 巡查时长",
+            "Inside own grid = time on patrol inside the own grid / time on patrol",
+        ),
+        "rankings.hint.coverage": (
+            "住户覆盖率 = 各巡查日经过的住户数之和 / (网格住户数 × 巡查日数)",
+            "Household coverage = households passed, summed over the patrol days / (the grid's "
+            "households × patrol days)",
+        ),
+        "rankings.patrol_counts": (
+            "{d} 个巡查日，{f} 个定位点（其中 {x} 个被过滤）",
+            "patrol days: {d}, fixes: {f} ({x} of them filtered)",
+        ),
+        "rankings.figure_of": ("{n} = {v}（{c}）", "{n} = {v} ({c})"),
+        "rankings.km": ("{v} 公里", "{v} km"),
+        "rankings.hours": ("{v} 小时", "{v} h"),
+        "rankings.households": ("{v} 户次", "{v} household-days"),
+        "rankings.hours_of": ("{a} 小时 / {b} 小时", "{a} h / {b} h"),
+        "rankings.households_of": ("{a} 户次 / {b} 户次", "{a} / {b} household-days"),
+        "rankings.formula_patrol": (
+            "巡查（取自轨迹，按本地自然日逐日统计后相加）：巡查里程、巡查时长只计相邻可信定位点"
+            "间不超过 {s} 分钟的间隔；网格内时长占比 = 在本人网格内的巡查时长 / 巡查时长；"
+            "住户覆盖率 = 各巡查日经过（{r} 米内）的住户数之和 / (网格住户数 × 巡查日数)；"
+            "巡查日 = 至少有一个可信定位点的日子。",
+            "Patrol (from the tracks, each local day summed): distance and time on patrol count "
+            "only intervals of at most {s} minutes between trusted fixes; inside own grid = time "
+            "on patrol inside the own grid / time on patrol; household coverage = households "
+            "passed (within {r} m) summed over the patrol days / (the grid's households × patrol "
+            "days); a patrol day has at least one trusted fix.",
+        ),
         "rankings.hint.valid": (
             "有效上报率 = (已立案 + 有理由作废) / 本人上报数",
             "Valid reports = (registered + voided with a reason) / own reports",

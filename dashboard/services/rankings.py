@@ -8,17 +8,22 @@ verifications and checks done (case events they performed), 按期核实率 and 
 due in the period and those done within ``[evaluation] verify_limit`` / ``check_limit``:
 dashboard.domain.field_tasks, read by dashboard.read.worker_tasks), and 漏报率 = public reports
 registered in the worker's grid / the worker's own registered reports.
+
+Their patrol (issue 16's tracks): distance, time on patrol, the share of it inside the own grid
+and household coverage, added up by ``worker_metrics.PatrolTotals`` from the tracks' own
+summary (``PatrolStats.stats_of``) of each worker-day with fixes — the period's fixes read once,
+streamed in (worker, time) order (``read.patrol_days``), one worker-day in memory at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from dashboard.config import EvaluationConfig
+from dashboard.config import EvaluationConfig, TracksConfig
 from dashboard.domain.deadlines import TimeLimit
 from dashboard.domain.field_tasks import TaskCounts, TaskLimits
 from dashboard.domain.metrics import (
@@ -36,10 +41,12 @@ from dashboard.domain.metrics import (
 from dashboard.domain.permissions import Scope
 from dashboard.domain.scores import ScoreWeights, grade, score_for
 from dashboard.domain.status import CaseStatus, Source
-from dashboard.domain.worker_metrics import report_counts_by_worker
+from dashboard.domain.worker_metrics import PatrolTotals, report_counts_by_worker
+from dashboard.read.patrol_days import worker_days
 from dashboard.read.worker_tasks import worker_task_counts
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import case_facts
+from dashboard.services.patrol_stats import PatrolStats
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, CaseEvent, GridWorker, Town
 from dashboard.storage.scoping import in_area
@@ -115,6 +122,8 @@ def rankings(
     last: date,
     now: datetime,
     lang: str = "zh",
+    *,
+    tracks: TracksConfig,
 ) -> dict[str, Any]:
     period = period_of(reference, first, last)
     w = weights(config)
@@ -131,7 +140,10 @@ def rankings(
         tasks = worker_task_counts(
             session, period, now, scope.area_code, task_limits(config), reference.calendar
         )
-        workers = _workers(session, period, scope, tasks)
+    patrols = patrol_totals(db, tracks, reference, scope, first, min(last, _today(reference, now)))
+    with db.read() as session:
+        workers = _workers(session, period, scope, tasks, patrols)
+    _add_patrols(workers, patrols)
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
@@ -142,7 +154,66 @@ def rankings(
         "workers": workers,
         # the time limits of 按期核实率 / 按期核查率, as configured ("2h": 2 working hours)
         "limits": {"verify": config.verify_limit, "check": config.check_limit},
+        # the tracks' rules behind the patrol figures ([tracks])
+        "patrol_rules": {
+            "silent_minutes": tracks.silent_minutes,
+            "household_radius_m": tracks.household_radius_m,
+        },
     }
+
+
+def _today(reference: ReferenceData, now: datetime) -> date:
+    return now.astimezone(reference.calendar.tz).date()
+
+
+def patrol_totals(
+    db: Database,
+    tracks: TracksConfig,
+    reference: ReferenceData,
+    scope: Scope,
+    first: date,
+    last: date,
+) -> dict[str, PatrolTotals]:
+    """Per worker of the scope, the patrol of the local days ``first`` … ``last``: the tracks'
+    own summary (``PatrolStats.stats_of``) of each worker-day with fixes, added up. The fixes
+    are read once, streamed (``read.patrol_days``)."""
+    stats = PatrolStats(db, tracks)
+    tz = reference.calendar.tz
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    totals: dict[str, PatrolTotals] = {}
+    with db.read() as session:
+        for d in worker_days(session, scope.area_code, start, end, tz):
+            s = stats.stats_of(d.worker_id, d.name, d.grid_code, d.village_code, d.points, d.fixes)
+            grid = stats.grid(d.grid_code)
+            totals[d.worker_id] = totals.get(d.worker_id, PatrolTotals()).plus_day(
+                fixes=s.fixes,
+                flagged=s.flagged,
+                distance_m=s.summary.distance_m,
+                patrol_s=s.summary.patrol_s,
+                inside_s=s.summary.inside_s,
+                coverage=s.coverage,
+                households=grid[1] if grid else 0,
+            )
+    return totals
+
+
+def patrol_json(p: PatrolTotals) -> dict[str, Any]:
+    """A worker's patrol figures with their counts (the page's hover text is built from them)."""
+    return {
+        "days": p.days,
+        "fixes": p.fixes,
+        "flagged": p.flagged,
+        "distance_km": round(p.distance_m / 1000, 2),
+        "patrol_s": round(p.patrol_s),
+        "inside_share": _figure(p.inside_share, round(p.inside_s), round(p.patrol_s)),
+        "household_coverage": _figure(p.household_coverage, p.households_passed, p.households_due),
+    }
+
+
+def _add_patrols(workers: list[dict[str, Any]], patrols: dict[str, PatrolTotals]) -> None:
+    for row in workers:
+        row["patrol"] = patrol_json(patrols.get(row["id"], PatrolTotals()))
 
 
 def _department(case: CaseFacts) -> str | None:
@@ -154,7 +225,11 @@ def _town(case: CaseFacts) -> str | None:
 
 
 def _workers(
-    session: Any, period: Period, scope: Scope, tasks: dict[str, TaskCounts]
+    session: Any,
+    period: Period,
+    scope: Scope,
+    tasks: dict[str, TaskCounts],
+    patrolled: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     area = in_area(Case.village_code, scope.area_code)
     rows = session.execute(
@@ -229,7 +304,12 @@ def _workers(
     for worker_id, person in people.items():
         counts = reports.get(worker_id)
         due = tasks.get(worker_id, TaskCounts())
-        if counts is None and worker_id not in done and worker_id not in tasks:
+        if (
+            counts is None
+            and worker_id not in done
+            and worker_id not in tasks
+            and worker_id not in patrolled
+        ):
             continue
         reported = counts.reported if counts else 0
         registered = counts.registered if counts else 0

@@ -9,23 +9,37 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, insert, select
 
 from dashboard.domain.deadlines import TimeLimit, deadline_for
+from dashboard.domain.metrics import rate
 from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
 from dashboard.services.rankings import rankings
-from dashboard.storage.models import Case, CaseEvent, Grid, GridWorker, User
+from dashboard.simulator.patrol_day import record_day
+from dashboard.storage.models import (
+    Case,
+    CaseEvent,
+    Grid,
+    GridWorker,
+    PositionFix,
+    User,
+    WorkerPosition,
+)
 from layouts import leadership as lay
 from tests.integration import test_security_support as support
 from tests.integration.support import SHANGHAI, make_report, request
 from tests.integration.test_security_support import SecureApp
 
 _secure_apps, secure = support._secure_apps, support.secure  # fixtures
+lite_secure = support.lite_secure
 
 FIRST, LAST = "2026-11-16", "2026-11-22"  # Monday to Sunday, the week before TOWN_NOW
 
@@ -222,6 +236,7 @@ def test_the_rankings_page_says_each_rate_with_its_counts(secure: SecureApp) -> 
         date(2026, 11, 22),  # the page's period at TOWN_NOW: 30 days up to yesterday
         support.TOWN_NOW,
         "zh",
+        tracks=services.config.tracks,
     )
     page = json.dumps(
         lay.rankings_page(
@@ -233,3 +248,117 @@ def test_the_rankings_page_says_each_rate_with_its_counts(secure: SecureApp) -> 
     assert "按期核实率 = 2 / 3" in page and "按期核查率 = 2 / 3" in page
     assert f"rank-worker-{worker}" in page
     assert "2个工作时内完成的核实" in page and "4个工作时内完成的核查" in page
+
+
+PATROL_DAYS = (date(2026, 11, 17), date(2026, 11, 18))  # inside FIRST … LAST
+
+
+@contextmanager
+def _patrolled(app: SecureApp) -> Iterator[list[str]]:
+    """Two recorded patrol days (the simulator's walk, stored through the positions service
+    and its GPS filters) of the town's first three workers; removed afterwards (the live
+    positions as they were)."""
+    db = app.services.db
+    with db.read() as session:
+        live = [
+            {c.name: getattr(p, c.name) for c in WorkerPosition.__table__.columns}
+            for p in session.scalars(select(WorkerPosition))
+        ]
+    try:
+        for day in PATROL_DAYS:
+            assert record_day(db, day, 3, seed=day.day) > 0
+        with db.read() as session:
+            walked = sorted(set(session.scalars(select(PositionFix.worker_id))))
+        yield walked
+    finally:
+        with db.transaction() as session:
+            session.execute(delete(PositionFix))
+            session.execute(delete(WorkerPosition))
+            if live:
+                session.execute(insert(WorkerPosition), live)
+
+
+def test_patrol_figures_equal_the_tracks_own_summary(secure: SecureApp) -> None:
+    """Distance, time on patrol, the share inside the own grid and household coverage of
+    ``GET /api/v1/rankings`` equal the tracks' own patrol summary (``GET /workers/{id}/patrol``,
+    one call per local day) added up, for each worker who walked."""
+    app = secure
+    with _patrolled(app) as walked:
+        assert len(walked) == 3
+        app.clock.set(support.TOWN_NOW)
+        app.user("leader-li", Role.LEADER)
+        client, _ = app.signed_in("leader-li")
+        with app.generous():
+            body = client.get(f"/api/v1/rankings?from={FIRST}&to={LAST}").get_json()
+            rows = {r["id"]: r for r in body["workers"]}
+            for worker in walked:
+                days = []
+                for day in PATROL_DAYS:
+                    start = datetime.combine(day, time(0), SHANGHAI).isoformat()
+                    end = datetime.combine(day + timedelta(days=1), time(0), SHANGHAI).isoformat()
+                    answer = client.get(
+                        f"/api/v1/workers/{worker}/patrol",
+                        query_string={"from": start, "to": end},
+                    )
+                    assert answer.status_code == 200, answer.get_json()
+                    days.append(answer.get_json())
+                with app.services.db.read() as session:
+                    grid = session.get(Grid, session.get(GridWorker, worker).grid_code)
+                    households = grid.households
+                shown = rows[worker]["patrol"]
+                distance = sum(d["distance_m"] for d in days)
+                patrol = sum(d["patrol_s"] for d in days)
+                inside = sum(d["inside_s"] for d in days)
+                passed = sum(round(d["household_coverage"] * households) for d in days)
+                assert shown["days"] == 2
+                assert shown["fixes"] == sum(d["fixes"] for d in days) > 100
+                assert shown["flagged"] == sum(d["flagged"] for d in days)
+                assert shown["distance_km"] == pytest.approx(distance / 1000, abs=0.006)
+                assert shown["distance_km"] > 1
+                assert abs(shown["patrol_s"] - patrol) <= 2  # the days' seconds are rounded
+                assert patrol > 3600
+                share = shown["inside_share"]
+                assert share["denominator"] == shown["patrol_s"]
+                assert abs(share["numerator"] - inside) <= 2
+                assert share["value"] == pytest.approx(100 * inside / patrol, abs=0.02)
+                cover = shown["household_coverage"]
+                assert cover == {
+                    "value": rate(passed, 2 * households),
+                    "numerator": passed,
+                    "denominator": 2 * households,
+                }
+        # the days outside the period are not counted
+        with app.generous():
+            later = client.get("/api/v1/rankings?from=2026-11-19&to=2026-11-22").get_json()
+        assert all(r["patrol"]["days"] == 0 for r in later["workers"])
+
+
+def test_the_rankings_page_says_the_patrol_with_its_counts(lite_secure: SecureApp) -> None:
+    app = lite_secure
+    services = app.services
+    with _patrolled(app) as walked:
+        found = rankings(
+            services.db,
+            services.reference,
+            services.config.evaluation,
+            Scope(),
+            date.fromisoformat(FIRST),
+            date.fromisoformat(LAST),
+            support.TOWN_NOW,
+            "zh",
+            tracks=services.config.tracks,
+        )
+        page = json.dumps(
+            lay.rankings_page(
+                found, {"closure": 0.3, "on_time_handling": 0.3, "rework": 0.3}, "zh"
+            ).to_plotly_json(),
+            default=lambda c: c.to_plotly_json(),
+            ensure_ascii=False,
+        )
+        row = next(r for r in found["workers"] if r["id"] == walked[0])
+        p = row["patrol"]
+        cover = p["household_coverage"]
+        assert f"巡查里程 = {p['distance_km']:.2f} 公里（2 个巡查日，{p['fixes']} 个定位点" in page
+        assert f"住户覆盖率 = {cover['numerator']} 户次 / {cover['denominator']} 户次" in page
+        assert "网格内时长占比 = " in page and "住户覆盖率 = 各巡查日经过" in page
+        assert "巡查日 = 至少有一个可信定位点的日子" in page

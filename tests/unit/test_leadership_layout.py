@@ -122,9 +122,39 @@ def test_rankings_show_each_rate_with_its_counts() -> None:
                 "on_time_check_rate": {"value": None, "numerator": 0, "denominator": 0},
                 "verifications_and_checks": 40,
                 "missed_report_rate": {"value": 25.0, "numerator": 3, "denominator": 12},
-            }
+                "patrol": {
+                    "days": 2,
+                    "fixes": 2400,
+                    "flagged": 7,
+                    "distance_km": 14.25,
+                    "patrol_s": 61200,
+                    "inside_share": {"value": 80.0, "numerator": 48960, "denominator": 61200},
+                    "household_coverage": {"value": 40.0, "numerator": 96, "denominator": 240},
+                },
+            },
+            {
+                "id": "W2",
+                "name": "李网格",
+                "rank": 2,
+                "reported": 0,
+                "valid_report_rate": {"value": None, "numerator": 0, "denominator": 0},
+                "on_time_verify_rate": {"value": None, "numerator": 0, "denominator": 1},
+                "on_time_check_rate": {"value": None, "numerator": 0, "denominator": 0},
+                "verifications_and_checks": 0,
+                "missed_report_rate": {"value": None, "numerator": 0, "denominator": 0},
+                "patrol": {
+                    "days": 0,
+                    "fixes": 0,
+                    "flagged": 0,
+                    "distance_km": 0.0,
+                    "patrol_s": 0,
+                    "inside_share": {"value": None, "numerator": 0, "denominator": 0},
+                    "household_coverage": {"value": None, "numerator": 0, "denominator": 0},
+                },
+            },
         ],
         "limits": {"verify": "2h", "check": "1d"},
+        "patrol_rules": {"silent_minutes": 30, "household_radius_m": 60.0},
     }
     page = rankings_page(found, {"closure": 0.3, "on_time_handling": 0.3, "rework": 0.3}, "zh")
     text = _text(page)
@@ -137,6 +167,15 @@ def test_rankings_show_each_rate_with_its_counts() -> None:
     assert "按期核实率 = 37 / 40" in shown and "按期核查率 = 0 / 0" in shown
     assert "92.50 %" in text and "(37 / 40)" in text
     assert "2个工作时内完成的核实" in text and "1个工作日内完成的核查" in text
+    # the patrol: each figure with its counts on hover, the rules in the footnote
+    assert "14.25 公里" in text and "17.0 小时" in text and "80.00 %" in text
+    assert "(13.6 / 17.0 小时)" in text and "(96 / 240 户次)" in text
+    assert "巡查里程 = 14.25 公里（2 个巡查日，2400 个定位点（其中 7 个被过滤））" in shown
+    assert "巡查时长 = 17.0 小时（2 个巡查日" in shown
+    assert "网格内时长占比 = 13.6 小时 / 17.0 小时" in shown
+    assert "住户覆盖率 = 96 户次 / 240 户次" in shown
+    assert "不超过 30 分钟的间隔" in text and "经过（60.0 米内）的住户" in text
+    assert "巡查里程 = —" not in shown and "0 个巡查日，0 个定位点" in shown  # W2 walked not
 
 
 def test_the_audit_page_names_campaign_writes_in_words() -> None:

@@ -802,3 +802,35 @@ def test_open_statuses_used_by_the_metrics_exclude_closed_and_voided() -> None:
     assert CaseStatus.CLOSED not in OPEN_STATUSES
     assert CaseStatus.VOIDED not in OPEN_STATUSES
     assert CaseStatus.HANDLED in OPEN_STATUSES
+
+
+def test_patrol_totals_add_the_days_up() -> None:
+    """Distance and time add up; the share inside is Σ inside / Σ patrol; coverage is Σ passed /
+    (households × patrol days); a day of filtered fixes only is no patrol day."""
+    from dashboard.domain.worker_metrics import PatrolTotals
+
+    day = {"distance_m": 0.0, "patrol_s": 0.0, "inside_s": 0.0, "households": 80}
+    total = (
+        PatrolTotals()
+        .plus_day(
+            **{**day, "distance_m": 5200.4, "patrol_s": 7200.4, "inside_s": 5400.2},
+            fixes=240,
+            flagged=3,
+            coverage=0.25,
+        )
+        .plus_day(
+            **{**day, "distance_m": 3100.0, "patrol_s": 3600.0, "inside_s": 3600.0},
+            fixes=120,
+            flagged=0,
+            coverage=0.5,
+        )
+        .plus_day(**day, fixes=4, flagged=4, coverage=0.0)  # only filtered fixes
+    )
+    assert (total.days, total.fixes, total.flagged) == (2, 364, 7)
+    assert total.distance_m == pytest.approx(8300.4)
+    assert (total.households_passed, total.households_due) == (20 + 40, 160)
+    assert total.household_coverage == 37.5
+    assert total.inside_share == rate(9000, 10800) == 83.33
+    assert PatrolTotals().inside_share is None and PatrolTotals().household_coverage is None
+    with pytest.raises(ValueError):
+        PatrolTotals().plus_day(**day, fixes=1, flagged=2, coverage=None)
