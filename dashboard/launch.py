@@ -68,7 +68,8 @@ def _worker_app(config: AppConfig, secret_key: str) -> tuple[Any, Services]:
     from dashboard.wiring import build_services, start_relay, start_webhooks
 
     services = build_services(config)
-    server = create_app(services)  # the pages, the live sockets, the socket guard
+    # the pages, the live sockets, the socket guard; the OsmAnd port is the master's listener
+    server = create_app(services, osmand_thread=False)
     server.secret_key = secret_key
     warn_calendar_gap(config, services.reference, services.clock.now())
     gc.collect()

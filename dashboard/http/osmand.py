@@ -105,19 +105,29 @@ def port_app(services: Services, intake: OsmandIntake) -> Flask:
     return app
 
 
-def start_osmand_port(server_app: Flask, services: Services) -> Stop | None:
-    """Serve the OsmAnd port when ``[tracks] osmand_port`` is set (a thread per connection,
-    the same connection limits as the web port); the intake is the web app's."""
-    port = services.config.tracks.osmand_port
-    if not port:
+def osmand_port_app(server_app: Flask, services: Services) -> Flask | None:
+    """The app of the OsmAnd port with the web app's intake; None without ``osmand_port``."""
+    if not services.config.tracks.osmand_port:
         return None
     intake: OsmandIntake = server_app.extensions[_KEY][0]
+    return port_app(services, intake)
+
+
+def start_osmand_port(server_app: Flask, services: Services) -> Stop | None:
+    """The built-in server (the demo, ``serve --dev``, one process): serve the OsmAnd port in
+    a thread when ``[tracks] osmand_port`` is set (a thread per connection, the same connection
+    limits as the web port). The production server (gunicorn, N workers) binds that port once
+    in its master instead (dashboard.http.production), and its workers do not call this."""
+    port = services.config.tracks.osmand_port
+    app = osmand_port_app(server_app, services)
+    if app is None:
+        return None
     from dashboard.http.serving import make_request_handler
 
     server = make_server(
         services.config.server.host,
         port,
-        port_app(services, intake),
+        app,
         threaded=True,
         request_handler=make_request_handler(services.config),
     )
