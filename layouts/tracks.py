@@ -126,7 +126,6 @@ def _player(lang: Lang) -> html.Div:
 
 def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
     lang, tz, s = view.lang, view.tz, w.summary
-    flagged = sum(1 for f in w.fixes if not f[3])
     share = s["inside_share"]
     rows = [
         (
@@ -170,7 +169,7 @@ def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
                 ],
             ),
             html.Div(
-                t("tracks.fixes", lang).format(n=len(w.fixes), m=flagged), className="tr-muted"
+                t("tracks.fixes", lang).format(n=w.fix_count, m=w.flagged), className="tr-muted"
             ),
             html.Table(
                 [html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="tr-summary"

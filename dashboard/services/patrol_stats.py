@@ -17,19 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import shapely  # type: ignore[import-untyped]
 from sqlalchemy import func, select, text
 
 from dashboard.config import TracksConfig
 from dashboard.domain.patrol import (
     PatrolSummary,
+    Track,
     TrackPoint,
     coverage,
     household_points,
     summarize,
 )
 from dashboard.domain.regions import Location, Polygonal, parse_polygon_geojson
-from dashboard.services.tracks import read_track
+from dashboard.services.tracks import read_track, read_track_columns
 from dashboard.storage.db import Database
 from dashboard.storage.models import Grid, GridWorker, PositionFix, WorkerPosition
 from dashboard.storage.scoping import in_area
@@ -85,9 +87,8 @@ class PatrolStats:
             if worker is None:
                 return None
             name, grid_code, village = worker.name, worker.grid_code, worker.village_code
-        track = read_track(self.db, worker_id, start, end)
-        points = [TrackPoint(f.at, f.lon, f.lat) for f in track if f.valid]
-        return self.stats_of(worker_id, name, grid_code, village, points, len(track))
+        columns = read_track_columns(self.db, worker_id, start, end)
+        return self.stats_of(worker_id, name, grid_code, village, columns.trusted(), len(columns))
 
     def stats_of(
         self,
@@ -95,35 +96,29 @@ class PatrolStats:
         name: str,
         grid_code: str,
         village: str,
-        points: list[TrackPoint],
+        points: list[TrackPoint] | Track,
         total: int,
     ) -> WorkerStats:
         cfg = self.config
         grid = self.grid(grid_code)
         polygon = grid[0] if grid else None
-
+        track = points if isinstance(points, Track) else Track.of(points)
         # Inside the own grid, for every fix at once (shapely's vectorised test).
-        lookup: dict[tuple[float, float], bool] = {}
-        if polygon is not None and points:
-            lons = [p.lon for p in points]
-            lats = [p.lat for p in points]
-            hits = shapely.intersects_xy(polygon, lons, lats).tolist()
-            lookup = dict(zip(zip(lons, lats, strict=True), hits, strict=True))
-
-        def inside(lon: float, lat: float) -> bool:
-            return lookup.get((lon, lat), False)
-
+        if polygon is not None and len(track):
+            inside = np.asarray(shapely.intersects_xy(polygon, track.lon, track.lat), dtype=bool)
+        else:
+            inside = np.zeros(len(track), dtype=bool)
         summary = summarize(
-            points,
+            track,
             inside,
             silent=timedelta(minutes=cfg.silent_minutes),
             stop_radius_m=cfg.stop_radius_m,
             stop_duration=timedelta(minutes=cfg.stop_minutes),
         )
         homes = household_points(grid_code, polygon, grid[1]) if grid else []
-        share = coverage(homes, points, cfg.household_radius_m)
+        share = coverage(homes, track, cfg.household_radius_m)
         return WorkerStats(
-            worker_id, name, grid_code, village, summary, share, total, total - len(points)
+            worker_id, name, grid_code, village, summary, share, total, total - len(track)
         )
 
     def area_stats(self, area: str, start: datetime, end: datetime) -> list[WorkerStats]:

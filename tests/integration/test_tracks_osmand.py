@@ -304,3 +304,56 @@ def test_who_is_inside_a_grid_now_and_since_when(tracked: Api) -> None:
     assert first.id in [w["worker"] for w in village.json["inside"]]
     bad = api.get("/api/v1/geofence", query_string={"area": "33"}, headers=token)
     assert bad.status_code == 422
+
+
+def test_concurrent_one_fix_requests_are_committed_together(tracked: Api) -> None:
+    """The OsmAnd door's group commit: requests that arrive while a batch is being written are
+    stored together in the next transaction, each answered once its own fix is committed; a
+    request whose fix cannot be stored fails alone."""
+    api = tracked
+    if api.services.db.dialect != "postgresql":
+        pytest.skip("holds a row lock of PostgreSQL to make the requests queue up")
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from dashboard.services.positions import Fix
+
+    with api.app.app_context():
+        group = context().osmand.group
+    workers = [w.id for w in api.workers(12)]
+    now = TOWN_NOW.astimezone(UTC)
+    results: dict[str, Any] = {}
+
+    def wait_for(check: Any, what: str) -> None:
+        deadline = time.monotonic() + 20
+        while not check():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
+    def send(worker: str, i: int) -> None:
+        fix = Fix(worker, 120.3 + i * 1e-4, 29.6, now - timedelta(seconds=60 - i), 5.0)
+        try:
+            results[worker] = group.store([fix], now)
+        except Exception as err:  # the unknown worker's foreign key
+            results[worker] = err
+
+    with api.services.db.transaction() as blocker:  # the first writer waits on this row lock
+        blocker.execute(text("LOCK TABLE worker_positions IN EXCLUSIVE MODE"))
+        before = group.batches
+        threads = [threading.Thread(target=send, args=(workers[0], 0))]
+        threads[0].start()
+        wait_for(lambda: group.batches == before + 1, "the first batch started")
+        for i, worker in enumerate([*workers[1:], "NO-SUCH-WORKER"], start=1):
+            threads.append(threading.Thread(target=send, args=(worker, i)))
+            threads[-1].start()
+        wait_for(lambda: group.waiting() == 12, "eleven workers and an unknown one queued")
+    for thread in threads:
+        thread.join(30)
+    assert group.batches == before + 2  # the first one, then the eleven others together
+    assert isinstance(results.pop("NO-SUCH-WORKER"), Exception)  # alone: retried one by one
+    assert all(r.stored == 1 for r in results.values()), results
+    assert sorted(results) == sorted(workers)
+    for worker in workers:
+        assert len(_rows(api, worker)) >= 1
