@@ -98,7 +98,16 @@ COMPONENTS: dict[str, Schema] = {
             "area": STR,
             "at": TIME,
             "inside": array(
-                obj({"worker": STR, "name": STR, "since": TIME, "last_fix": TIME, "dwell_s": INT})
+                obj(
+                    {
+                        "worker": STR,
+                        "name": STR,
+                        "grid": STR,
+                        "since": TIME,
+                        "last_fix": TIME,
+                        "dwell_s": INT,
+                    }
+                )
             ),
         }
     ),
