@@ -19,6 +19,7 @@ from dashboard.i18n import Lang, t
 from dashboard.read.track_views import Replay, WorkerReplay
 
 W, H, PAD = 1000.0, 720.0, 36.0  # the map's SVG units (drawn 180 mm wide)
+LABEL_ROOM = 150.0  # right of the fitted track: room for the last labels
 EARTH_M_PER_DEG = 111_195.0
 
 
@@ -28,7 +29,40 @@ def _local(epoch: float, tz: ZoneInfo, fmt: str = "%H:%M") -> str:
 
 def _duration(seconds: float, lang: Lang) -> str:
     minutes = round(seconds / 60)
+    if minutes < 60:
+        return t("trackpdf.minutes", lang).format(m=minutes)
     return t("tracks.hm", lang).format(h=minutes // 60, m=minutes % 60)
+
+
+class _Labels:
+    """Places text labels beside their points without overprinting each other: right, left,
+    above or below, the first free place (else to the right anyway)."""
+
+    def __init__(self) -> None:
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def place(self, x: float, y: float, text: str, size: float) -> tuple[float, float, str]:
+        width = sum(size if ord(c) > 0x2E80 else size * 0.55 for c in text)
+        options = (
+            (x + 12, y + size * 0.35, "start"),
+            (x - 12, y + size * 0.35, "end"),
+            (x - width / 2, y - 12, "start"),
+            (x - width / 2, y + 12 + size, "start"),
+        )
+        for tx, ty, anchor in options:
+            left = tx - width if anchor == "end" else tx
+            box = (left, ty - size, left + width, ty + 2)
+            inside = box[0] >= 0 and box[2] <= W and box[1] >= 0 and box[3] <= H
+            if inside and not any(_overlap(box, b) for b in self.boxes):
+                self.boxes.append(box)
+                return tx, ty, anchor
+        tx, ty, anchor = options[0]
+        self.boxes.append((tx, ty - size, tx + width, ty + 2))
+        return tx, ty, anchor
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 class _Frame:
@@ -41,8 +75,8 @@ class _Frame:
         west, east, south, north = min(lons), max(lons), min(lats), max(lats)
         span_x = max((east - west) * self.k, 1e-6)
         span_y = max(north - south, 1e-6)
-        self.scale = min((W - 2 * PAD) / span_x, (H - 2 * PAD) / span_y)
-        self.x0 = (W - span_x * self.scale) / 2 - west * self.k * self.scale
+        self.scale = min((W - 2 * PAD - LABEL_ROOM) / span_x, (H - 2 * PAD) / span_y)
+        self.x0 = (W - LABEL_ROOM - span_x * self.scale) / 2 - west * self.k * self.scale
         self.y0 = (H - span_y * self.scale) / 2 + north * self.scale
 
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
@@ -104,15 +138,20 @@ def track_svg(w: WorkerReplay, grid: list[list[list[float]]], lang: Lang, tz: Zo
                 f'<path class="filtered" d="M{x - 4:.1f},{y - 4:.1f}L{x + 4:.1f},{y + 4:.1f}'
                 f'M{x - 4:.1f},{y + 4:.1f}L{x + 4:.1f},{y - 4:.1f}"/>'
             )
+    labels = _Labels()
+    for _a, _b, lon, lat in w.stops:
+        x, y = frame.xy(lon, lat)
+        labels.boxes.append((x - 9, y - 9, x + 9, y + 9))  # the dots first: labels avoid them
     if points:
         for key, (lon, lat), css in (
             ("trackpdf.start", points[0], "start"),
             ("trackpdf.end", points[-1], "end"),
         ):
             x, y = frame.xy(lon, lat)
+            lx, ly, anchor = labels.place(x, y, t(key, lang), 15)
             parts.append(
                 f'<circle class="{css}" cx="{x:.1f}" cy="{y:.1f}" r="7"/>'
-                f'<text class="{css}-label" x="{x + 10:.1f}" y="{y - 8:.1f}">'
+                f'<text class="{css}-label" x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">'
                 f"{escape(t(key, lang))}</text>"
             )
     for i, (start, end, lon, lat) in enumerate(w.stops, start=1):
@@ -123,10 +162,12 @@ def track_svg(w: WorkerReplay, grid: list[list[list[float]]], lang: Lang, tz: Zo
             end=_local(end, tz),
             minutes=round((end - start) / 60),
         )
+        lx, ly, anchor = labels.place(x, y, f"{i} {label}", 14)
         parts.append(
             f'<g class="stop" data-stop="{i}"><circle cx="{x:.1f}" cy="{y:.1f}" r="9"/>'
             f'<text class="num" x="{x:.1f}" y="{y + 4:.1f}">{i}</text>'
-            f'<text class="label" x="{x + 12:.1f}" y="{y + 4:.1f}">{escape(label)}</text></g>'
+            f'<text class="label" x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">'
+            f"<tspan class='n'>{i}</tspan> {escape(label)}</text></g>"
         )
     for at, lon, lat, case_id in w.cases:
         x, y = frame.xy(lon, lat)
@@ -157,14 +198,17 @@ h1 { font-size: 17pt; margin: 0 0 2mm; }
 .map .stop circle { fill: #ffb300; stroke: #6d4c00; stroke-width: 1.5; }
 .map .stop .num { font-size: 12px; font-weight: 700; text-anchor: middle; }
 .map .stop .label { font-size: 14px; paint-order: stroke; stroke: #fff; stroke-width: 4px; }
+.map .stop .label .n { font-weight: 700; fill: #8a5a00; }
 .map .case path { fill: #e91e63; } .map .case text { font-size: 13px; fill: #880e4f; }
 .map .bar line { stroke: #111; stroke-width: 2; } .map .bar text { font-size: 14px; }
 .map .north { text-anchor: end; font-size: 15px; font-weight: 700; }
 .cols { display: flex; gap: 6mm; margin-top: 4mm; }
-.cols > div { flex: 1; }
+.cols > div:first-child { flex: 1; } .cols > div:last-child { flex: 1.4; }
 h2 { font-size: 12pt; margin: 3mm 0 1.5mm; border-bottom: 1px solid #bbb; }
-table { border-collapse: collapse; width: 100%; }
-td, th { border: 1px solid #ccc; padding: 1mm 2mm; text-align: left; font-weight: normal; }
+table { border-collapse: collapse; width: 100%; page-break-inside: auto; }
+tr { page-break-inside: avoid; }
+td, th { border: 1px solid #ccc; padding: 1mm 1.5mm; text-align: left; font-weight: normal;
+  font-size: 9.5pt; white-space: nowrap; }
 th { background: #f1f1f1; }
 .legend span { margin-right: 5mm; white-space: nowrap; }
 .legend i { display: inline-block; width: 5mm; height: 2.5mm; margin-right: 1mm;

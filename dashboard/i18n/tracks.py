@@ -45,6 +45,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "trackpdf.start": ("起点", "Start"),
     "trackpdf.end": ("终点", "End"),
     "trackpdf.stop_label": ("{start}–{end}（{minutes} 分钟）", "{start}–{end} ({minutes} min)"),
+    "trackpdf.minutes": ("{m} 分钟", "{m} min"),
     "trackpdf.km": ("{n} 公里", "{n} km"),
     "trackpdf.m": ("{n} 米", "{n} m"),
     "trackpdf.patrol": ("巡查时长", "Time on patrol"),
