@@ -318,7 +318,7 @@
     /* A popup at ``latlng`` holding ``node`` (built with textContent by the caller). */
     WallMap.prototype.popup = function (latlng, node) {
       if (!this.popupLayer) {
-        this.popupLayer = L.popup({ className: "geofence-popup", maxWidth: 460, minWidth: 300, autoPan: true });
+        this.popupLayer = L.popup({ className: "geofence-popup", maxWidth: 560, minWidth: 400, autoPan: true });
       }
       this.popupLayer.setLatLng(latlng).setContent(node).openOn(this.map);
     };
