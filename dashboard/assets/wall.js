@@ -138,8 +138,7 @@
         if (!data) { box.textContent = L["wall.geofence_outside"]; return; }
         const now = Date.parse(data.at);
         this._fenceSection(box, L["wall.geofence_grid"].replace("{code}", data.grid.code), data.grid.inside, now);
-        this._fenceSection(box, L["wall.geofence_village"].replace("{name}", data.village.name),
-          data.village.inside, now);
+        this._fenceSection(box, data.village.name, data.village.inside, now);
         box.dataset.loaded = "1";
       })
       .catch((err) => {
