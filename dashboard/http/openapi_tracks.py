@@ -134,6 +134,24 @@ def paths() -> dict[str, dict[str, Schema]]:
                 parameters=[_WORKER_ID, *_SPAN],
             )
         },
+        "/api/v1/workers/{worker_id}/track.pdf": {
+            "get": house(
+                "The printable track map of a worker over a range: the map with the stops' "
+                "times, the summary, the stops and cases (A4 PDF; 503 without a renderer; a "
+                "heavy request)",
+                {
+                    "200": {
+                        "description": "PDF",
+                        "content": {"application/pdf": {"schema": {"type": "string"}}},
+                    }
+                },
+                parameters=[
+                    _WORKER_ID,
+                    *_SPAN,
+                    query("lang", {"enum": ["zh", "en"]}, "the page's language (default zh)"),
+                ],
+            )
+        },
         "/api/v1/workers/{worker_id}/patrol": {
             "get": house(
                 "A worker's patrol summary: distance, time on patrol, stops, silent and "
