@@ -117,6 +117,7 @@ EXPECT: dict[str, Rule_] = {
     # a grid worker reads only their own track (the sample worker is nobody's: denied).
     "osmand.osmand": PUBLIC,
     "api.tracks.track": perm(P.VIEW_POSITIONS),
+    "api.tracks.track_pdf": perm(P.VIEW_POSITIONS),
     "api.tracks.worker_patrol": perm(P.VIEW_POSITIONS),
     "api.tracks.area_patrol": perm(P.VIEW_POSITIONS),
     "api.tracks.moment": perm(P.VIEW_POSITIONS),
