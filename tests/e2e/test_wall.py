@@ -359,9 +359,9 @@ def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, sc
         ),
     )
     mine = [r for r in rows if r[0] == worker]
-    assert len(mine) == 2  # in the grid's list and the village's
-    assert mine[0][1] == name and mine[0][2] in {"停留 20 分钟", "停留 21 分钟"}
     heads = screen.execute_script(
         "return Array.from(document.querySelectorAll('.geofence-head')).map((e) => e.textContent)"
     )
+    assert len(mine) == 2, (worker, grid, heads, rows)  # in the grid's list and the village's
+    assert mine[0][1] == name and mine[0][2] in {"停留 20 分钟", "停留 21 分钟"}
     assert heads[0].startswith(f"网格 {grid}")
