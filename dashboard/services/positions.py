@@ -300,6 +300,8 @@ class GroupCommit:
                 else:
                     nxt.lead = True
             for waiting in batch:
+                if waiting.result is None and waiting.error is None:  # the writer was stopped
+                    waiting.error = RuntimeError("the fixes were not stored (server stopping)")
                 waiting.done.set()
             if nxt is not None:
                 nxt.done.set()

@@ -2,11 +2,13 @@
 
 - ``DeviceRegistry``: an admin binds a tracker's device id to a grid worker (``run.py device
   bind``, the admin page); the OsmAnd door knows a device only through that binding.
-- ``OsmandIntake``: fixes parsed by dashboard.domain.osmand are stored through
-  PositionService.store (the filters, the live dot, the screens); a fix with ``alarm=sos`` becomes
+- ``OsmandIntake``: fixes parsed by dashboard.domain.osmand are stored through the positions
+  service (the filters, the live dot, the screens), requests that arrive together in one
+  transaction (``GroupCommit``); a fix with ``alarm=sos`` becomes
   a one-click emergency (source EMERGENCY) at that worker's position through CaseService, with an
   Idempotency-Key of the device and time so a resent backlog raises it once.
-- ``read_track``: one worker's fixes between two times, in time order, filtered ones included.
+- ``read_track``: one worker's fixes between two times, in time order, filtered ones included;
+  ``read_track_columns``: the same as columns (the replay and the statistics).
 """
 
 from __future__ import annotations
