@@ -346,8 +346,20 @@ def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, sc
         for k in range(0, 20, 2)
     ]
     wall.api("POST", "/api/v1/positions", {"fixes": fixes})
-    until(screen, lambda b: b.execute_script("return !!window.GccWall.current.map.group"), 30)
-    x, y = screen.execute_script(CLICK_POINT, spot.x, spot.y)
+    until(screen, lambda b: b.execute_script("return !!window.GccWall.current.layerShown"), 30)
+    # The map settled (a fit or zoom still animating would move the point under the click).
+    seen: list[Any] = [None]
+
+    def settled(b: Any) -> Any:
+        point = b.execute_script(CLICK_POINT, spot.x, spot.y)
+        steady = (
+            seen[0] is not None
+            and max(abs(p - q) for p, q in zip(point, seen[0], strict=True)) < 0.5
+        )
+        seen[0] = point
+        return steady and point
+
+    x, y = until(screen, settled)
     area = screen.find_element(By.CSS_SELECTOR, "#wall-map")
     ActionChains(screen).move_to_element_with_offset(area, int(x), int(y)).click().perform()
     rows = until(
