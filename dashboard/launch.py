@@ -20,9 +20,14 @@ logger = logging.getLogger(__name__)
 
 def deployment_problems(config: AppConfig) -> list[str]:
     """What keeps ``server.workers`` processes from serving together (empty: fine)."""
-    if config.server.workers == 1:
-        return []
     problems = []
+    if config.tracks.osmand_port == config.server.port:
+        problems.append(
+            "[tracks] osmand_port is the web port: give the OsmAnd door a port of its own "
+            "(0: only /osmand on the web port)"
+        )
+    if config.server.workers == 1:
+        return problems
     if config.bus.backend != "redis":
         problems.append(
             'several workers need [bus] backend = "redis" (the screens\' events and the '
