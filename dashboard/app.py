@@ -73,7 +73,9 @@ PAGES = (
 )
 
 
-def create_app(services: Services) -> Flask:
+def create_app(services: Services, *, osmand_thread: bool = True) -> Flask:
+    """``osmand_thread``: serve ``[tracks] osmand_port`` from this process (the built-in
+    server); the production server binds it in its master and passes False."""
     server = Flask("dashboard")
     server.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024  # photos; larger bodies get 413
     server.extensions["gcc"] = services
@@ -117,6 +119,7 @@ def create_app(services: Services) -> Flask:
         start_video,  # /video: the capture client, frame fan-out, status poller
         start_field_socket,  # /field: the phones' tasks and the video calls (issue 14)
         start_socket_guard,  # sockets that do not authenticate in time: closed
-        partial(start_osmand_port, server),  # [tracks] osmand_port: OsmAnd at / on its own port
+        # [tracks] osmand_port: OsmAnd at / on its own port (gunicorn: in its master)
+        *([partial(start_osmand_port, server)] if osmand_thread else []),
     )
     return server

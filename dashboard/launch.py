@@ -20,9 +20,14 @@ logger = logging.getLogger(__name__)
 
 def deployment_problems(config: AppConfig) -> list[str]:
     """What keeps ``server.workers`` processes from serving together (empty: fine)."""
-    if config.server.workers == 1:
-        return []
     problems = []
+    if config.tracks.osmand_port == config.server.port:
+        problems.append(
+            "[tracks] osmand_port is the web port: give the OsmAnd door a port of its own "
+            "(0: only /osmand on the web port)"
+        )
+    if config.server.workers == 1:
+        return problems
     if config.bus.backend != "redis":
         problems.append(
             'several workers need [bus] backend = "redis" (the screens\' events and the '
@@ -68,7 +73,8 @@ def _worker_app(config: AppConfig, secret_key: str) -> tuple[Any, Services]:
     from dashboard.wiring import build_services, start_relay, start_webhooks
 
     services = build_services(config)
-    server = create_app(services)  # the pages, the live sockets, the socket guard
+    # the pages, the live sockets, the socket guard; the OsmAnd port is the master's listener
+    server = create_app(services, osmand_thread=False)
     server.secret_key = secret_key
     warn_calendar_gap(config, services.reference, services.clock.now())
     gc.collect()

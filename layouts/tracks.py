@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from dash import dcc, html
@@ -126,7 +127,6 @@ def _player(lang: Lang) -> html.Div:
 
 def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
     lang, tz, s = view.lang, view.tz, w.summary
-    flagged = sum(1 for f in w.fixes if not f[3])
     share = s["inside_share"]
     rows = [
         (
@@ -170,7 +170,19 @@ def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
                 ],
             ),
             html.Div(
-                t("tracks.fixes", lang).format(n=len(w.fixes), m=flagged), className="tr-muted"
+                t("tracks.fixes", lang).format(n=w.fix_count, m=w.flagged), className="tr-muted"
+            ),
+            *(
+                [
+                    html.A(
+                        t("tracks.pdf", lang),
+                        href=_pdf_href(w.worker_id, view.replay.start, view.replay.end, lang),
+                        target="_blank",
+                        className="tr-btn tr-pdf",
+                    )
+                ]
+                if view.replay is not None
+                else []
             ),
             html.Table(
                 [html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="tr-summary"
@@ -183,6 +195,12 @@ def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
         className="tr-worker",
         **data_attrs(worker=w.worker_id),
     )
+
+
+def _pdf_href(worker_id: str, start: datetime, end: datetime, lang: Lang) -> str:
+    """The printable track map of one worker over the replayed range (the API's PDF)."""
+    query = urlencode({"from": start.isoformat(), "to": end.isoformat(), "lang": lang})
+    return f"/api/v1/workers/{quote(worker_id, safe='')}/track.pdf?{query}"
 
 
 COLORS = ("#3fd0ff", "#ffb83d", "#34e39a", "#ff6bd6", "#b18cff", "#ff7a45", "#9be15d", "#4dd4c4")

@@ -60,6 +60,7 @@
     const WallMap = W.mapClass();
     this.map = new WallMap(root.querySelector("#wall-map"), this.cfg);
     this.map.onDrill = (code) => this.drill(code);
+    this.map.onPlace = (latlng) => this.geofence(latlng);
     this.layerShown = null;
     this._bindAlarm();
     root.querySelector("#wall-back").addEventListener("click", () => this.back());
@@ -117,6 +118,80 @@
         note.classList.remove("hidden");
       })
       .finally(() => { if (this.layerLoading === key) this.layerLoading = null; });
+  };
+
+  /* ---- the geofence: who is inside the clicked grid and village now ---------------------- */
+  Wall.prototype.geofence = function (latlng) {
+    const L = this.cfg.labels;
+    const box = document.createElement("div");
+    box.className = "geofence";
+    box.textContent = L["wall.geofence_loading"];
+    this.map.popup(latlng, box);
+    const url = API + "geofence?lon=" + latlng.lng.toFixed(6) + "&lat=" + latlng.lat.toFixed(6);
+    fetch(url, { credentials: "same-origin" })
+      .then((resp) => {
+        if (resp.status === 404) return null;
+        if (!resp.ok) throw new Error("HTTP " + resp.status);
+        return resp.json();
+      })
+      .then((data) => {
+        box.textContent = "";
+        if (!data) { box.textContent = L["wall.geofence_outside"]; return; }
+        const now = Date.parse(data.at);
+        this._fenceSection(box, L["wall.geofence_grid"].replace("{code}", data.grid.code), data.grid.inside, now);
+        this._fenceSection(box, data.village.name, data.village.inside, now);
+        box.dataset.loaded = "1";
+      })
+      .catch((err) => {
+        console.warn("wall: geofence not loaded:", err.message);
+        box.textContent = L["wall.geofence_error"];
+      });
+  };
+
+  const FENCE_ROWS = 12; // more are counted, not listed
+
+  Wall.prototype._fenceSection = function (box, title, inside, now) {
+    const L = this.cfg.labels;
+    const D = window.GccDom;
+    const head = document.createElement("div");
+    head.className = "geofence-head";
+    head.textContent = title + " · " + L["wall.geofence_count"].replace("{n}", inside.length);
+    box.appendChild(head);
+    if (!inside.length) {
+      const none = document.createElement("div");
+      none.className = "geofence-none";
+      none.textContent = L["wall.geofence_none"];
+      box.appendChild(none);
+      return;
+    }
+    const hhmm = D.dtf("en-GB", { timeZone: this.cfg.tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const table = document.createElement("table");
+    table.className = "geofence-rows";
+    inside.slice().sort((a, b) => b.dwell_s - a.dwell_s).slice(0, FENCE_ROWS).forEach((w) => {
+      const tr = table.insertRow();
+      tr.dataset.worker = w.worker;
+      tr.insertCell().textContent = w.name;
+      tr.insertCell().textContent = L["wall.geofence_since"].replace("{t}", hhmm.format(new Date(Date.parse(w.since))));
+      const dwell = tr.insertCell();
+      dwell.className = "dwell";
+      dwell.textContent = this._duration(w.dwell_s);
+      const age = Math.max(0, Math.round((now - Date.parse(w.last_fix)) / 60000));
+      tr.insertCell().textContent = L["wall.geofence_fix_age"].replace("{m}", age);
+    });
+    box.appendChild(table);
+    if (inside.length > FENCE_ROWS) {
+      const more = document.createElement("div");
+      more.className = "geofence-none";
+      more.textContent = L["wall.geofence_more"].replace("{n}", inside.length - FENCE_ROWS);
+      box.appendChild(more);
+    }
+  };
+
+  Wall.prototype._duration = function (seconds) {
+    const L = this.cfg.labels;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return L["wall.geofence_minutes"].replace("{m}", minutes);
+    return L["wall.geofence_hours"].replace("{h}", Math.floor(minutes / 60)).replace("{m}", minutes % 60);
   };
 
   /* ---- levels ---------------------------------------------------------------------------- */

@@ -9,7 +9,8 @@
    forced thousands of layouts at a city's first paint). Worker positions are one canvas: single
    dots when few are in view, otherwise counted into 16-pixel cells (a city's 26,000 workers are a
    few hundred circles, not a cyan wash), projected with plain arithmetic, redrawn at most once a
-   second. Dash loads assets/vendor/ after this file, so the class is built on first use, when
+   second. A click on a village opens who is inside that grid and village now (the geofence,
+   wall.js). Dash loads assets/vendor/ after this file, so the class is built on first use, when
    Leaflet is there (GccWall.mapClass()). */
 (function () {
   "use strict";
@@ -144,6 +145,7 @@
       this.pins = new Map(); // case id -> {marker, until}
       this.pulse = false;
       this.onDrill = null;
+      this.onPlace = null; // a click on a village: (latlng) -> the geofence popup (wall.js)
       this.map.on("zoomend", () => { this.labelsDirty = true; });
     }
 
@@ -164,7 +166,7 @@
       this.labelAll = kind === "villages" && features.length <= LABEL_ALL_UP_TO;
       this.group = L.geoJSON(geojson, {
         renderer: this.renderer,
-        interactive: kind === "towns",
+        interactive: true, // towns drill in; a village answers who is inside it (onPlace)
         style: () => STYLE_OK,
         onEachFeature: (f, layer) => {
           const code = f.properties.code;
@@ -172,6 +174,7 @@
           if (kind === "villages" && !this.statuses.has(code)) this.statuses.set(code, f.properties.status);
           layer.look = null;
           if (kind === "towns") layer.on("click", () => { if (this.onDrill) this.onDrill(code); });
+          else layer.on("click", (e) => { if (this.onPlace) this.onPlace(e.latlng); });
           this.layers.set(code, layer);
         },
       }).addTo(this.map);
@@ -310,6 +313,14 @@
         this.pins.get(id).marker.remove();
         this.pins.delete(id);
       });
+    };
+
+    /* A popup at ``latlng`` holding ``node`` (built with textContent by the caller). */
+    WallMap.prototype.popup = function (latlng, node) {
+      if (!this.popupLayer) {
+        this.popupLayer = L.popup({ className: "geofence-popup", maxWidth: 560, minWidth: 400, autoPan: true });
+      }
+      this.popupLayer.setLatLng(latlng).setContent(node).openOn(this.map);
     };
 
     WallMap.prototype.clearPins = function () {

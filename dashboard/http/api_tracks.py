@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from dashboard.domain.permissions import Permission
@@ -25,10 +25,14 @@ from dashboard.domain.roles import Role
 from dashboard.domain.time_bounds import check_query_time
 from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
+from dashboard.i18n import LANGS, t
 from dashboard.security.heavy import heavy
 from dashboard.security.principal import Principal
 from dashboard.services.patrol_stats import PatrolStats, everyone_at, inside_now
+from dashboard.services.track_replay import build_replay
 from dashboard.services.tracks import check_span, read_track, worker_place
+from dashboard.services.trend_render import RenderUnavailable, html_pdf
+from layouts.track_print import track_print_html
 
 bp = Blueprint("tracks", __name__)
 _KEY = "gcc_patrol_stats"
@@ -100,6 +104,40 @@ def track(worker_id: str) -> ResponseReturnValue:
     start, end = _span()
     fixes = read_track(context().services.db, worker_id, start, end)
     return jsonify({"worker": worker_id, "fixes": [f.as_json() for f in fixes]})
+
+
+@bp.get("/workers/<worker_id>/track.pdf")
+@heavy("search")
+def track_pdf(worker_id: str) -> ResponseReturnValue:
+    """The printable track map with the stops' times (A4 PDF, layouts/track_print.py)."""
+    who = principal()
+    _may_see_worker(who, worker_id)
+    start, end = _span()
+    lang = request.args.get("lang", "zh")
+    if lang not in LANGS:
+        raise ApiError(422, "bad_lang", "lang is zh or en", "lang")
+    services = context().services
+    cfg = services.config.tracks
+    replay = build_replay(services.db, cfg, [worker_id], start, end)
+    if not replay.workers:
+        raise ApiError(404, "unknown_worker", f"no grid worker {worker_id!r} in your area")
+    page = track_print_html(
+        replay,
+        lang,
+        services.reference.calendar.tz,
+        services.clock.now(),
+        services.config.ui.title or t("app.title", lang),
+        (cfg.stop_radius_m, cfg.stop_minutes),
+    )
+    try:
+        pdf = html_pdf(page)
+    except RenderUnavailable as err:
+        raise ApiError(503, "render_unavailable", str(err)) from None
+    day = start.astimezone(services.reference.calendar.tz).strftime("%Y%m%d")
+    safe = "".join(c for c in worker_id if c.isascii() and (c.isalnum() or c in "-_"))[:40]
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="track-{safe}-{day}.pdf"'
+    return response
 
 
 @bp.get("/workers/<worker_id>/patrol")

@@ -6,7 +6,10 @@ a narrower area.
 - ``/wall/villages.geojson?area=`` — the villages of an area (a town's, when the wall drills in),
   the same features as ``/villages.geojson``;
 - ``/wall/snapshot?area=`` — the wall's snapshot for that area (no alarms: the banner stays the
-  wall's own), rate-limited as a heavy request.
+  wall's own), rate-limited as a heavy request;
+- ``/wall/geofence?lon=&lat=`` — a click on the map (issue 16): the grid and the village at that
+  point, each with the workers inside now and their dwell time (the grid is the geofence), for
+  principals who may see positions; a heavy request.
 
 ``area`` must lie inside the caller's scope (404 otherwise, as for any place it may not see).
 Every answer is gzip-compressed when the browser accepts it (dashboard/http/compression.py), and
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -30,6 +34,7 @@ from dashboard.http.errors import ApiError
 from dashboard.read.wall import narrowed, wall_view
 from dashboard.security.heavy import heavy
 from dashboard.security.web import require
+from dashboard.services.patrol_stats import geofence_at
 from dashboard.storage.models import Town
 from dashboard.storage.scoping import in_area
 
@@ -102,4 +107,31 @@ def snapshot() -> ResponseReturnValue:
         now = services.clock.now()
         data = wall_view(session, scope, now, services.reference.calendar.tz, alarms_since=now)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _answer(body, "application/json")
+
+
+@bp.get("/geofence")
+@require(Permission.VIEW_POSITIONS)
+@heavy("search")
+def geofence() -> ResponseReturnValue:
+    try:
+        lon, lat = float(request.args.get("lon", "")), float(request.args.get("lat", ""))
+    except ValueError:
+        raise ApiError(400, "bad_point", "lon and lat must be numbers") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ApiError(400, "bad_point", "lon or lat out of range")
+    services = context().services
+    fresh = timedelta(minutes=services.config.tracks.silent_minutes)
+    answer = geofence_at(
+        services.db,
+        services.locator,
+        principal().scope.area_code or "",
+        lon,
+        lat,
+        services.clock.now(),
+        fresh,
+    )
+    if answer is None:
+        raise ApiError(404, "not_found", "no grid of your area at this point")
+    body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
     return _answer(body, "application/json")

@@ -98,7 +98,16 @@ COMPONENTS: dict[str, Schema] = {
             "area": STR,
             "at": TIME,
             "inside": array(
-                obj({"worker": STR, "name": STR, "since": TIME, "last_fix": TIME, "dwell_s": INT})
+                obj(
+                    {
+                        "worker": STR,
+                        "name": STR,
+                        "grid": STR,
+                        "since": TIME,
+                        "last_fix": TIME,
+                        "dwell_s": INT,
+                    }
+                )
             ),
         }
     ),
@@ -123,6 +132,24 @@ def paths() -> dict[str, dict[str, Schema]]:
                 "flags (a grid worker: only their own; a heavy request)",
                 {"200": json_ok(ref("Track"))},
                 parameters=[_WORKER_ID, *_SPAN],
+            )
+        },
+        "/api/v1/workers/{worker_id}/track.pdf": {
+            "get": house(
+                "The printable track map of a worker over a range: the map with the stops' "
+                "times, the summary, the stops and cases (A4 PDF; 503 without a renderer; a "
+                "heavy request)",
+                {
+                    "200": {
+                        "description": "PDF",
+                        "content": {"application/pdf": {"schema": {"type": "string"}}},
+                    }
+                },
+                parameters=[
+                    _WORKER_ID,
+                    *_SPAN,
+                    query("lang", {"enum": ["zh", "en"]}, "the page's language (default zh)"),
+                ],
             )
         },
         "/api/v1/workers/{worker_id}/patrol": {

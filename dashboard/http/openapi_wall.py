@@ -75,6 +75,26 @@ COMPONENTS: dict[str, Schema] = {
     ),
 }
 
+_INSIDE = array(
+    obj(
+        {
+            "worker": STR,
+            "name": STR,
+            "grid": STR,
+            "since": TIME,
+            "last_fix": TIME,
+            "dwell_s": INT,
+        }
+    )
+)
+COMPONENTS["WallGeofence"] = obj(
+    {
+        "at": TIME,
+        "grid": obj({"code": STR, "inside": _INSIDE}),
+        "village": obj({"code": STR, "name": STR, "inside": _INSIDE}),
+    }
+)
+
 BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 _AREA = query(
@@ -104,6 +124,28 @@ def paths() -> dict[str, dict[str, Schema]]:
         "/api/v1/wall/villages.geojson": {
             "get": _layer(
                 "The villages of an area with their status (with an ETag)", "WallVillages"
+            )
+        },
+        "/api/v1/wall/geofence": {
+            "get": house(
+                "A click on the wall's map: the grid and the village at a point, who is inside "
+                "each now and their dwell (view_positions; a heavy request; 404 outside the "
+                "caller's grids)",
+                {"200": json_ok(ref("WallGeofence"))},
+                parameters=[
+                    query(
+                        "lon",
+                        {"type": "number", "minimum": -180, "maximum": 180},
+                        "WGS-84",
+                        required=True,
+                    ),
+                    query(
+                        "lat",
+                        {"type": "number", "minimum": -90, "maximum": 90},
+                        "WGS-84",
+                        required=True,
+                    ),
+                ],
             )
         },
         "/api/v1/wall/snapshot": {

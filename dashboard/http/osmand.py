@@ -16,11 +16,13 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, current_app, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from dashboard.domain.osmand import OsmandError, device_of, parse_json, parse_query
 from dashboard.security.web import public
@@ -41,7 +43,7 @@ def _plain(text: str, status: int) -> Response:
     return Response(text, status=status, mimetype="text/plain")
 
 
-def handle(intake: OsmandIntake, now: Callable[[], datetime]) -> ResponseReturnValue:
+def handle(intake: OsmandIntake, now: Callable[[], datetime], request: Request) -> Response:
     """One OsmAnd request on whichever port it came in."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _plain("request body too large", 413)
@@ -83,7 +85,7 @@ def _known(intake: OsmandIntake, device: str | None) -> str:
 @public
 def osmand() -> ResponseReturnValue:
     intake, services = current_app.extensions[_KEY]
-    return handle(intake, services.clock.now)
+    return handle(intake, services.clock.now, request)
 
 
 def install_osmand(server: Flask, services: Services, intake: OsmandIntake) -> None:
@@ -91,33 +93,57 @@ def install_osmand(server: Flask, services: Services, intake: OsmandIntake) -> N
     server.register_blueprint(bp)
 
 
-def port_app(services: Services, intake: OsmandIntake) -> Flask:
-    """The app of the OsmAnd port: ``/`` (any path, as trackers are configured with a bare
-    host:port) and nothing else."""
-    app = Flask("osmand")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+class _PortRequest(Request):
+    max_content_length = MAX_BODY
+    max_form_memory_size = MAX_BODY
 
-    def door(path: str = "") -> ResponseReturnValue:
-        return handle(intake, services.clock.now)
 
-    app.add_url_rule("/", "door", door, methods=["GET", "POST"])
-    app.add_url_rule("/<path:path>", "door_path", door, methods=["GET", "POST"])
+WsgiApp = Callable[[dict[str, Any], Any], Any]
+
+
+def port_app(services: Services, intake: OsmandIntake) -> WsgiApp:
+    """The app of the OsmAnd port: ``/`` and any path (trackers are configured with a bare
+    host:port), nothing else. A plain WSGI callable over Werkzeug's request (no Flask: the
+    port has one door, and every fix pays for what runs per request)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        req = _PortRequest(environ)
+        try:
+            response = handle(intake, services.clock.now, req)
+        except RequestEntityTooLarge:
+            response = _plain("request body too large", 413)
+        except Exception:  # the database away: the tracker keeps the fix and sends it again
+            logger.exception("OsmAnd request failed")
+            response = _plain("try again later", 503)
+            response.headers["Retry-After"] = "5"
+        return response(environ, start_response)
+
     return app
 
 
-def start_osmand_port(server_app: Flask, services: Services) -> Stop | None:
-    """Serve the OsmAnd port when ``[tracks] osmand_port`` is set (a thread per connection,
-    the same connection limits as the web port); the intake is the web app's."""
-    port = services.config.tracks.osmand_port
-    if not port:
+def osmand_port_app(server_app: Flask, services: Services) -> WsgiApp | None:
+    """The app of the OsmAnd port with the web app's intake; None without ``osmand_port``."""
+    if not services.config.tracks.osmand_port:
         return None
     intake: OsmandIntake = server_app.extensions[_KEY][0]
+    return port_app(services, intake)
+
+
+def start_osmand_port(server_app: Flask, services: Services) -> Stop | None:
+    """The built-in server (the demo, ``serve --dev``, one process): serve the OsmAnd port in
+    a thread when ``[tracks] osmand_port`` is set (a thread per connection, the same connection
+    limits as the web port). The production server (gunicorn, N workers) binds that port once
+    in its master instead (dashboard.http.production), and its workers do not call this."""
+    port = services.config.tracks.osmand_port
+    app = osmand_port_app(server_app, services)
+    if app is None:
+        return None
     from dashboard.http.serving import make_request_handler
 
     server = make_server(
         services.config.server.host,
         port,
-        port_app(services, intake),
+        app,
         threaded=True,
         request_handler=make_request_handler(services.config),
     )

@@ -19,6 +19,14 @@ What the built-in server's request handler (dashboard.http.serving) bounds, here
 - threads: ``server.threads`` per worker; the connection cap stays below it (``reserve_threads``),
   so screens can never take the last threads that page requests need.
 
+The OsmAnd door's own port (``[tracks] osmand_port``, issue 16) is a second listener of the
+same server: the master binds it once beside the web port and every worker accepts on both, so
+N workers share it as they share the web port (no double bind, no worker that alone owns it, a
+killed worker's share taken over by the others, the same limits and graceful stop).
+``PortDispatch`` hands a request that came in on it to the OsmAnd app (``/`` and any path), and
+the worker class keeps that port plain HTTP even when the web port has TLS (Traccar's 5055 is
+plain HTTP, and what the built-in server serves there).
+
 Graceful stop (SIGTERM to the master, or to one worker): the worker stops accepting, then closes
 its websockets, so its screens reconnect at once to another worker and resume their sequence
 (a snapshot with its ``seq``, then the deltas chained by ``prev``); requests in flight finish
@@ -28,8 +36,11 @@ within ``graceful_seconds``.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import logging
 import math
+import selectors
 import socket
 import threading
 import time
@@ -37,9 +48,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from dashboard.config import AppConfig
+from dashboard.http.osmand import osmand_port_app
 from dashboard.http.serving import ConnectionLimits, HeaderDeadlines
 
 if TYPE_CHECKING:
@@ -59,6 +71,26 @@ class LimitedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
     """gunicorn's gthread worker with a header deadline and a drain of websockets at stop."""
 
     header_timeout = 10.0
+    plain_ports: frozenset[int] = frozenset()  # listeners served without TLS (the OsmAnd port)
+
+    def accept(self, server: Any, listener: Any) -> None:
+        if not (self.cfg.is_ssl and _port_of(server) in self.plain_ports):
+            super().accept(server, listener)
+            return
+        # gunicorn's accept, with a connection that does not wrap its socket in TLS
+        try:
+            sock, client = listener.accept()
+            conn = TConn(_PlainConfig(self.cfg), sock, client, server)
+            self.nr_conns += 1
+            with self._lock:
+                self.poller.register(
+                    conn.sock,
+                    selectors.EVENT_READ,
+                    functools.partial(self.on_client_socket_readable, conn),
+                )
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
 
     def handle(self, conn: Any) -> Any:
         sock = conn.sock
@@ -71,6 +103,22 @@ class LimitedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)  # alive = False: the loop ends, the listener closes
         threading.Thread(target=_drain, name="drain-screens", daemon=True).start()
+
+
+class _PlainConfig:
+    """gunicorn's configuration as seen by one plain-HTTP connection: ``is_ssl`` false."""
+
+    is_ssl = False
+
+    def __init__(self, cfg: Any) -> None:
+        self._cfg = cfg
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cfg, name)
+
+
+def _port_of(address: Any) -> int | None:
+    return int(address[1]) if isinstance(address, tuple) and len(address) >= 2 else None
 
 
 def _drain() -> None:
@@ -118,6 +166,24 @@ class LimitedApp:
         return _Released(body, lambda: self.limits.release(address))
 
 
+class PortDispatch:
+    """WSGI: a request that came in on one of ``by_port``'s listeners goes to that app, every
+    other one to ``app`` (the local port of the accepted socket decides, not a header)."""
+
+    def __init__(self, app: Any, by_port: dict[int, Any]) -> None:
+        self.app, self.by_port = app, by_port
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        sock = environ.get("gunicorn.socket")
+        port = None
+        if sock is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                port = _port_of(sock.getsockname())
+        app = self.by_port.get(port, self.app) if port is not None else self.app
+        result: Iterable[bytes] = app(environ, start_response)
+        return result
+
+
 class _Released:
     """A response body that releases its connection slot when the server closes it."""
 
@@ -148,9 +214,11 @@ def gunicorn_options(config: AppConfig) -> dict[str, Any]:
     server = config.server
     LimitedThreadWorker.header_timeout = server.header_timeout_seconds
     tls = server.tls_files()  # [server] tls_cert / tls_key: HTTPS without a proxy (phones)
+    osmand = config.tracks.osmand_port  # the OsmAnd door's own port: bound once, in the master
+    LimitedThreadWorker.plain_ports = frozenset({osmand} if osmand else ())
     return {
         **({"certfile": str(tls[0]), "keyfile": str(tls[1])} if tls else {}),
-        "bind": [f"{server.host}:{server.port}"],
+        "bind": [f"{server.host}:{port}" for port in (server.port, osmand) if port],
         "workers": server.workers,
         "worker_class": LimitedThreadWorker,
         "threads": server.threads,
@@ -185,6 +253,9 @@ class ProductionServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships
     def load(self) -> Any:
         app, services = self._build_app()
         _services.append(services)
+        door = osmand_port_app(app, services)  # None without [tracks] osmand_port
+        if door is not None:
+            app = PortDispatch(app, {services.config.tracks.osmand_port: door})
         per_address = (
             None
             if self._config.security.trusted_proxies

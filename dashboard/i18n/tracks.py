@@ -5,6 +5,18 @@ from __future__ import annotations
 ENTRIES: dict[str, tuple[str, str]] = {
     # key: (中文, English)
     "nav.tracks": ("轨迹回放", "Tracks"),
+    # the wall's geofence popup (a click on a village of the wall's map)
+    "wall.geofence_loading": ("正在查询在岗网格员…", "Looking up who is here…"),
+    "wall.geofence_outside": ("此处不在本辖区网格内", "No grid of this area here"),
+    "wall.geofence_error": ("暂时无法查询，请稍后再试", "Not available right now; try again"),
+    "wall.geofence_grid": ("网格 {code}", "Grid {code}"),
+    "wall.geofence_count": ("当前在内 {n} 人", "{n} inside now"),
+    "wall.geofence_none": ("当前无网格员在内", "Nobody inside now"),
+    "wall.geofence_since": ("{t} 进入", "in since {t}"),
+    "wall.geofence_fix_age": ("{m} 分钟前定位", "fix {m} min ago"),
+    "wall.geofence_more": ("另有 {n} 人", "and {n} more"),
+    "wall.geofence_minutes": ("停留 {m} 分钟", "{m} min here"),
+    "wall.geofence_hours": ("停留 {h} 小时 {m} 分", "{h} h {m} min here"),
     "title.tracks": ("轨迹回放", "Track replay"),
     "tracks.title": ("巡查轨迹回放", "Patrol track replay"),
     "tracks.workers": ("网格员编号（可多个，逗号分隔）", "Worker ids (several: comma-separated)"),
@@ -21,6 +33,39 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "tracks.speed": ("速度", "Speed"),
     "tracks.follow": ("跟随", "Follow"),
     "tracks.print": ("导出轨迹图（PNG）", "Track map (PNG)"),
+    "tracks.pdf": ("打印轨迹图（PDF）", "Printable track map (PDF)"),
+    # the printable track map (PDF): evidence of a patrol
+    "trackpdf.title": ("{name}（{worker}）巡查轨迹图", "Patrol track of {name} ({worker})"),
+    "trackpdf.subtitle": (
+        "{center} · 网格 {grid} · {day} {span}",
+        "{center} · grid {grid} · {day} {span}",
+    ),
+    "trackpdf.north": ("北", "N"),
+    "trackpdf.start": ("起点", "Start"),
+    "trackpdf.end": ("终点", "End"),
+    "trackpdf.stop_label": ("{start}–{end}（{minutes} 分钟）", "{start}–{end} ({minutes} min)"),
+    "trackpdf.minutes": ("{m} 分钟", "{m} min"),
+    "trackpdf.km": ("{n} 公里", "{n} km"),
+    "trackpdf.m": ("{n} 米", "{n} m"),
+    "trackpdf.patrol": ("巡查时长", "Time on patrol"),
+    "trackpdf.fixes": ("定位记录", "Fixes"),
+    "trackpdf.no_stops": ("无停留点", "No stops"),
+    "trackpdf.no_cases": ("途中未上报事件", "No cases reported on the way"),
+    "trackpdf.from": ("开始", "From"),
+    "trackpdf.to": ("结束", "To"),
+    "trackpdf.duration": ("停留时长", "Duration"),
+    "trackpdf.where": ("位置（纬度, 经度）", "Where (lat, lon)"),
+    "trackpdf.case": ("事件", "Case"),
+    "trackpdf.time": ("上报时间", "Reported"),
+    "trackpdf.note": (
+        "打印时间 {printed}。依据指挥中心定位记录生成：定位点 {n} 个，其中被过滤 {m} 个（不计入"
+        "里程与停留）；停留点为半径 {radius} 米内持续 {minutes} 分钟以上；时间为北京时间。",
+        "Printed {printed}. Made from the command center's stored fixes: {n} fixes, {m} of "
+        "them filtered (not counted in distance or stops); a stop is {minutes} minutes or more "
+        "within {radius} m; times in China Standard Time.",
+    ),
+    "trackpdf.checked_by": ("核对人：____________", "Checked by: ____________"),
+    "trackpdf.date": ("日期：____________", "Date: ____________"),
     "tracks.summary": ("巡查小结", "Summary"),
     "tracks.distance": ("里程", "Distance"),
     "tracks.moving": ("移动时间", "Time moving"),

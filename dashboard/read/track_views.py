@@ -18,6 +18,8 @@ class WorkerReplay:
     cases: list[list[Any]]  # [epoch, lon, lat, case id]
     summary: dict[str, Any]
     coverage: float | None
+    fix_count: int = 0  # every fix of the range (``fixes`` may be thinned for drawing)
+    flagged: int = 0  # of them, marked by the filters
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import shapely  # type: ignore[import-untyped]
 from sqlalchemy import func, select, text
 
 from dashboard.config import TracksConfig
 from dashboard.domain.patrol import (
     PatrolSummary,
+    Track,
     TrackPoint,
     coverage,
     household_points,
     summarize,
 )
 from dashboard.domain.regions import Location, Polygonal, parse_polygon_geojson
-from dashboard.services.tracks import read_track
+from dashboard.services.tracks import read_track_columns
 from dashboard.storage.db import Database
-from dashboard.storage.models import Grid, GridWorker, PositionFix, WorkerPosition
+from dashboard.storage.models import Grid, GridWorker, PositionFix, Village, WorkerPosition
 from dashboard.storage.scoping import in_area
 
 Locator = Callable[[float, float], Location | None]
@@ -85,9 +87,8 @@ class PatrolStats:
             if worker is None:
                 return None
             name, grid_code, village = worker.name, worker.grid_code, worker.village_code
-        track = read_track(self.db, worker_id, start, end)
-        points = [TrackPoint(f.at, f.lon, f.lat) for f in track if f.valid]
-        return self.stats_of(worker_id, name, grid_code, village, points, len(track))
+        columns = read_track_columns(self.db, worker_id, start, end)
+        return self.stats_of(worker_id, name, grid_code, village, columns.trusted(), len(columns))
 
     def stats_of(
         self,
@@ -95,35 +96,29 @@ class PatrolStats:
         name: str,
         grid_code: str,
         village: str,
-        points: list[TrackPoint],
+        points: list[TrackPoint] | Track,
         total: int,
     ) -> WorkerStats:
         cfg = self.config
         grid = self.grid(grid_code)
         polygon = grid[0] if grid else None
-
+        track = points if isinstance(points, Track) else Track.of(points)
         # Inside the own grid, for every fix at once (shapely's vectorised test).
-        lookup: dict[tuple[float, float], bool] = {}
-        if polygon is not None and points:
-            lons = [p.lon for p in points]
-            lats = [p.lat for p in points]
-            hits = shapely.intersects_xy(polygon, lons, lats).tolist()
-            lookup = dict(zip(zip(lons, lats, strict=True), hits, strict=True))
-
-        def inside(lon: float, lat: float) -> bool:
-            return lookup.get((lon, lat), False)
-
+        if polygon is not None and len(track):
+            inside = np.asarray(shapely.intersects_xy(polygon, track.lon, track.lat), dtype=bool)
+        else:
+            inside = np.zeros(len(track), dtype=bool)
         summary = summarize(
-            points,
+            track,
             inside,
             silent=timedelta(minutes=cfg.silent_minutes),
             stop_radius_m=cfg.stop_radius_m,
             stop_duration=timedelta(minutes=cfg.stop_minutes),
         )
         homes = household_points(grid_code, polygon, grid[1]) if grid else []
-        share = coverage(homes, points, cfg.household_radius_m)
+        share = coverage(homes, track, cfg.household_radius_m)
         return WorkerStats(
-            worker_id, name, grid_code, village, summary, share, total, total - len(points)
+            worker_id, name, grid_code, village, summary, share, total, total - len(track)
         )
 
     def area_stats(self, area: str, start: datetime, end: datetime) -> list[WorkerStats]:
@@ -236,6 +231,14 @@ def _like_prefix(prefix: str) -> str:
     return escaped + "%"
 
 
+def area_polygon(db: Database, area: str) -> Polygonal | None:
+    """The boundary of a grid (15 digits) or village (12), None when unknown."""
+    model: Any = Grid if len(area) == 15 else Village
+    with db.read() as session:
+        geometry = session.scalar(select(model.geometry).where(model.code == area))
+    return None if geometry is None else parse_polygon_geojson(json.loads(geometry))
+
+
 def inside_now(
     db: Database,
     locate: Locator,
@@ -246,32 +249,76 @@ def inside_now(
 ) -> list[dict[str, Any]]:
     """The workers whose live position (at most ``fresh`` old) lies in ``area`` (a grid or
     village code), each with the time they entered it (their trusted fixes walked back from now,
-    at most ``lookback``) and the dwell time in seconds."""
+    at most ``lookback``: the first fix of the newest run inside the area's boundary) and the
+    dwell time in seconds."""
     with db.read() as session:
         rows = session.execute(
-            select(WorkerPosition.worker_id, GridWorker.name, WorkerPosition.at)
+            select(
+                WorkerPosition.worker_id, GridWorker.name, GridWorker.grid_code, WorkerPosition.at
+            )
             .join(GridWorker, GridWorker.id == WorkerPosition.worker_id)
             .where(*in_area(WorkerPosition.grid_code, area), WorkerPosition.at > now - fresh)
             .order_by(WorkerPosition.worker_id)
         ).all()
+    polygon = area_polygon(db, area) if rows else None
     answer = []
-    for worker, name, at in rows:
-        track = [
-            f for f in read_track(db, worker, now - lookback, now + timedelta(seconds=1)) if f.valid
-        ]
+    for worker, name, own_grid, at in rows:
+        track = read_track_columns(db, worker, now - lookback, now + timedelta(seconds=1))
+        trusted = track.trusted()
         since = at
-        for fix in reversed(track):
-            where = locate(fix.lon, fix.lat)
-            if where is None or not where.grid_code.startswith(area):
-                break
-            since = fix.at
+        if len(trusted):
+            if polygon is not None:
+                inside = np.asarray(shapely.intersects_xy(polygon, trusted.lon, trusted.lat))
+            else:  # no boundary stored: the locator, fix by fix
+                inside = np.array(
+                    [
+                        (w := locate(x, y)) is not None and w.grid_code.startswith(area)
+                        for x, y in zip(trusted.lon.tolist(), trusted.lat.tolist(), strict=True)
+                    ],
+                    dtype=bool,
+                )
+            outside = np.flatnonzero(~inside)
+            first = int(outside[-1]) + 1 if len(outside) else 0
+            if first < len(trusted):
+                since = min(at, trusted.at[first])
         answer.append(
             {
                 "worker": worker,
                 "name": name,
+                "grid": own_grid,
                 "since": since.isoformat(),
                 "last_fix": at.isoformat(),
                 "dwell_s": round((now - since).total_seconds()),
             }
         )
     return answer
+
+
+def geofence_at(
+    db: Database,
+    locate: Locator,
+    scope_area: str,
+    lon: float,
+    lat: float,
+    now: datetime,
+    fresh: timedelta,
+) -> dict[str, Any] | None:
+    """The wall's click: the grid and the village at a point (None outside them or outside
+    ``scope_area``), each with who is inside now and their dwell (``inside_now``)."""
+    where = locate(lon, lat)
+    if where is None or not where.grid_code.startswith(scope_area):
+        return None
+    with db.read() as session:
+        village = session.scalar(select(Village.name).where(Village.code == where.village_code))
+    return {
+        "at": now.isoformat(),
+        "grid": {
+            "code": where.grid_code,
+            "inside": inside_now(db, locate, where.grid_code, now, fresh),
+        },
+        "village": {
+            "code": where.village_code,
+            "name": village or where.village_code,
+            "inside": inside_now(db, locate, where.village_code, now, fresh),
+        },
+    }

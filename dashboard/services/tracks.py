@@ -2,11 +2,13 @@
 
 - ``DeviceRegistry``: an admin binds a tracker's device id to a grid worker (``run.py device
   bind``, the admin page); the OsmAnd door knows a device only through that binding.
-- ``OsmandIntake``: fixes parsed by dashboard.domain.osmand are stored through
-  PositionService.store (the filters, the live dot, the screens); a fix with ``alarm=sos`` becomes
+- ``OsmandIntake``: fixes parsed by dashboard.domain.osmand are stored through the positions
+  service (the filters, the live dot, the screens), requests that arrive together in one
+  transaction (``GroupCommit``); a fix with ``alarm=sos`` becomes
   a one-click emergency (source EMERGENCY) at that worker's position through CaseService, with an
   Idempotency-Key of the device and time so a resent backlog raises it once.
-- ``read_track``: one worker's fixes between two times, in time order, filtered ones included.
+- ``read_track``: one worker's fixes between two times, in time order, filtered ones included;
+  ``read_track_columns``: the same as columns (the replay and the statistics).
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+import numpy as np
+from sqlalchemy import delete, func, select
 
 from dashboard.domain.errors import DomainError
 from dashboard.domain.gps_filter import parse_flags
 from dashboard.domain.osmand import OsmandFix
+from dashboard.domain.patrol import Track
 from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Source
 from dashboard.domain.time_bounds import MAX_TRACK_SPAN, check_query_time
 from dashboard.services.cases import CaseRecord, CaseReport, CaseService
-from dashboard.services.positions import BatchResult, Fix, PositionService
+from dashboard.services.positions import BatchResult, Fix, GroupCommit, PositionService
 from dashboard.storage.db import Database
 from dashboard.storage.models import GridWorker, PositionFix, TrackerDevice
 from dashboard.storage.scoping import in_area
@@ -148,6 +152,8 @@ class OsmandIntake:
         self, devices: DeviceRegistry, positions: PositionService, cases: CaseService
     ) -> None:
         self.devices, self.positions, self.cases = devices, positions, cases
+        # One-fix requests from many phones at once: stored together (one commit per batch).
+        self.group = GroupCommit(positions)
 
     def receive(
         self, fixes: Sequence[OsmandFix], now: datetime, worker: str | None = None
@@ -158,7 +164,7 @@ class OsmandIntake:
         worker = worker or self.devices.worker_of(device)
         if worker is None:
             raise UnknownDevice("unknown_device", f"device {device!r} is not bound to a worker")
-        stored = self.positions.store([_fix(worker, f) for f in fixes], now)
+        stored = self.group.store([_fix(worker, f) for f in fixes], now)
         emergency = None
         sos = [f for f in fixes if f.sos]
         if sos:
@@ -270,6 +276,57 @@ def read_track(db: Database, worker_id: str, start: datetime, end: datetime) -> 
             )
             for at, lon, lat, acc, speed, valid, flags in session.connection().execute(query)
         ]
+
+
+@dataclass(frozen=True)
+class TrackColumns:
+    """A worker's fixes between two times as columns (the replay's read: no object per fix)."""
+
+    t: np.ndarray  # epoch seconds
+    lon: np.ndarray
+    lat: np.ndarray
+    valid: np.ndarray  # bool
+    flags: list[str]  # the stored text ("" for a trusted fix)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def trusted(self) -> Track:
+        keep = self.valid
+        return Track(self.t[keep], self.lon[keep], self.lat[keep])
+
+
+def read_track_columns(
+    db: Database, worker_id: str, start: datetime, end: datetime
+) -> TrackColumns:
+    """``read_track`` as columns: one fetch of plain rows, transposed. PostgreSQL sends the
+    times as epoch seconds (a double holds today's microseconds), so no datetime is made."""
+    when: Any = (
+        func.date_part("epoch", PositionFix.at) if db.dialect == "postgresql" else PositionFix.at
+    )
+    query = (
+        select(when, PositionFix.lon, PositionFix.lat, PositionFix.valid, PositionFix.flags)
+        .where(PositionFix.worker_id == worker_id, PositionFix.at >= start, PositionFix.at < end)
+        .order_by(PositionFix.at, PositionFix.id)
+    )
+    with db.read() as session:
+        rows = session.connection().execute(query).fetchall()
+    if not rows:
+        empty = np.zeros(0)
+        return TrackColumns(empty, empty, empty, np.zeros(0, dtype=bool), [])
+    at, lon, lat, valid, flags = zip(*rows, strict=True)
+    t = (
+        np.asarray(at, dtype=float)
+        if db.dialect == "postgresql"
+        else np.fromiter((a.timestamp() for a in at), dtype=float, count=len(at))
+    )
+    return TrackColumns(
+        t,
+        np.asarray(lon, dtype=float),
+        np.asarray(lat, dtype=float),
+        np.asarray(valid, dtype=bool),
+        [f or "" for f in flags],
+    )
 
 
 def worker_place(db: Database, worker_id: str) -> tuple[str, str, str] | None:

@@ -95,6 +95,11 @@ def _create(db: Database, day: date) -> None:
     high = low + timedelta(days=1)
     bounds = {"low": low, "high": high}
     with db.transaction() as session:
+        # First wait for the inserts in flight and hold new ones until the commit: an insert
+        # that routed its row with the partitions of before the ATTACH would put a row of this
+        # day into the default partition, which the ATTACH has just narrowed ("violates
+        # partition constraint", seen with several server processes storing at start-up).
+        session.execute(text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
         session.execute(text(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)"))
         session.execute(
             text(

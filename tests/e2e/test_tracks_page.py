@@ -131,6 +131,15 @@ def test_a_workers_day_replays(recorded: tuple[RunningApp, date, Path], screen: 
     summary = screen.find_element(By.CSS_SELECTOR, ".tr-summary").text
     assert f"{metres / 1000:.2f} 公里" in summary
 
+    # The printable track map of the same range, fetched with the page's session: a PDF.
+    printed = screen.execute_async_script(
+        "const done = arguments[0];"
+        "fetch(document.querySelector('.tr-pdf').href, {credentials: 'same-origin'})"
+        ".then((r) => r.arrayBuffer().then((b) => done([r.status, r.headers.get('content-type'),"
+        " String.fromCharCode(...new Uint8Array(b.slice(0, 4)))])));"
+    )
+    assert printed == [200, "application/pdf", "%PDF"]
+
 
 def test_everyone_at_1405(recorded: tuple[RunningApp, date, Path], screen: Any) -> None:
     app, day, db = recorded

@@ -341,3 +341,70 @@ def test_the_wall_fills_1920x1080_without_overflow(
     if target:
         (ROOT / target).mkdir(parents=True, exist_ok=True)
         (ROOT / target / path.name).write_bytes(path.read_bytes())
+
+
+CLICK_POINT = """
+const w = window.GccWall.current; const m = w.map.map;
+const c = m.latLngToContainerPoint(L.latLng(arguments[1], arguments[0]));
+const r = document.querySelector('#wall-map').getBoundingClientRect();
+return [c.x - r.width / 2, c.y - r.height / 2];
+"""
+
+
+def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, screen: Any) -> None:
+    """The geofence on the wall (issue 16): a worker who has walked inside one grid for the last
+    twenty minutes is listed in the popup of a click there, with the time they came in."""
+    from datetime import timedelta
+
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    db = wall.tmp / "var" / "demo.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        worker, name, grid = conn.execute(
+            "SELECT id, name, grid_code FROM grid_workers ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        geometry = conn.execute("SELECT geometry FROM grids WHERE code = ?", (grid,)).fetchone()[0]
+    spot = shape(json.loads(geometry)).representative_point()
+    now = datetime.now(UTC)  # the app runs on the real clock: its "now" is this machine's
+    fixes = [
+        {
+            "worker": worker,
+            "lon": spot.x + k * 1e-5,
+            "lat": spot.y,
+            "time": (now - timedelta(minutes=20 - k)).isoformat(),
+            "accuracy": 5,
+        }
+        for k in range(0, 20, 2)
+    ]
+    wall.api("POST", "/api/v1/positions", {"fixes": fixes})
+    until(screen, lambda b: b.execute_script("return !!window.GccWall.current.layerShown"), 30)
+    # The map settled (a fit or zoom still animating would move the point under the click).
+    seen: list[Any] = [None]
+
+    def settled(b: Any) -> Any:
+        point = b.execute_script(CLICK_POINT, spot.x, spot.y)
+        steady = (
+            seen[0] is not None
+            and max(abs(p - q) for p, q in zip(point, seen[0], strict=True)) < 0.5
+        )
+        seen[0] = point
+        return steady and point
+
+    x, y = until(screen, settled)
+    area = screen.find_element(By.CSS_SELECTOR, "#wall-map")
+    ActionChains(screen).move_to_element_with_offset(area, int(x), int(y)).click().perform()
+    rows = until(
+        screen,
+        lambda b: b.execute_script(
+            "const b = document.querySelector('.geofence');"
+            "return b && b.dataset.loaded && Array.from(b.querySelectorAll('tr[data-worker]'))"
+            ".map((r) => [r.dataset.worker, r.cells[0].textContent, r.cells[2].textContent]);"
+        ),
+    )
+    mine = [r for r in rows if r[0] == worker]
+    heads = screen.execute_script(
+        "return Array.from(document.querySelectorAll('.geofence-head')).map((e) => e.textContent)"
+    )
+    assert len(mine) == 2, (worker, grid, heads, rows)  # in the grid's list and the village's
+    assert mine[0][1] == name and mine[0][2] in {"停留 20 分钟", "停留 21 分钟"}
+    assert heads[0].startswith(f"网格 {grid}")

@@ -118,10 +118,12 @@ EXPECT: dict[str, Rule_] = {
     # a grid worker reads only their own track (the sample worker is nobody's: denied).
     "osmand.osmand": PUBLIC,
     "api.tracks.track": perm(P.VIEW_POSITIONS),
+    "api.tracks.track_pdf": perm(P.VIEW_POSITIONS),
     "api.tracks.worker_patrol": perm(P.VIEW_POSITIONS),
     "api.tracks.area_patrol": perm(P.VIEW_POSITIONS),
     "api.tracks.moment": perm(P.VIEW_POSITIONS),
     "api.tracks.geofence": perm(P.VIEW_POSITIONS),
+    "api.wall.geofence": perm(P.VIEW_POSITIONS),  # a click on the wall's map
     # The field app (issue 14): the shell for whoever may report; its data for a principal bound
     # to a grid worker; the command room's side of a video call for the roles that may call.
     "field.shell": perm(P.REPORT_CASE),

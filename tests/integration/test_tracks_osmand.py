@@ -304,3 +304,116 @@ def test_who_is_inside_a_grid_now_and_since_when(tracked: Api) -> None:
     assert first.id in [w["worker"] for w in village.json["inside"]]
     bad = api.get("/api/v1/geofence", query_string={"area": "33"}, headers=token)
     assert bad.status_code == 422
+
+    # The wall's map: a click at a point names its grid and village, who is inside each now.
+    wall = api.token(Role.WALL)
+    click = api.get(
+        "/api/v1/wall/geofence", query_string={"lon": grid.lon, "lat": grid.lat}, headers=wall
+    )
+    assert click.status_code == 200, click.json
+    here = click.json
+    assert (here["grid"]["code"], here["village"]["code"]) == (grid.code, grid.village_code)
+    assert here["village"]["name"] and here["village"]["name"] != grid.village_code
+    (me,) = [w for w in here["grid"]["inside"] if w["worker"] == first.id]
+    assert me["dwell_s"] == 20 * 60 and me["name"] == first.name
+    assert first.id in [w["worker"] for w in here["village"]["inside"]]
+    nowhere = {"lon": 30.0, "lat": 60.0}  # no grid of the town there
+    assert api.get("/api/v1/wall/geofence", query_string=nowhere, headers=wall).status_code == 404
+    for bad_point in ({"lon": "east", "lat": 1}, {"lon": 200, "lat": 1}, {}):
+        answer = api.get("/api/v1/wall/geofence", query_string=bad_point, headers=wall)
+        assert answer.status_code == 400
+
+
+def test_concurrent_one_fix_requests_are_committed_together(tracked: Api) -> None:
+    """The OsmAnd door's group commit: requests that arrive while a batch is being written are
+    stored together in the next transaction, each answered once its own fix is committed; a
+    request whose fix cannot be stored fails alone."""
+    api = tracked
+    if api.services.db.dialect != "postgresql":
+        pytest.skip("holds a row lock of PostgreSQL to make the requests queue up")
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from dashboard.services.positions import Fix
+
+    with api.app.app_context():
+        group = context().osmand.group
+    workers = [w.id for w in api.workers(12)]
+    now = TOWN_NOW.astimezone(UTC)
+    results: dict[str, Any] = {}
+
+    def wait_for(check: Any, what: str) -> None:
+        deadline = time.monotonic() + 20
+        while not check():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
+    def send(worker: str, i: int) -> None:
+        fix = Fix(worker, 120.3 + i * 1e-4, 29.6, now - timedelta(seconds=60 - i), 5.0)
+        try:
+            results[worker] = group.store([fix], now)
+        except Exception as err:  # the unknown worker's foreign key
+            results[worker] = err
+
+    with api.services.db.transaction() as blocker:  # the first writer waits on this row lock
+        blocker.execute(text("LOCK TABLE worker_positions IN EXCLUSIVE MODE"))
+        before = group.batches
+        threads = [threading.Thread(target=send, args=(workers[0], 0))]
+        threads[0].start()
+        wait_for(lambda: group.batches == before + 1, "the first batch started")
+        for i, worker in enumerate([*workers[1:], "NO-SUCH-WORKER"], start=1):
+            threads.append(threading.Thread(target=send, args=(worker, i)))
+            threads[-1].start()
+        wait_for(lambda: group.waiting() == 12, "eleven workers and an unknown one queued")
+    for thread in threads:
+        thread.join(30)
+    assert group.batches == before + 2  # the first one, then the eleven others together
+    assert isinstance(results.pop("NO-SUCH-WORKER"), Exception)  # alone: retried one by one
+    assert all(r.stored == 1 for r in results.values()), results
+    assert sorted(results) == sorted(workers)
+    for worker in workers:
+        assert len(_rows(api, worker)) >= 1
+
+
+def test_the_printable_track_map_is_a_pdf_with_the_stops(tracked: Api) -> None:
+    """One worker's track printed (Chromium, the CJK fonts): the stop's times are in its text."""
+    api = tracked
+    if api.services.db.dialect != "sqlite":
+        pytest.skip("one rendering is enough (the track read is the same on both backends)")
+    import subprocess
+
+    first = api.workers(1)[0]
+    grid = api.grid(0)
+    t = TOWN_NOW.astimezone(UTC) - timedelta(hours=2)
+    locations = [  # a walk (~100 m a minute), 8 minutes in one place (a stop), then on
+        {
+            "timestamp": (t + timedelta(minutes=m)).isoformat(),
+            "coords": {
+                "latitude": grid.lat,
+                "longitude": grid.lon + (min(m, 10) + max(0, m - 18)) * 1e-3,
+            },
+        }
+        for m in range(0, 25)
+    ]
+    assert (
+        api.post("/osmand", json={"device_id": "123456", "location": locations}).status_code == 200
+    )
+    token = api.token(Role.COMMANDER)
+    span = {"from": t.isoformat(), "to": (t + timedelta(hours=1)).isoformat()}
+    answer = api.get(f"/api/v1/workers/{first.id}/track.pdf", query_string=span, headers=token)
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    assert answer.data.startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=answer.data, capture_output=True, check=True
+    ).stdout.decode()
+    local = TOWN_NOW.tzinfo
+    start = (t + timedelta(minutes=10)).astimezone(local).strftime("%H:%M")
+    assert "巡查轨迹图" in text and first.name in text and f"{start}:00" in text
+    bad = api.get(
+        f"/api/v1/workers/{first.id}/track.pdf", query_string={**span, "lang": "fr"}, headers=token
+    )
+    assert bad.status_code == 422
+    nobody = api.get("/api/v1/workers/W-none/track.pdf", query_string=span, headers=token)
+    assert nobody.status_code == 404

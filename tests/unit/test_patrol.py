@@ -90,3 +90,67 @@ def test_position_at_a_moment() -> None:
     pts = _day()
     assert position_at(pts, T0 - timedelta(seconds=1)) is None
     assert position_at(pts, T0 + timedelta(minutes=3, seconds=30)) == pts[3]
+
+
+def _reference(points: list[TrackPoint], silent: timedelta) -> dict[str, object]:
+    """The rule fix by fix (docs/tracks.md), as it was written before the arrays."""
+    stops = find_stops(points, 40, timedelta(minutes=5), silent)
+    distance = patrol = stopped = inside_s = 0.0
+    silent_eps, outside_eps = [], []
+    open_outside = None
+    for a, b in itertools.pairwise(points):
+        dt = (b.at - a.at).total_seconds()
+        if b.at - a.at > silent:
+            silent_eps.append((a.at, b.at))
+            if open_outside is not None:
+                outside_eps.append((open_outside, a.at))
+                open_outside = None
+            continue
+        distance += haversine_m(a.lon, a.lat, b.lon, b.lat)
+        patrol += dt
+        if any(s.start <= a.at and b.at <= s.end for s in stops):
+            stopped += dt
+        if _inside(a.lon, a.lat):
+            inside_s += dt
+            if open_outside is not None:
+                outside_eps.append((open_outside, a.at))
+                open_outside = None
+        elif open_outside is None:
+            open_outside = a.at
+    if open_outside is not None:
+        outside_eps.append((open_outside, points[-1].at))
+    return {
+        "distance": distance,
+        "patrol": patrol,
+        "stopped": stopped,
+        "inside": inside_s,
+        "silent": silent_eps,
+        "outside": outside_eps,
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_vectorised_summary_is_the_rule_fix_by_fix(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    points, at, lon, lat = [], T0, 120.005, 29.005
+    for _ in range(600):
+        step = rng.choice([1, 5, 30, 60, 60, 60, 1800, 1800 + 1e-6, 2400])  # silent ones too
+        at += timedelta(seconds=step)
+        if rng.random() < 0.6:  # walk (in and out of the grid); else stand (stops)
+            lon += rng.uniform(-8e-4, 8e-4)
+            lat += rng.uniform(-8e-4, 8e-4)
+        points.append(TrackPoint(at, lon, lat))
+    silent = timedelta(minutes=30)
+    s = summarize(
+        points, _inside, silent=silent, stop_radius_m=40, stop_duration=timedelta(minutes=5)
+    )
+    want = _reference(points, silent)
+    assert s.distance_m == pytest.approx(want["distance"], rel=1e-9)
+    assert s.patrol_s == pytest.approx(want["patrol"]) and s.inside_s == pytest.approx(
+        want["inside"]
+    )
+    assert s.stopped_s == pytest.approx(want["stopped"])
+    assert [(e.start, e.end) for e in s.silent] == want["silent"]
+    assert [(e.start, e.end) for e in s.outside] == want["outside"]

@@ -8,7 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from dashboard.config import parse_config
-from dashboard.http.production import LimitedApp, connection_cap, gunicorn_options
+from dashboard.http.production import (
+    LimitedApp,
+    LimitedThreadWorker,
+    PortDispatch,
+    connection_cap,
+    gunicorn_options,
+)
 from dashboard.http.serving import ConnectionLimits
 from dashboard.launch import deployment_problems
 
@@ -66,3 +72,42 @@ def test_a_call_holds_its_slot_until_its_body_is_closed() -> None:
     assert bodies[0].closed
     call("10.0.0.1")
     assert statuses[-1][0] == "200 OK"  # the slot came back
+
+
+def test_the_osmand_port_is_a_listener_of_the_master_and_kept_plain() -> None:
+    """[tracks] osmand_port: bound once by gunicorn beside the web port (every worker accepts on
+    both), served without TLS; the same port as the web port is refused before starting."""
+    config = parse_config("[server]\nport = 8050\n[tracks]\nosmand_port = 5055\n")
+    assert gunicorn_options(config)["bind"] == ["127.0.0.1:8050", "127.0.0.1:5055"]
+    assert LimitedThreadWorker.plain_ports == frozenset({5055})
+    assert gunicorn_options(parse_config(""))["bind"] == ["127.0.0.1:8050"]
+    assert LimitedThreadWorker.plain_ports == frozenset()
+    clash = deployment_problems(
+        parse_config("[server]\nport = 8050\n[tracks]\nosmand_port = 8050\n")
+    )
+    assert len(clash) == 1 and "osmand_port" in clash[0]
+
+
+class _Sock:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+
+def test_a_request_goes_to_the_app_of_the_port_it_came_in_on() -> None:
+    def named(name: str) -> Any:
+        def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            return [name.encode()]
+
+        return app
+
+    dispatch = PortDispatch(named("web"), {5055: named("osmand")})
+
+    def served(environ: dict[str, Any]) -> bytes:
+        return b"".join(dispatch(environ, lambda s, h: None))
+
+    assert served({"gunicorn.socket": _Sock(5055), "HTTP_HOST": "x:8050"}) == b"osmand"
+    assert served({"gunicorn.socket": _Sock(8050), "HTTP_HOST": "x:5055"}) == b"web"
+    assert served({}) == b"web"  # not from gunicorn: the web app
