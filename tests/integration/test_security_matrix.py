@@ -179,6 +179,7 @@ SAMPLES: dict[str, str] = {
     "resident_id": "1",
     "request_id": "1",
     "paper_id": "1",
+    "file_id": "1",
     "call_id": "1",
     "fmt": "json",
     "service_code": "01002",
