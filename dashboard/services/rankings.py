@@ -35,13 +35,18 @@ from dashboard.domain.metrics import (
     dispatch_accuracy,
     on_time_closure_rate,
     on_time_handling_rate,
-    rate,
     rework_rate,
 )
 from dashboard.domain.permissions import Scope
 from dashboard.domain.scores import ScoreWeights, grade, score_for
 from dashboard.domain.status import CaseStatus, Source
-from dashboard.domain.worker_metrics import PatrolTotals, report_counts_by_worker
+from dashboard.domain.worker_metrics import (
+    PatrolTotals,
+    ReportCounts,
+    missed_report_rate,
+    report_counts_by_worker,
+    valid_report_rate,
+)
 from dashboard.read.patrol_days import worker_days
 from dashboard.read.worker_tasks import worker_task_counts
 from dashboard.reference import ReferenceData
@@ -311,9 +316,9 @@ def _workers(
             and worker_id not in patrolled
         ):
             continue
-        reported = counts.reported if counts else 0
-        registered = counts.registered if counts else 0
-        valid = registered + (counts.voided_with_reason if counts else 0)
+        counts = counts or ReportCounts()
+        reported, registered = counts.reported, counts.registered
+        valid = registered + counts.voided_with_reason
         grid_public = public.get(person.grid_code, 0)
         out.append(
             {
@@ -321,7 +326,7 @@ def _workers(
                 "name": person.name,
                 "village": person.village_code,
                 "reported": reported,
-                "valid_report_rate": _figure(rate(valid, reported), valid, reported),
+                "valid_report_rate": _figure(valid_report_rate(counts), valid, reported),
                 "verifications_and_checks": int(done.get(worker_id, 0)),
                 "on_time_verify_rate": _figure(
                     due.on_time_verify_rate, due.verify_on_time, due.verify_due
@@ -330,7 +335,7 @@ def _workers(
                     due.on_time_check_rate, due.check_on_time, due.check_due
                 ),
                 "missed_report_rate": _figure(
-                    rate(grid_public, registered), grid_public, registered
+                    missed_report_rate(grid_public, registered), grid_public, registered
                 ),
             }
         )
