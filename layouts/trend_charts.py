@@ -154,19 +154,21 @@ def matrix_chart(view: TrendView) -> go.Figure:
 
 
 def map_chart(view: TrendView) -> go.Figure:
-    """Where the period's cases were reported: a density of their positions (no base tiles:
-    the command room has no internet)."""
+    """Where the period's cases were reported: the density of their map cells (positions
+    binned by the roll-up; no base tiles: the command room has no internet)."""
     lang = _lang(view)
     lons = [p[0] for p in view.points]
     lats = [p[1] for p in view.points]
+    counts = [p[2] for p in view.points]
     fig = go.Figure()
     if view.points:
         pad_x = (max(lons) - min(lons)) * 0.05 or 0.01
         pad_y = (max(lats) - min(lats)) * 0.05 or 0.01
         fig.add_trace(
             go.Histogram2d(
-                x=lons, y=lats, nbinsx=36, nbinsy=36, colorscale="YlOrRd", showscale=False,
-                zmin=0, hovertemplate="%{z}<extra></extra>",
+                x=lons, y=lats, z=counts, histfunc="sum", nbinsx=36, nbinsy=36,
+                colorscale="YlOrRd", showscale=False, zmin=0,
+                hovertemplate="%{z}<extra></extra>",
             )
         )  # fmt: skip
         fig.add_trace(

@@ -24,6 +24,7 @@ Two figures are the page's own (DOMAIN.md has no formula for them):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -48,13 +49,20 @@ from dashboard.domain.working_index import WorkingIndex
 
 __all__ = [
     "ADDITIVE",
+    "CELL_DEGREES",
     "DayParts",
     "Figures",
+    "cell_centre",
     "day_bounds",
     "day_parts",
     "handling_seconds",
     "local_day",
+    "overdue_days",
+    "report_spot",
 ]
+
+# The map's bins: positions are rolled up per cell of this many degrees (about 500 m).
+CELL_DEGREES = 0.005
 
 # The additive counts a roll-up row holds, in this order (column names of ``trend_rollups``).
 ADDITIVE = (
@@ -290,3 +298,45 @@ def day_parts(
         if any(getattr(parts, n) for n in ADDITIVE):
             result[day] = parts
     return result
+
+
+def overdue_days(case: CaseFacts, tz: ZoneInfo) -> dict[date, AtCutoff]:
+    """The state part of one case *that has a closing time*, at each local midnight between its
+    deadline and its closure: ``{day: at_cutoff(case, [day - 1, day), day 00:00)}``, the days
+    where it is not zero. A period ending at that midnight (and evaluated after it) counts
+    exactly these (``metrics.closure_counts``' own rule, called per day): its closed-in-period
+    branch cannot apply to a case closed at or after the period's end. Cases without a closing
+    time are open: they are read from the open cases at query time."""
+    if case.closed_at is None or case.deadline is None or case.closed_at <= case.deadline:
+        return {}
+    result: dict[date, AtCutoff] = {}
+    day = local_day(case.deadline, tz) + timedelta(days=1)
+    last = local_day(case.closed_at, tz)
+    while day <= last:
+        midnight = day_bounds(day, tz).start
+        state = at_cutoff(case, Period(day_bounds(day - timedelta(days=1), tz).start, midnight),
+                          midnight)  # fmt: skip
+        if state.open_overdue:
+            result[day] = state
+        day += timedelta(days=1)
+    return result
+
+
+def report_spot(
+    reported_at: datetime, lon: float, lat: float, tz: ZoneInfo
+) -> tuple[date, int, int, int, int]:
+    """Where and when a report counts in the hour × weekday matrix and the map: its local day,
+    weekday (Monday 0), hour, and the map cell of its position."""
+    moment = reported_at.astimezone(tz)
+    return (
+        moment.date(),
+        moment.weekday(),
+        moment.hour,
+        math.floor(lon / CELL_DEGREES),
+        math.floor(lat / CELL_DEGREES),
+    )
+
+
+def cell_centre(cell_x: int, cell_y: int) -> tuple[float, float]:
+    """The lon, lat of a map cell's centre."""
+    return ((cell_x + 0.5) * CELL_DEGREES, (cell_y + 0.5) * CELL_DEGREES)

@@ -194,19 +194,17 @@ class TrendViews:
 
     def _cases(
         self, dates: DateRange, scope: Scope, where: dict[str, str], place: Place
-    ) -> tuple[list[list[int]], list[tuple[float, float]], list[dict[str, Any]]]:
+    ) -> tuple[list[list[int]], list[tuple[float, float, int]], list[dict[str, Any]]]:
+        """The hour × weekday matrix and the map's cells from their roll-ups; the case list
+        (a village only: its first ``CASE_LIST_LIMIT`` cases) from the cases."""
         tz = self.reference.calendar.tz
-        with self.db.read() as session:
-            cases = self.queries.cases_in(session, dates, scope, where)
-        matrix = [[0] * 24 for _ in range(7)]
-        for case, _lon, _lat in cases:
-            local = case.facts.reported_at.astimezone(tz)
-            matrix[local.weekday()][local.hour] += 1
-        points = [(lon, lat) for _case, lon, lat in cases]
+        matrix = self.queries.matrix(dates, scope, where)
+        points = self.queries.cells(dates, scope, where)
         case_rows: list[dict[str, Any]] = []
         if place.level == "village":
-            ordered = sorted((c for c, _, _ in cases), key=lambda c: (c.facts.reported_at, c.id))
-            case_rows = [_case_row(c, tz) for c in ordered[:CASE_LIST_LIMIT]]
+            with self.db.read() as session:
+                cases = self.queries.cases_in(session, dates, scope, where, CASE_LIST_LIMIT)
+            case_rows = [_case_row(c, tz) for c, _, _ in cases]
         return matrix, points, case_rows
 
     def _oldest(self, scope: Scope, where: dict[str, str], now: datetime) -> list[dict[str, Any]]:

@@ -19,18 +19,32 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.domain.calendar import WorkingCalendar
 from dashboard.domain.metrics import Period
 from dashboard.domain.permissions import Scope
 from dashboard.domain.status import CaseStatus
-from dashboard.domain.trend_figures import ADDITIVE, AtCutoff, DayParts, Figures, at_cutoff
+from dashboard.domain.trend_figures import (
+    ADDITIVE,
+    AtCutoff,
+    DayParts,
+    Figures,
+    at_cutoff,
+    cell_centre,
+)
 from dashboard.domain.trend_periods import Comparison, DateRange, PeriodKind, compare
 from dashboard.services.trend_rollups import COLUMNS, TrendCase, refresh, trend_case
 from dashboard.storage.db import Database
-from dashboard.storage.models import Case, TrendRollup
+from dashboard.storage.models import (
+    Case,
+    TrendCell,
+    TrendDaily,
+    TrendHour,
+    TrendOverdue,
+    TrendRollup,
+)
 from dashboard.storage.scoping import in_area, in_department
 
 DIMENSIONS = ("town", "village", "major", "category", "department", "source", "day")
@@ -48,16 +62,22 @@ def period_of(dates: DateRange, calendar: WorkingCalendar) -> Period:
     )
 
 
-def _rollup_column(dim: str) -> Any:
-    return {
-        "town": func.substr(TrendRollup.village_code, 1, TOWN),
-        "village": TrendRollup.village_code,
-        "major": func.substr(TrendRollup.category_code, 1, MAJOR),
-        "category": TrendRollup.category_code,
-        "department": TrendRollup.department_code,
-        "source": TrendRollup.source,
-        "day": TrendRollup.day,
+NARROW = {"town", "village", "department", "day"}  # the dimensions trend_daily holds
+
+
+def _rollup_column(dim: str, model: Any = TrendRollup) -> Any:
+    if dim == "town":
+        return func.substr(model.village_code, 1, TOWN)
+    if dim == "major":
+        return func.substr(model.category_code, 1, MAJOR)
+    column = {
+        "village": "village_code",
+        "category": "category_code",
+        "department": "department_code",
+        "source": "source",
+        "day": "day",
     }[dim]
+    return getattr(model, column)
 
 
 def _case_key(dim: str) -> Callable[[TrendCase], str | None]:
@@ -159,15 +179,17 @@ class TrendQueries:
         by: Sequence[str],
         where: dict[str, str],
     ) -> dict[Key, DayParts]:
-        columns = [_rollup_column(d) for d in by]
-        sums = [func.sum(getattr(TrendRollup, n)) for n in ADDITIVE]
+        # The narrow roll-up (day × village × department) when it holds every dimension asked.
+        model = TrendDaily if set(by) | set(where) <= NARROW else TrendRollup
+        columns = [_rollup_column(d, model) for d in by]
+        sums = [func.sum(getattr(model, n)) for n in ADDITIVE]
         conditions: list[ColumnElement[bool]] = [
-            TrendRollup.day >= dates.first.isoformat(),
-            TrendRollup.day <= dates.last.isoformat(),
-            *in_area(TrendRollup.village_code, scope.area_code),
-            *in_department(TrendRollup.department_code, scope),
+            model.day >= dates.first.isoformat(),
+            model.day <= dates.last.isoformat(),
+            *in_area(model.village_code, scope.area_code),
+            *in_department(model.department_code, scope),
         ]
-        conditions += [_rollup_column(d) == v for d, v in where.items()]
+        conditions += [_rollup_column(d, model) == v for d, v in where.items()]
         query = select(*columns, *sums).where(*conditions)
         if columns:
             query = query.group_by(*columns)
@@ -188,35 +210,131 @@ class TrendQueries:
         by: Sequence[str],
         where: dict[str, str] | None,
     ) -> dict[Key, AtCutoff]:
+        """Open and overdue at the cutoff, in two parts that never overlap:
+
+        * the cases with a closing time: a period evaluated after its end (the cutoff is its
+          end, a local midnight) sums ``trend_overdue`` of that one day; a period holding
+          ``now`` reads the cases closed at or after ``now`` (an index range: none, or a few
+          written with a future time);
+        * the cases without one, i.e. open now: read through the index on (open, deadline) —
+          the live workload, whatever the length of the history.
+
+        Each case read is judged by ``at_cutoff`` (metrics' rule)."""
         cutoff = min(now, period.end)
-        query = select(*COLUMNS).where(
+        result: dict[Key, AtCutoff] = defaultdict(AtCutoff)
+        if cutoff == period.end:
+            day = period.end.astimezone(self.calendar.tz).date().isoformat()
+            for key, state in self._overdue_rollup(session, day, scope, by, where or {}).items():
+                result[key] = result[key] + state
+            closed_part: list[ColumnElement[bool]] = []
+        else:
+            closed_part = [Case.closed_at.is_not(None), Case.closed_at >= cutoff]
+        base = [
             Case.status.not_in([CaseStatus.VOIDED.value, CaseStatus.SUSPENDED.value]),
             *in_area(Case.village_code, scope.area_code),
             *in_department(Case.department_code, scope),
             Case.deadline < cutoff,
             Case.registered_at < period.end,
-            or_(Case.open.is_(True), and_(Case.closed_at.is_not(None), Case.closed_at >= cutoff)),
-        )
+        ]
+        queries = [select(*COLUMNS).where(*base, Case.open.is_(True), Case.closed_at.is_(None))]
+        if closed_part:
+            queries.append(select(*COLUMNS).where(*base, *closed_part))
         keys = [_case_key(d) for d in by]
         filters = [(_case_key(d), v) for d, v in (where or {}).items()]
-        result: dict[Key, AtCutoff] = defaultdict(AtCutoff)
-        for row in session.execute(query.execution_options(yield_per=5000)):
-            case = trend_case(row)
-            if any(get(case) != value for get, value in filters):
-                continue
-            state = at_cutoff(case.facts, period, now)
-            if state.open_overdue:
-                key = tuple(k(case) or "" for k in keys)
-                result[key] = result[key] + state
+        for query in queries:
+            for row in session.execute(query.execution_options(yield_per=5000)):
+                case = trend_case(row)
+                if any(get(case) != value for get, value in filters):
+                    continue
+                state = at_cutoff(case.facts, period, now)
+                if state.open_overdue:
+                    key = tuple(k(case) or "" for k in keys)
+                    result[key] = result[key] + state
         return dict(result)
+
+    def _overdue_rollup(
+        self, session: Session, day: str, scope: Scope, by: Sequence[str], where: dict[str, str]
+    ) -> dict[Key, AtCutoff]:
+        columns = [_rollup_column(d, TrendOverdue) for d in by]
+        query = select(
+            *columns,
+            func.sum(TrendOverdue.open_overdue),
+            func.sum(TrendOverdue.unhandled_overdue),
+            func.sum(TrendOverdue.reworks),
+        ).where(
+            TrendOverdue.day == day,
+            *in_area(TrendOverdue.village_code, scope.area_code),
+            *in_department(TrendOverdue.department_code, scope),
+            *(_rollup_column(d, TrendOverdue) == v for d, v in where.items()),
+        )
+        if columns:
+            query = query.group_by(*columns)
+        result: dict[Key, AtCutoff] = {}
+        for row in session.execute(query):
+            n = len(columns)
+            if row[n] is None:
+                continue
+            result[tuple(str(v) for v in row[:n])] = AtCutoff(
+                int(row[n]), int(row[n + 1]), int(row[n + 2])
+            )
+        return result
 
     # --- the page's other reads ----------------------------------------------------------------
 
+    def _spot_conditions(
+        self, model: Any, dates: DateRange, scope: Scope, where: dict[str, str]
+    ) -> list[ColumnElement[bool]]:
+        for dim in where:
+            if dim not in NARROW:
+                raise ValueError(f"the matrix and the map cannot narrow by {dim!r}")
+        return [
+            model.day >= dates.first.isoformat(),
+            model.day <= dates.last.isoformat(),
+            *in_area(model.village_code, scope.area_code),
+            *in_department(model.department_code, scope),
+            *(_rollup_column(d, model) == v for d, v in where.items()),
+        ]
+
+    def matrix(self, dates: DateRange, scope: Scope, where: dict[str, str]) -> list[list[int]]:
+        """Reports per [weekday 0..6][hour 0..23] of ``dates`` (local), from ``trend_hours``."""
+        self.refresh()
+        matrix = [[0] * 24 for _ in range(7)]
+        query = (
+            select(TrendHour.weekday, TrendHour.hour, func.sum(TrendHour.reported))
+            .where(*self._spot_conditions(TrendHour, dates, scope, where))
+            .group_by(TrendHour.weekday, TrendHour.hour)
+        )
+        with self.db.read() as session:
+            for weekday, hour, n in session.execute(query):
+                matrix[int(weekday)][int(hour)] += int(n or 0)
+        return matrix
+
+    def cells(
+        self, dates: DateRange, scope: Scope, where: dict[str, str]
+    ) -> list[tuple[float, float, int]]:
+        """Reports per map cell of ``dates``: (lon, lat of the cell's centre, count), from
+        ``trend_cells``."""
+        self.refresh()
+        query = (
+            select(TrendCell.cell_x, TrendCell.cell_y, func.sum(TrendCell.reported))
+            .where(*self._spot_conditions(TrendCell, dates, scope, where))
+            .group_by(TrendCell.cell_x, TrendCell.cell_y)
+            .order_by(TrendCell.cell_x, TrendCell.cell_y)
+        )
+        with self.db.read() as session:
+            found = session.execute(query).all()
+        return [(*cell_centre(int(x), int(y)), int(n)) for x, y, n in found if n]
+
     def cases_in(
-        self, session: Session, dates: DateRange, scope: Scope, where: dict[str, str]
+        self,
+        session: Session,
+        dates: DateRange,
+        scope: Scope,
+        where: dict[str, str],
+        limit: int | None = None,
     ) -> list[tuple[TrendCase, float, float]]:
-        """The cases reported in ``dates`` with their place (the hour × weekday matrix, the
-        map, the case list)."""
+        """The cases reported in ``dates`` with their place, oldest first (the village's case
+        list; ``limit`` of them)."""
         period = period_of(dates, self.calendar)
         conditions = [
             Case.reported_at >= period.start,
@@ -224,11 +342,16 @@ class TrendQueries:
             *in_area(Case.village_code, scope.area_code),
             *in_department(Case.department_code, scope),
         ]
-        query = select(*COLUMNS, Case.lon, Case.lat).where(*conditions)
+        for dim, value in where.items():
+            if dim in ("town", "village"):
+                conditions += in_area(Case.village_code, value)
+        query = select(*COLUMNS).where(*conditions).order_by(Case.reported_at, Case.id)
         filters = [(_case_key(d), v) for d, v in where.items() if d != "day"]
-        found = []
+        found: list[tuple[TrendCase, float, float]] = []
         for row in session.execute(query.execution_options(yield_per=5000)):
             case = trend_case(row)
             if all(get(case) == v for get, v in filters):
-                found.append((case, float(row.lon), float(row.lat)))
+                found.append((case, case.lon, case.lat))
+                if limit is not None and len(found) >= limit:
+                    break
         return found

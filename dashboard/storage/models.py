@@ -882,12 +882,80 @@ class TrendRollup(Base):
     handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class TrendDaily(Base):
+    """The same additive figures per local day × village × department only (migration 0013):
+    the totals, the places and the departments read this narrower roll-up."""
+
+    __tablename__ = "trend_daily"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+    emergencies: Mapped[int] = mapped_column(Integer, default=0)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    right_first_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed_reworked: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handled_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    handling_cases: Mapped[int] = mapped_column(Integer, default=0)
+    handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TrendHour(Base):
+    """Reports per local day × village × department × weekday × hour (the hour × weekday
+    matrix of the trends page; migration 0013)."""
+
+    __tablename__ = "trend_hours"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendCell(Base):
+    """Reports per local day × village × department × map cell (positions binned,
+    dashboard.domain.trend_figures.CELL_DEGREES; the density map; migration 0013)."""
+
+    __tablename__ = "trend_cells"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cell_x: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cell_y: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendOverdue(Base):
+    """The state at a local midnight of the cases closed since: per day (the cutoff is that
+    day's 00:00) × village × category × department × source, the cases then open and overdue,
+    their unhandled part and their reworked ones (dashboard.domain.trend_figures.overdue_days;
+    migration 0013). Cases never closed are read from the open cases at query time."""
+
+    __tablename__ = "trend_overdue"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    open_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    unhandled_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    reworks: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TrendMark(Base):
-    """The local days a case was last rolled up into (so a moved time clears its old day)."""
+    """The facts a case was last rolled up with (a compact JSON list,
+    dashboard.services.trend_rollups): a refresh subtracts the contribution they gave and adds
+    the case's new one (migration 0013; was the days it touched)."""
 
     __tablename__ = "trend_marks"
     case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    days: Mapped[str] = mapped_column(String(50))  # comma-separated YYYY-MM-DD
+    facts: Mapped[str] = mapped_column(Text)
 
 
 class TrendState(Base):

@@ -207,7 +207,8 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
     *(models.SchedulerLease, models.CameraLayout, models.FieldCall, models.Attachment),
     models.CaseEvent,
-    *(models.TrendRollup, models.TrendMark, models.TrendState),
+    *(models.TrendRollup, models.TrendDaily, models.TrendHour, models.TrendCell),
+    *(models.TrendOverdue, models.TrendMark, models.TrendState),
     models.Case,
     models.Campaign,
 )
