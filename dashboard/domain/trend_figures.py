@@ -9,7 +9,8 @@ which part is a *state at the period's cutoff* (open overdue, its unhandled part
 among them), which no sum of days can give and is computed from the cases at query time.
 
 ``day_parts(case, ...)`` gives, per local day, the additive counts of one case, by calling
-``metrics.closure_counts`` on that single case and day, so the definitions cannot drift; the
+``metrics.case_tally`` (``closure_counts`` of that single case) on that case and day, so the
+definitions cannot drift; the
 roll-up (dashboard.services.trend_rollups) stores their sums per day × village × category ×
 department × source.
 
@@ -26,8 +27,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +38,7 @@ from dashboard.domain.metrics import (
     CaseFacts,
     ClosureCounts,
     Period,
+    case_tally,
     closure_counts,
     closure_rate,
     extension_rate,
@@ -214,8 +217,10 @@ def local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
+@lru_cache(maxsize=4096)
 def day_bounds(day: date, tz: ZoneInfo) -> Period:
-    """The half-open instants of the local ``day``."""
+    """The half-open instants of the local ``day`` (cached: the roll-ups ask for the same days
+    over and over)."""
     start = datetime.combine(day, time(0), tz)
     return Period(start, datetime.combine(day + timedelta(days=1), time(0), tz))
 
@@ -276,28 +281,33 @@ def day_parts(
     for day in days:
         period = day_bounds(day, tz)
         # The event counts do not depend on the cutoff; evaluate at the day's end.
-        counts = closure_counts([case], period, period.end)
+        t = case_tally(case, period, period.end)
         reported = 1 if case.reported_at in period else 0
-        closed_here = counts.closed
+        closed_here = t[_T["closed"]]
         seconds = handling_seconds(case, calendar, timer) if closed_here else None
         parts = DayParts(
-            reported=reported,
-            emergencies=reported if emergency else 0,
-            registered=counts.registered,
-            extensions=counts.extensions,
-            dispatched=counts.dispatched,
-            right_first_time=counts.dispatched_right_first_time,
-            closed=closed_here,
-            closed_on_time=counts.closed_on_time,
-            closed_reworked=1 if closed_here and case.rework_count > 0 else 0,
-            handled=counts.handled,
-            handled_on_time=counts.handled_on_time,
-            handling_cases=0 if seconds is None else 1,
-            handling_seconds=seconds or 0,
+            reported,
+            reported if emergency else 0,
+            t[_T["registered"]],
+            t[_T["extensions"]],
+            t[_T["dispatched"]],
+            t[_T["dispatched_right_first_time"]],
+            closed_here,
+            t[_T["closed_on_time"]],
+            1 if closed_here and case.rework_count > 0 else 0,
+            t[_T["handled"]],
+            t[_T["handled_on_time"]],
+            0 if seconds is None else 1,
+            seconds or 0,
         )
-        if any(getattr(parts, n) for n in ADDITIVE):
+        # Every other part is a part of one of these four.
+        if reported or closed_here or t[_T["registered"]] or t[_T["handled"]]:
             result[day] = parts
     return result
+
+
+# The positions of ClosureCounts' fields in a ``case_tally``.
+_T = {f.name: i for i, f in enumerate(fields(ClosureCounts))}
 
 
 def overdue_days(case: CaseFacts, tz: ZoneInfo) -> dict[date, AtCutoff]:

@@ -58,12 +58,20 @@ from dashboard.services.metrics import facts_of
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
     Case,
+    TrendCategory,
+    TrendCategoryMonth,
     TrendCell,
+    TrendCellMonth,
     TrendDaily,
+    TrendDailyMonth,
     TrendHour,
+    TrendHourMonth,
     TrendMark,
     TrendOverdue,
     TrendRollup,
+    TrendRollupMonth,
+    TrendSource,
+    TrendSourceMonth,
     TrendState,
 )
 
@@ -102,27 +110,76 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class Spec:
-    """One roll-up table: its key columns and its summed columns."""
+    """One roll-up: its table, key columns (the first is the day), summed columns, and the
+    table of its month twin (the same sums per local month ``YYYY-MM``), if it has one."""
 
     model: Any
     keys: tuple[str, ...]
     values: tuple[str, ...]
+    months: Any = None
 
 
-FINE = Spec(
-    TrendRollup, ("day", "village_code", "category_code", "department_code", "source"), ADDITIVE
-)
-DAILY = Spec(TrendDaily, ("day", "village_code", "department_code"), ADDITIVE)
+_FINE_KEYS = ("day", "village_code", "category_code", "department_code", "source")
+FINE = Spec(TrendRollup, _FINE_KEYS, ADDITIVE, TrendRollupMonth)
 HOURS = Spec(
-    TrendHour, ("day", "village_code", "department_code", "weekday", "hour"), ("reported",)
-)
+    TrendHour, ("day", "village_code", "department_code", "weekday", "hour"), ("reported",),
+    TrendHourMonth,
+)  # fmt: skip
 CELLS = Spec(
-    TrendCell, ("day", "village_code", "department_code", "cell_x", "cell_y"), ("reported",)
+    TrendCell, ("day", "village_code", "department_code", "cell_x", "cell_y"), ("reported",),
+    TrendCellMonth,
+)  # fmt: skip
+OVERDUE = Spec(TrendOverdue, _FINE_KEYS, ("open_overdue", "unhandled_overdue", "reworks"))
+# What a case contributes to, computed per case (in this order in ``Sums``) …
+COMPUTED = (FINE, HOURS, CELLS, OVERDUE)
+# … and the narrower roll-ups, sums of FINE over fewer dimensions (narrowest first).
+DAILY = Spec(TrendDaily, ("day", "village_code", "department_code"), ADDITIVE, TrendDailyMonth)
+SOURCES = Spec(
+    TrendSource, ("day", "village_code", "department_code", "source"), ADDITIVE, TrendSourceMonth
 )
-OVERDUE = Spec(TrendOverdue, FINE.keys, ("open_overdue", "unhandled_overdue", "reworks"))
-SPECS = (FINE, DAILY, HOURS, CELLS, OVERDUE)
+CATEGORIES = Spec(
+    TrendCategory, ("day", "village_code", "category_code", "department_code"), ADDITIVE,
+    TrendCategoryMonth,
+)  # fmt: skip
+NARROWER = (DAILY, SOURCES, CATEGORIES)
+SPECS = (*COMPUTED, *NARROWER)
 
-Sums = tuple[dict[tuple[Any, ...], list[int]], ...]  # one per spec, in SPECS order
+Sums = tuple[dict[tuple[Any, ...], list[int]], ...]  # one per COMPUTED spec, in its order
+Table = tuple[Any, Spec, dict[tuple[Any, ...], list[int]]]  # a model, its spec, its sums
+
+
+def tables() -> list[Any]:
+    """Every roll-up table's model (days and months)."""
+    return [m for spec in SPECS for m in (spec.model, spec.months) if m is not None]
+
+
+def _project(
+    table: dict[tuple[Any, ...], list[int]], positions: Sequence[int], months: bool
+) -> dict[tuple[Any, ...], list[int]]:
+    """``table`` summed onto the keys at ``positions`` (the day cut to its month)."""
+    result: dict[tuple[Any, ...], list[int]] = {}
+    for key, values in table.items():
+        new = tuple(key[i] for i in positions)
+        if months:
+            new = (new[0][:7], *new[1:])
+        _acc(result, new, values, 1)
+    return result
+
+
+def _all_tables(sums: Sums) -> list[Table]:
+    """The sums of every table, from the per-case sums: the narrower roll-ups and the month
+    twins are projections."""
+    found: list[Table] = []
+    by_spec = dict(zip(COMPUTED, sums, strict=True))
+    for spec in SPECS:
+        source = by_spec.get(spec, by_spec[FINE])
+        table = _project(source, [FINE.keys.index(k) for k in spec.keys], False) if (
+            spec in NARROWER
+        ) else source  # fmt: skip
+        found.append((spec.model, spec, table))
+        if spec.months is not None:
+            found.append((spec.months, spec, _project(table, range(len(spec.keys)), True)))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +213,7 @@ def trend_case(row: Any) -> TrendCase:
 
 
 def _sums() -> Sums:
-    return tuple({} for _ in SPECS)
+    return tuple({} for _ in COMPUTED)
 
 
 def _acc(table: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], values: Sequence[int],
@@ -175,12 +232,10 @@ def _add_case(
     """Add (``sign`` 1) or take away (-1) the contribution of ``case`` to every table."""
     f = case.facts
     village, department, category = f.village_code or "", f.department_code or "", case.category
-    fine, daily, hours, cells, overdue = sums
+    fine, hours, cells, overdue = sums
     for day, part in day_parts(f, case.emergency, calendar, timer).items():
-        d = day.isoformat()
         values = [getattr(part, n) for n in ADDITIVE]
-        _acc(fine, (d, village, category, department, f.source), values, sign)
-        _acc(daily, (d, village, department), values, sign)
+        _acc(fine, (day.isoformat(), village, category, department, f.source), values, sign)
     day, weekday, hour, x, y = report_spot(f.reported_at, case.lon, case.lat, calendar.tz)
     d = day.isoformat()
     _acc(hours, (d, village, department, weekday, hour), (1,), sign)
@@ -216,18 +271,17 @@ _TIMES = {"reported_at", "registered_at", "deadline", "handled_at", "closed_at"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _us(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - _EPOCH) // timedelta(microseconds=1)
+_PLAN = [([c.key for c in COLUMNS].index(n), n in _TIMES) for n in _MARKED]
+_US = timedelta(microseconds=1)
 
 
 def encode(row: Any) -> str:
-    """The marked facts of a case row, as compact JSON (times in UTC microseconds)."""
+    """The marked facts of a case row (``COLUMNS``), as compact JSON (times in UTC
+    microseconds)."""
     values = [
-        _us(getattr(row, n)) if n in _TIMES else getattr(row, n)
-        for n in _MARKED
-        if n != "emergency"
+        None if (v := row[i]) is None else (v - _EPOCH) // _US if is_time else v
+        for i, is_time in _PLAN
     ]
-    values.insert(_MARKED.index("emergency"), 1 if row.emergency else 0)
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -270,14 +324,16 @@ def _table_rows(table: dict[tuple[Any, ...], list[int]]) -> Iterator[tuple[Any, 
             yield (*key, *values)
 
 
-def _add_rows(session: Session, db: Database, spec: Spec, rows: list[dict[str, Any]]) -> None:
+def _add_rows(
+    session: Session, db: Database, model: Any, spec: Spec, rows: list[dict[str, Any]]
+) -> None:
     """Add ``rows`` to the table: a new key is inserted, an existing one summed into."""
     if not rows:
         return
-    ins: Any = pg_insert(spec.model) if db.dialect == "postgresql" else sqlite_insert(spec.model)
+    ins: Any = pg_insert(model) if db.dialect == "postgresql" else sqlite_insert(model)
     statement = ins.on_conflict_do_update(
         index_elements=list(spec.keys),
-        set_={v: getattr(spec.model, v) + getattr(ins.excluded, v) for v in spec.values},
+        set_={v: getattr(model, v) + getattr(ins.excluded, v) for v in spec.values},
     )
     for i in range(0, len(rows), _BATCH):
         session.execute(statement, rows[i : i + _BATCH])
@@ -300,7 +356,7 @@ def rebuild(db: Database, calendar: WorkingCalendar) -> int:
 
 
 def _rebuild(session: Session, db: Database, calendar: WorkingCalendar) -> int:
-    for model in (*(s.model for s in SPECS), TrendMark, TrendState):
+    for model in (*tables(), TrendMark, TrendState):
         session.execute(delete(model))
     rows = session.execute(select(*COLUMNS).execution_options(yield_per=_BATCH))
     sums = _sums()
@@ -316,8 +372,8 @@ def _rebuild(session: Session, db: Database, calendar: WorkingCalendar) -> int:
         top = max(top, case.id)
         if newest is None or case.updated_at > newest:
             newest = case.updated_at
-    for spec, table in zip(SPECS, sums, strict=True):
-        _copy(session, db, spec.model, (*spec.keys, *spec.values), _table_rows(table))
+    for model, spec, table in _all_tables(sums):
+        _copy(session, db, model, (*spec.keys, *spec.values), _table_rows(table))
     _copy(session, db, TrendMark, ("case_id", "facts"), marks)
     session.add(TrendState(name=STATE, updated_at=newest, max_id=top))
     logger.info("trend roll-ups rebuilt: %d cases, %d rows", seen, len(sums[0]))
@@ -366,14 +422,14 @@ def refresh(db: Database, calendar: WorkingCalendar) -> int:
 def _apply(session: Session, db: Database, sums: Sums) -> None:
     """Add the net changes to the tables; remove the rows they brought to zero (only a key
     whose every change is a decrease can have reached zero: the sums are never negative)."""
-    for spec, table in zip(SPECS, sums, strict=True):
+    for model, spec, table in _all_tables(sums):
         names = (*spec.keys, *spec.values)
         rows = [dict(zip(names, (*k, *v), strict=True)) for k, v in table.items() if any(v)]
-        _add_rows(session, db, spec, rows)
+        _add_rows(session, db, model, spec, rows)
         emptied = [dict(zip(spec.keys, k, strict=True)) for k, v in table.items()
                    if any(v) and max(v) <= 0]  # fmt: skip
         if emptied:
-            table_ = spec.model.__table__
+            table_ = model.__table__
             statement = delete(table_).where(
                 *(table_.c[k] == bindparam(f"k_{k}") for k in spec.keys),
                 *(table_.c[v] == 0 for v in spec.values),

@@ -35,16 +35,19 @@ from dashboard.domain.trend_figures import (
     cell_centre,
 )
 from dashboard.domain.trend_periods import Comparison, DateRange, PeriodKind, compare
-from dashboard.services.trend_rollups import COLUMNS, TrendCase, refresh, trend_case
-from dashboard.storage.db import Database
-from dashboard.storage.models import (
-    Case,
-    TrendCell,
-    TrendDaily,
-    TrendHour,
-    TrendOverdue,
-    TrendRollup,
+from dashboard.services.trend_rollups import (
+    CELLS,
+    COLUMNS,
+    FINE,
+    HOURS,
+    NARROWER,
+    Spec,
+    TrendCase,
+    refresh,
+    trend_case,
 )
+from dashboard.storage.db import Database
+from dashboard.storage.models import Case, TrendOverdue, TrendRollup
 from dashboard.storage.scoping import in_area, in_department
 
 DIMENSIONS = ("town", "village", "major", "category", "department", "source", "day")
@@ -62,7 +65,36 @@ def period_of(dates: DateRange, calendar: WorkingCalendar) -> Period:
     )
 
 
-NARROW = {"town", "village", "department", "day"}  # the dimensions trend_daily holds
+NARROW = {"town", "village", "department", "day"}  # what the matrix and the map can narrow by
+_COLUMN = {
+    "town": "village_code",
+    "village": "village_code",
+    "major": "category_code",
+    "category": "category_code",
+    "department": "department_code",
+    "source": "source",
+}
+
+
+def spans(dates: DateRange, months: bool = True) -> list[tuple[bool, str, str]]:
+    """``dates`` as (in months?, first key, last key): its whole local months as months (when
+    ``months``), the days before and after them as days."""
+    first, last = dates.first, dates.last
+    days = [(False, first.isoformat(), last.isoformat())]
+    if not months:
+        return days
+    start = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = last + timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)  # the day after the last whole month
+    if start >= end:
+        return days
+    result = []
+    if first < start:
+        result.append((False, first.isoformat(), (start - timedelta(days=1)).isoformat()))
+    result.append((True, start.isoformat()[:7], (end - timedelta(days=1)).isoformat()[:7]))
+    if end <= last:
+        result.append((False, end.isoformat(), last.isoformat()))
+    return result
 
 
 def _rollup_column(dim: str, model: Any = TrendRollup) -> Any:
@@ -179,26 +211,32 @@ class TrendQueries:
         by: Sequence[str],
         where: dict[str, str],
     ) -> dict[Key, DayParts]:
-        # The narrow roll-up (day × village × department) when it holds every dimension asked.
-        model = TrendDaily if set(by) | set(where) <= NARROW else TrendRollup
-        columns = [_rollup_column(d, model) for d in by]
-        sums = [func.sum(getattr(model, n)) for n in ADDITIVE]
-        conditions: list[ColumnElement[bool]] = [
-            model.day >= dates.first.isoformat(),
-            model.day <= dates.last.isoformat(),
-            *in_area(model.village_code, scope.area_code),
-            *in_department(model.department_code, scope),
-        ]
-        conditions += [_rollup_column(d, model) == v for d, v in where.items()]
-        query = select(*columns, *sums).where(*conditions)
-        if columns:
-            query = query.group_by(*columns)
+        # The narrowest roll-up holding every dimension asked; whole months from its twin.
+        wanted = {_COLUMN[d] for d in (*by, *where) if d != "day"}
+        spec = next(s for s in (*NARROWER, FINE) if wanted <= set(s.keys))
+        daily = "day" in by or "day" in where
         result: dict[Key, DayParts] = {}
-        for row in session.execute(query):
-            values = dict(zip(ADDITIVE, row[len(columns) :], strict=True))
-            if all(v is None for v in values.values()):
-                continue
-            result[tuple(str(v) for v in row[: len(columns)])] = DayParts.of(values)
+        for monthly, low, high in spans(dates, not daily):
+            model = spec.months if monthly else spec.model
+            columns = [_rollup_column(d, model) for d in by]
+            sums = [func.sum(getattr(model, n)) for n in ADDITIVE]
+            conditions: list[ColumnElement[bool]] = [
+                model.day >= low,
+                model.day <= high,
+                *in_area(model.village_code, scope.area_code),
+                *in_department(model.department_code, scope),
+            ]
+            conditions += [_rollup_column(d, model) == v for d, v in where.items()]
+            query = select(*columns, *sums).where(*conditions)
+            if columns:
+                query = query.group_by(*columns)
+            for row in session.execute(query):
+                values = dict(zip(ADDITIVE, row[len(columns) :], strict=True))
+                if all(v is None for v in values.values()):
+                    continue
+                key = tuple(str(v) for v in row[: len(columns)])
+                parts = DayParts.of(values)
+                result[key] = result[key] + parts if key in result else parts
         return result
 
     def _at_cutoff(
@@ -281,32 +319,40 @@ class TrendQueries:
 
     # --- the page's other reads ----------------------------------------------------------------
 
-    def _spot_conditions(
-        self, model: Any, dates: DateRange, scope: Scope, where: dict[str, str]
-    ) -> list[ColumnElement[bool]]:
+    def _spots(
+        self, spec: Spec, dates: DateRange, scope: Scope, where: dict[str, str], by: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
+        """Reports of ``dates`` summed per ``by`` columns of the matrix's or the map's roll-up
+        (whole months from its twin)."""
         for dim in where:
-            if dim not in NARROW:
+            if dim not in NARROW or dim == "day":
                 raise ValueError(f"the matrix and the map cannot narrow by {dim!r}")
-        return [
-            model.day >= dates.first.isoformat(),
-            model.day <= dates.last.isoformat(),
-            *in_area(model.village_code, scope.area_code),
-            *in_department(model.department_code, scope),
-            *(_rollup_column(d, model) == v for d, v in where.items()),
-        ]
+        self.refresh()
+        found: dict[tuple[Any, ...], int] = defaultdict(int)
+        with self.db.read() as session:
+            for monthly, low, high in spans(dates):
+                model = spec.months if monthly else spec.model
+                columns = [getattr(model, c) for c in by]
+                query = (
+                    select(*columns, func.sum(model.reported))
+                    .where(
+                        model.day >= low,
+                        model.day <= high,
+                        *in_area(model.village_code, scope.area_code),
+                        *in_department(model.department_code, scope),
+                        *(_rollup_column(d, model) == v for d, v in where.items()),
+                    )
+                    .group_by(*columns)
+                )
+                for row in session.execute(query):
+                    found[tuple(int(v) for v in row[:-1])] += int(row[-1] or 0)
+        return [(*key, n) for key, n in sorted(found.items()) if n]
 
     def matrix(self, dates: DateRange, scope: Scope, where: dict[str, str]) -> list[list[int]]:
         """Reports per [weekday 0..6][hour 0..23] of ``dates`` (local), from ``trend_hours``."""
-        self.refresh()
         matrix = [[0] * 24 for _ in range(7)]
-        query = (
-            select(TrendHour.weekday, TrendHour.hour, func.sum(TrendHour.reported))
-            .where(*self._spot_conditions(TrendHour, dates, scope, where))
-            .group_by(TrendHour.weekday, TrendHour.hour)
-        )
-        with self.db.read() as session:
-            for weekday, hour, n in session.execute(query):
-                matrix[int(weekday)][int(hour)] += int(n or 0)
+        for weekday, hour, n in self._spots(HOURS, dates, scope, where, ("weekday", "hour")):
+            matrix[weekday][hour] += n
         return matrix
 
     def cells(
@@ -314,16 +360,8 @@ class TrendQueries:
     ) -> list[tuple[float, float, int]]:
         """Reports per map cell of ``dates``: (lon, lat of the cell's centre, count), from
         ``trend_cells``."""
-        self.refresh()
-        query = (
-            select(TrendCell.cell_x, TrendCell.cell_y, func.sum(TrendCell.reported))
-            .where(*self._spot_conditions(TrendCell, dates, scope, where))
-            .group_by(TrendCell.cell_x, TrendCell.cell_y)
-            .order_by(TrendCell.cell_x, TrendCell.cell_y)
-        )
-        with self.db.read() as session:
-            found = session.execute(query).all()
-        return [(*cell_centre(int(x), int(y)), int(n)) for x, y, n in found if n]
+        found = self._spots(CELLS, dates, scope, where, ("cell_x", "cell_y"))
+        return [(*cell_centre(x, y), n) for x, y, n in found]
 
     def cases_in(
         self,

@@ -857,85 +857,137 @@ class Campaign(Base):
 # --- Leadership trends (issue 13) ----------------------------------------------------------------
 
 
-class TrendRollup(Base):
+class _TrendFigures:
+    """The additive figures of dashboard.domain.trend_figures.ADDITIVE (a roll-up's values)."""
+
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+    emergencies: Mapped[int] = mapped_column(Integer, default=0)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    right_first_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed_reworked: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handled_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    handling_cases: Mapped[int] = mapped_column(Integer, default=0)
+    handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class _TrendDay:
+    """The time key of a roll-up: a local day ``YYYY-MM-DD`` (in a ``…_months`` twin: a local
+    month ``YYYY-MM``, the sum of its days)."""
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-9)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True, sort_order=-8)
+    department_code: Mapped[str] = mapped_column(
+        String(20), primary_key=True, sort_order=-6
+    )  # "" = none
+
+
+class _TrendFine(_TrendDay, _TrendFigures):
+    category_code: Mapped[str] = mapped_column(
+        String(10), primary_key=True, sort_order=-7
+    )  # "" = none
+    source: Mapped[str] = mapped_column(String(20), primary_key=True, sort_order=-5)
+
+
+class TrendRollup(_TrendFine, Base):
     """The additive figures of one local day × village × category × department × source
-    (dashboard.domain.trend_figures.ADDITIVE); kept fresh by dashboard.services.trend_rollups."""
+    (dashboard.domain.trend_figures.ADDITIVE); kept fresh by dashboard.services.trend_rollups.
+    The narrower roll-ups below are its sums over fewer dimensions (migration 0013)."""
 
     __tablename__ = "trend_rollups"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date, YYYY-MM-DD
-    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    category_code: Mapped[str] = mapped_column(String(10), primary_key=True)  # "" = none
-    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)  # "" = none
-    source: Mapped[str] = mapped_column(String(20), primary_key=True)
-    reported: Mapped[int] = mapped_column(Integer, default=0)
-    emergencies: Mapped[int] = mapped_column(Integer, default=0)
-    registered: Mapped[int] = mapped_column(Integer, default=0)
-    extensions: Mapped[int] = mapped_column(Integer, default=0)
-    dispatched: Mapped[int] = mapped_column(Integer, default=0)
-    right_first_time: Mapped[int] = mapped_column(Integer, default=0)
-    closed: Mapped[int] = mapped_column(Integer, default=0)
-    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    closed_reworked: Mapped[int] = mapped_column(Integer, default=0)
-    handled: Mapped[int] = mapped_column(Integer, default=0)
-    handled_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    handling_cases: Mapped[int] = mapped_column(Integer, default=0)
-    handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class TrendDaily(Base):
-    """The same additive figures per local day × village × department only (migration 0013):
-    the totals, the places and the departments read this narrower roll-up."""
+class TrendRollupMonth(_TrendFine, Base):
+    __tablename__ = "trend_rollups_months"
+
+
+class TrendDaily(_TrendDay, _TrendFigures, Base):
+    """The figures per day × village × department (totals, places, departments)."""
 
     __tablename__ = "trend_daily"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class TrendDailyMonth(_TrendDay, _TrendFigures, Base):
+    __tablename__ = "trend_daily_months"
+
+
+class _TrendCategory(_TrendDay, _TrendFigures):
+    category_code: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-7)
+
+
+class TrendCategory(_TrendCategory, Base):
+    """The figures per day × village × category × department (大类, 小类, the series)."""
+
+    __tablename__ = "trend_categories"
+
+
+class TrendCategoryMonth(_TrendCategory, Base):
+    __tablename__ = "trend_categories_months"
+
+
+class _TrendSource(_TrendDay, _TrendFigures):
+    source: Mapped[str] = mapped_column(String(20), primary_key=True, sort_order=-5)
+
+
+class TrendSource(_TrendSource, Base):
+    """The figures per day × village × source × department (the sources)."""
+
+    __tablename__ = "trend_sources"
+
+
+class TrendSourceMonth(_TrendSource, Base):
+    __tablename__ = "trend_sources_months"
+
+
+class _TrendHour(_TrendDay):
+    weekday: Mapped[int] = mapped_column(
+        Integer, primary_key=True, sort_order=-4, autoincrement=False
+    )
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-3, autoincrement=False)
     reported: Mapped[int] = mapped_column(Integer, default=0)
-    emergencies: Mapped[int] = mapped_column(Integer, default=0)
-    registered: Mapped[int] = mapped_column(Integer, default=0)
-    extensions: Mapped[int] = mapped_column(Integer, default=0)
-    dispatched: Mapped[int] = mapped_column(Integer, default=0)
-    right_first_time: Mapped[int] = mapped_column(Integer, default=0)
-    closed: Mapped[int] = mapped_column(Integer, default=0)
-    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    closed_reworked: Mapped[int] = mapped_column(Integer, default=0)
-    handled: Mapped[int] = mapped_column(Integer, default=0)
-    handled_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    handling_cases: Mapped[int] = mapped_column(Integer, default=0)
-    handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class TrendHour(Base):
+class TrendHour(_TrendHour, Base):
     """Reports per local day × village × department × weekday × hour (the hour × weekday
-    matrix of the trends page; migration 0013)."""
+    matrix of the trends page)."""
 
     __tablename__ = "trend_hours"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    weekday: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class TrendHourMonth(_TrendHour, Base):
+    __tablename__ = "trend_hours_months"
+
+
+class _TrendCell(_TrendDay):
+    cell_x: Mapped[int] = mapped_column(
+        Integer, primary_key=True, sort_order=-4, autoincrement=False
+    )
+    cell_y: Mapped[int] = mapped_column(
+        Integer, primary_key=True, sort_order=-3, autoincrement=False
+    )
     reported: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class TrendCell(Base):
+class TrendCell(_TrendCell, Base):
     """Reports per local day × village × department × map cell (positions binned,
-    dashboard.domain.trend_figures.CELL_DEGREES; the density map; migration 0013)."""
+    dashboard.domain.trend_figures.CELL_DEGREES; the density map)."""
 
     __tablename__ = "trend_cells"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    cell_x: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    cell_y: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendCellMonth(_TrendCell, Base):
+    __tablename__ = "trend_cells_months"
 
 
 class TrendOverdue(Base):
     """The state at a local midnight of the cases closed since: per day (the cutoff is that
     day's 00:00) × village × category × department × source, the cases then open and overdue,
-    their unhandled part and their reworked ones (dashboard.domain.trend_figures.overdue_days;
-    migration 0013). Cases never closed are read from the open cases at query time."""
+    their unhandled part and their reworked ones (dashboard.domain.trend_figures.overdue_days).
+    Cases never closed are read from the open cases at query time."""
 
     __tablename__ = "trend_overdue"
     day: Mapped[str] = mapped_column(String(10), primary_key=True)

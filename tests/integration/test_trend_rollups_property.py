@@ -38,7 +38,7 @@ from dashboard.domain.trend_figures import (
     handling_seconds,
 )
 from dashboard.domain.trend_periods import DateRange
-from dashboard.services.trend_rollups import COLUMNS, SPECS, TrendCase, rebuild, trend_case
+from dashboard.services.trend_rollups import COLUMNS, TrendCase, rebuild, tables, trend_case
 from dashboard.services.trends import TrendQueries, period_of
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case
@@ -320,6 +320,7 @@ def _periods(rng: random.Random, now: datetime) -> list[DateRange]:
     result = [
         DateRange(date(2026, 2, 1), date(2026, 2, 28)),  # ended: the roll-up of midnights
         DateRange(today.replace(day=1), today + timedelta(days=3)),  # holding now
+        DateRange(date(2025, 12, 15), date(2026, 3, 5)),  # whole months and days around them
     ]
     for _ in range(2):
         first = FIRST + timedelta(days=rng.randint(0, (today - FIRST).days))
@@ -330,10 +331,8 @@ def _periods(rng: random.Random, now: datetime) -> list[DateRange]:
 def _tables(db: Database) -> dict[str, set[tuple[Any, ...]]]:
     with db.read() as session:
         return {
-            spec.model.__tablename__: {
-                tuple(r) for r in session.execute(select(spec.model.__table__))
-            }
-            for spec in SPECS
+            model.__tablename__: {tuple(r) for r in session.execute(select(model.__table__))}
+            for model in tables()
         }
 
 

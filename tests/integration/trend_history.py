@@ -19,7 +19,7 @@ from dashboard.domain.trend_periods import DateRange
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import period_counts
 from dashboard.storage.db import Database
-from dashboard.services.trend_rollups import SPECS
+from dashboard.services.trend_rollups import tables
 from dashboard.storage.models import Case, Grid, TrendMark, TrendState, Village
 from dashboard.storage.scoping import in_area
 
@@ -34,7 +34,7 @@ DEPARTMENTS = ("urban", "police", "market", "environment", "justice")
 
 def clear_trends(db: Database) -> None:
     with db.transaction() as session:
-        for model in (*(spec.model for spec in SPECS), TrendMark, TrendState):
+        for model in (*tables(), TrendMark, TrendState):
             session.execute(delete(model))
 
 

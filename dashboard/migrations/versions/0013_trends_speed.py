@@ -1,5 +1,6 @@
-"""Trends at scale (issue 13 item 7): the narrower day × village × department roll-up, the
-hour × weekday and map-cell roll-ups, the state-at-midnight roll-up of the cases closed late,
+"""Trends at scale (issue 13 item 7): narrower roll-ups (day × village × department, × category,
+× source), the hour × weekday and map-cell roll-ups, a month twin of each (``…_months``: a long
+period reads its whole months there), the state-at-midnight roll-up of the cases closed late,
 and the marks now keeping the facts each case was rolled up with (a refresh subtracts the old
 contribution and adds the new one). The roll-ups are emptied: the next refresh rebuilds them.
 
@@ -33,8 +34,57 @@ _COUNTS = (
 )
 
 
-def _int(name: str) -> sa.Column[int]:
-    return sa.Column(name, sa.Integer(), autoincrement=False, nullable=False)
+_KEYS = {
+    "day": sa.String(10),
+    "village_code": sa.String(20),
+    "category_code": sa.String(10),
+    "department_code": sa.String(20),
+    "source": sa.String(20),
+    "weekday": sa.Integer(),
+    "hour": sa.Integer(),
+    "cell_x": sa.Integer(),
+    "cell_y": sa.Integer(),
+}
+_FIGURES = (*_COUNTS, "handling_seconds")
+# name: (keys in primary-key order, summed columns); each but trend_overdue has a …_months twin.
+_TABLES = {
+    "trend_daily": (("day", "village_code", "department_code"), _FIGURES),
+    "trend_categories": (
+        ("day", "village_code", "category_code", "department_code"),
+        _FIGURES,
+    ),
+    "trend_sources": (("day", "village_code", "department_code", "source"), _FIGURES),
+    "trend_hours": (
+        ("day", "village_code", "department_code", "weekday", "hour"),
+        ("reported",),
+    ),
+    "trend_cells": (
+        ("day", "village_code", "department_code", "cell_x", "cell_y"),
+        ("reported",),
+    ),
+}
+_FINE = ("day", "village_code", "category_code", "department_code", "source")
+
+
+def _create(name: str, keys: Sequence[str], values: Sequence[str]) -> None:
+    op.create_table(
+        name,
+        *(sa.Column(k, _KEYS[k], autoincrement=False, nullable=False) for k in keys),
+        *(
+            sa.Column(v, sa.BigInteger() if v == "handling_seconds" else sa.Integer(),
+                      nullable=False)
+            for v in values
+        ),
+        sa.PrimaryKeyConstraint(*keys, name=op.f(f"pk_{name}")),
+    )  # fmt: skip
+
+
+def _names() -> list[str]:
+    return [
+        *(n for name in _TABLES for n in (name, f"{name}_months")),
+        "trend_rollups_months",
+        "trend_overdue",
+    ]
 
 
 def upgrade() -> None:
@@ -47,62 +97,15 @@ def upgrade() -> None:
         sa.Column("facts", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_trend_marks")),
     )
-    op.create_table(
-        "trend_daily",
-        sa.Column("day", sa.String(10), nullable=False),
-        sa.Column("village_code", sa.String(20), nullable=False),
-        sa.Column("department_code", sa.String(20), nullable=False),
-        *(sa.Column(name, sa.Integer(), nullable=False) for name in _COUNTS),
-        sa.Column("handling_seconds", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "day", "village_code", "department_code", name=op.f("pk_trend_daily")
-        ),
-    )
-    op.create_table(
-        "trend_hours",
-        sa.Column("day", sa.String(10), nullable=False),
-        sa.Column("village_code", sa.String(20), nullable=False),
-        sa.Column("department_code", sa.String(20), nullable=False),
-        _int("weekday"),
-        _int("hour"),
-        sa.Column("reported", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "day", "village_code", "department_code", "weekday", "hour",
-            name=op.f("pk_trend_hours"),
-        ),
-    )  # fmt: skip
-    op.create_table(
-        "trend_cells",
-        sa.Column("day", sa.String(10), nullable=False),
-        sa.Column("village_code", sa.String(20), nullable=False),
-        sa.Column("department_code", sa.String(20), nullable=False),
-        _int("cell_x"),
-        _int("cell_y"),
-        sa.Column("reported", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "day", "village_code", "department_code", "cell_x", "cell_y",
-            name=op.f("pk_trend_cells"),
-        ),
-    )  # fmt: skip
-    op.create_table(
-        "trend_overdue",
-        sa.Column("day", sa.String(10), nullable=False),
-        sa.Column("village_code", sa.String(20), nullable=False),
-        sa.Column("category_code", sa.String(10), nullable=False),
-        sa.Column("department_code", sa.String(20), nullable=False),
-        sa.Column("source", sa.String(20), nullable=False),
-        sa.Column("open_overdue", sa.Integer(), nullable=False),
-        sa.Column("unhandled_overdue", sa.Integer(), nullable=False),
-        sa.Column("reworks", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "day", "village_code", "category_code", "department_code", "source",
-            name=op.f("pk_trend_overdue"),
-        ),
-    )  # fmt: skip
+    for name, (keys, values) in _TABLES.items():
+        _create(name, keys, values)
+        _create(f"{name}_months", keys, values)
+    _create("trend_rollups_months", _FINE, _FIGURES)
+    _create("trend_overdue", _FINE, ("open_overdue", "unhandled_overdue", "reworks"))
 
 
 def downgrade() -> None:
-    for name in ("trend_overdue", "trend_cells", "trend_hours", "trend_daily"):
+    for name in _names():
         op.drop_table(name)
     op.drop_table("trend_marks")
     op.create_table(
