@@ -1,29 +1,34 @@
 """The trend roll-ups, maintained from the cases by per-case deltas.
 
-Five tables, all sums over the cases of one local day and a few dimensions (their models in
-dashboard.storage.models, migration 0013):
+Sums over the cases of one local day and a few dimensions (models in dashboard.storage.models,
+migration 0013), each but the last with a month twin (``…_months``: the same sums per local
+month, so a long period reads its whole months there and only the days around them):
 
 * ``trend_rollups`` — day × village × category × department × source: the additive figures of
-  dashboard.domain.trend_figures (``day_parts``, which calls ``metrics.closure_counts`` per case
-  and day, so the definitions cannot drift);
-* ``trend_daily`` — the same figures per day × village × department (the totals, the places,
-  the departments read this narrower table);
+  dashboard.domain.trend_figures (``day_parts``, which evaluates ``metrics.case_tally`` — the
+  rule of ``closure_counts`` — per case and day, so the definitions cannot drift);
+* ``trend_daily`` (× village × department), ``trend_categories`` (× village × category ×
+  department), ``trend_sources`` (× village × department × source) — the same figures summed
+  over fewer dimensions: a query reads the narrowest one holding what it groups and filters by;
 * ``trend_hours`` — reports per day × village × department × weekday × hour (the matrix);
 * ``trend_cells`` — reports per day × village × department × map cell (the density map);
+* ``trend_series`` — reports per day × village × department × 大类 (the new-case trend), with
+  a week twin ``trend_series_weeks`` (a long period's weekly trend) instead of a month one;
 * ``trend_overdue`` — per day × village × category × department × source, the cases with a
   closing time that were open and overdue at that day's 00:00 (``overdue_days``): the state at
   a past period's cutoff without reading the cases.
 
-A case's *contribution* is what it adds to each table (``_add_case``). ``trend_marks`` keeps, per
-case, the facts it was last rolled up with; ``refresh(db, calendar)`` reads the cases written
-since the last refresh (``updated_at`` at or after the stored position less ``OVERLAP``, for
-transactions that committed late, or an id above the highest one seen), subtracts the
-contribution of their stored facts, adds the contribution of their new ones, and applies the net
-change to each table as additions (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``),
-removing the rows that fell to zero. Its cost is per changed case, whatever days they touch.
-Running it twice changes nothing. The first refresh builds everything in one pass over the cases
-(``rebuild``: the sums in memory, written with COPY on PostgreSQL). The trends service refreshes
-before it reads (a no-op costs two index look-ups), and the scheduler every few minutes.
+A case's *contribution* (``_add_case``) is what it adds to the per-case tables (the narrower
+ones and the months are projections of them). ``trend_marks`` keeps, per case, the facts it was
+last rolled up with. ``refresh(db, calendar)`` reads the cases written since the last refresh
+(``updated_at`` at or after the stored position less ``OVERLAP``, for transactions that
+committed late, or an id above the highest one seen), subtracts the contribution of their
+marked facts, adds the contribution of their new ones, and applies the net change to every
+table as additions (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``), removing the
+rows it brought to zero. Its cost follows the number of changed cases, not the days they touch;
+running it twice changes nothing. The first refresh builds everything in one pass over the
+cases (``rebuild``: the sums in memory, written with COPY on PostgreSQL). The trends service
+refreshes before it reads (a no-op costs two index look-ups), the scheduler every few minutes.
 
 Cases are never deleted in production; a case deleted by hand (or a database restored from a
 backup), or a change of the working calendar, needs ``rebuild``.
@@ -36,7 +41,8 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -70,6 +76,8 @@ from dashboard.storage.models import (
     TrendOverdue,
     TrendRollup,
     TrendRollupMonth,
+    TrendSeries,
+    TrendSeriesWeek,
     TrendSource,
     TrendSourceMonth,
     TrendState,
@@ -111,12 +119,13 @@ COLUMNS = (
 @dataclass(frozen=True)
 class Spec:
     """One roll-up: its table, key columns (the first is the day), summed columns, and the
-    table of its month twin (the same sums per local month ``YYYY-MM``), if it has one."""
+    tables of its twins (the same sums per local month ``YYYY-MM`` or week), if it has them."""
 
     model: Any
     keys: tuple[str, ...]
     values: tuple[str, ...]
     months: Any = None
+    weeks: Any = None  # the week twin (``day`` = the week's Monday), if it has one
 
 
 _FINE_KEYS = ("day", "village_code", "category_code", "department_code", "source")
@@ -130,8 +139,12 @@ CELLS = Spec(
     TrendCellMonth,
 )  # fmt: skip
 OVERDUE = Spec(TrendOverdue, _FINE_KEYS, ("open_overdue", "unhandled_overdue", "reworks"))
+SERIES = Spec(
+    TrendSeries, ("day", "village_code", "department_code", "major_code"), ("reported",),
+    weeks=TrendSeriesWeek,
+)  # fmt: skip
 # What a case contributes to, computed per case (in this order in ``Sums``) …
-COMPUTED = (FINE, HOURS, CELLS, OVERDUE)
+COMPUTED = (FINE, HOURS, CELLS, OVERDUE, SERIES)
 # … and the narrower roll-ups, sums of FINE over fewer dimensions (narrowest first).
 DAILY = Spec(TrendDaily, ("day", "village_code", "department_code"), ADDITIVE, TrendDailyMonth)
 SOURCES = Spec(
@@ -149,21 +162,31 @@ Table = tuple[Any, Spec, dict[tuple[Any, ...], list[int]]]  # a model, its spec,
 
 
 def tables() -> list[Any]:
-    """Every roll-up table's model (days and months)."""
-    return [m for spec in SPECS for m in (spec.model, spec.months) if m is not None]
+    """Every roll-up table's model (days, months, weeks)."""
+    return [m for spec in SPECS for m in (spec.model, spec.months, spec.weeks) if m is not None]
 
 
 def _project(
-    table: dict[tuple[Any, ...], list[int]], positions: Sequence[int], months: bool
+    table: dict[tuple[Any, ...], list[int]], positions: Sequence[int], time: str = "day"
 ) -> dict[tuple[Any, ...], list[int]]:
-    """``table`` summed onto the keys at ``positions`` (the day cut to its month)."""
+    """``table`` summed onto the keys at ``positions``, the day cut to its ``time``: ``day``
+    (kept), ``month`` (``YYYY-MM``) or ``week`` (its Monday)."""
     result: dict[tuple[Any, ...], list[int]] = {}
     for key, values in table.items():
         new = tuple(key[i] for i in positions)
-        if months:
+        if time == "month":
             new = (new[0][:7], *new[1:])
+        elif time == "week":
+            new = (monday(new[0]), *new[1:])
         _acc(result, new, values, 1)
     return result
+
+
+@lru_cache(maxsize=8192)
+def monday(day: str) -> str:
+    """The Monday of the week of the local day ``YYYY-MM-DD``, as ``YYYY-MM-DD``."""
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=d.weekday())).isoformat()
 
 
 def _all_tables(sums: Sums) -> list[Table]:
@@ -173,12 +196,15 @@ def _all_tables(sums: Sums) -> list[Table]:
     by_spec = dict(zip(COMPUTED, sums, strict=True))
     for spec in SPECS:
         source = by_spec.get(spec, by_spec[FINE])
-        table = _project(source, [FINE.keys.index(k) for k in spec.keys], False) if (
+        table = _project(source, [FINE.keys.index(k) for k in spec.keys]) if (
             spec in NARROWER
         ) else source  # fmt: skip
         found.append((spec.model, spec, table))
+        every = range(len(spec.keys))
         if spec.months is not None:
-            found.append((spec.months, spec, _project(table, range(len(spec.keys)), True)))
+            found.append((spec.months, spec, _project(table, every, "month")))
+        if spec.weeks is not None:
+            found.append((spec.weeks, spec, _project(table, every, "week")))
     return found
 
 
@@ -232,7 +258,7 @@ def _add_case(
     """Add (``sign`` 1) or take away (-1) the contribution of ``case`` to every table."""
     f = case.facts
     village, department, category = f.village_code or "", f.department_code or "", case.category
-    fine, hours, cells, overdue = sums
+    fine, hours, cells, overdue, series = sums
     for day, part in day_parts(f, case.emergency, calendar, timer).items():
         values = [getattr(part, n) for n in ADDITIVE]
         _acc(fine, (day.isoformat(), village, category, department, f.source), values, sign)
@@ -240,6 +266,7 @@ def _add_case(
     d = day.isoformat()
     _acc(hours, (d, village, department, weekday, hour), (1,), sign)
     _acc(cells, (d, village, department, x, y), (1,), sign)
+    _acc(series, (d, village, department, category[:2]), (1,), sign)
     for day, state in overdue_days(f, calendar.tz).items():
         key = (day.isoformat(), village, category, department, f.source)
         _acc(overdue, key, (state.open_overdue, state.unhandled_overdue, state.reworks), sign)

@@ -98,6 +98,19 @@ class TrendViews:
         village: str | None = None,
         can_open_cases: bool = False,
     ) -> TrendView:
+        with self.queries.once():  # one refresh of the roll-ups for the page's reads
+            return self._build(scope, lang, now, dates, kind, town, village)
+
+    def _build(
+        self,
+        scope: Scope,
+        lang: str,
+        now: datetime,
+        dates: DateRange,
+        kind: PeriodKind | None,
+        town: str | None,
+        village: str | None,
+    ) -> TrendView:
         place = self.place(scope, town, village)
         where = _where(place)
         comparison = compare(dates, kind)
@@ -173,8 +186,8 @@ class TrendViews:
     def _series(
         self, dates: DateRange, scope: Scope, now: datetime, where: dict[str, str]
     ) -> tuple[list[str], dict[str, list[int]]]:
-        found = self.queries.figures(dates, scope, now, ("day", "major"), where)
         weekly = dates.days > DAILY_UP_TO
+        found = self.queries.series(dates, scope, where, weekly)
         xs: list[date] = []
         day = dates.first
         end = min(dates.last, now.astimezone(self.reference.calendar.tz).date())
@@ -183,13 +196,11 @@ class TrendViews:
             if not xs or xs[-1] != x:
                 xs.append(x)
             day += timedelta(days=1)
-        index = {x: i for i, x in enumerate(xs)}
+        index = {x.isoformat(): i for i, x in enumerate(xs)}
         series: dict[str, list[int]] = defaultdict(lambda: [0] * len(xs))
-        for (day_text, major), figures in found.items():
-            d = date.fromisoformat(day_text)
-            x = d - timedelta(days=d.weekday()) if weekly else d
-            if x in index:
-                series[major][index[x]] += figures.parts.reported
+        for (x_text, major), n in found.items():
+            if x_text in index:
+                series[major][index[x_text]] += n
         return [x.isoformat() for x in xs], dict(series)
 
     def _cases(

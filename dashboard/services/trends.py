@@ -1,10 +1,14 @@
-"""The trend figures of a period and area, from the roll-up plus the state at the cutoff.
+"""The trend figures of a period and area, from the roll-ups only.
 
 ``TrendQueries.figures(period, scope, by=...)`` answers ``{key: Figures}``: the additive part
-summed from ``trend_rollups`` (refreshed first, dashboard.services.trend_rollups), the state part
-(open overdue at the cutoff, dashboard.domain.trend_figures.AtCutoff) from the few cases it can
-concern, both grouped by the same key. ``summary`` is the JSON contract of
-``GET /api/v1/trends/summary`` with its 环比 and 同比 (dashboard.domain.trend_periods).
+summed from the narrowest roll-up that holds the dimensions asked (dashboard.services.
+trend_rollups; whole months from its month twin), the state part (open overdue at the cutoff,
+dashboard.domain.trend_figures.AtCutoff) from ``trend_overdue`` for a period that has ended and
+from the cases open now (an index range) — both grouped by the same key. ``matrix`` and
+``cells`` give the hour × weekday matrix and the map's cells from their roll-ups. ``summary``
+is the JSON contract of ``GET /api/v1/trends/summary`` with its 环比 and 同比
+(dashboard.domain.trend_periods). Every read refreshes the roll-ups first (a no-op costs two
+index look-ups).
 
 The dimensions a breakdown may group by (``DIMENSIONS``): ``town`` (9 digits of the village
 code), ``village``, ``major`` (大类, 2 digits of the category), ``category`` (小类), ``department``,
@@ -13,8 +17,10 @@ code), ``village``, ``major`` (大类, 2 digits of the category), ``category`` (
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -41,8 +47,10 @@ from dashboard.services.trend_rollups import (
     FINE,
     HOURS,
     NARROWER,
+    SERIES,
     Spec,
     TrendCase,
+    monday,
     refresh,
     trend_case,
 )
@@ -76,11 +84,11 @@ _COLUMN = {
 }
 
 
-def spans(dates: DateRange, months: bool = True) -> list[tuple[bool, str, str]]:
-    """``dates`` as (in months?, first key, last key): its whole local months as months (when
-    ``months``), the days before and after them as days."""
+def spans(dates: DateRange, months: bool = True) -> list[tuple[str, str, str]]:
+    """``dates`` as (``day`` or ``month``, first key, last key): its whole local months as
+    months (when ``months``), the days before and after them as days."""
     first, last = dates.first, dates.last
-    days = [(False, first.isoformat(), last.isoformat())]
+    days = [("day", first.isoformat(), last.isoformat())]
     if not months:
         return days
     start = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
@@ -90,11 +98,33 @@ def spans(dates: DateRange, months: bool = True) -> list[tuple[bool, str, str]]:
         return days
     result = []
     if first < start:
-        result.append((False, first.isoformat(), (start - timedelta(days=1)).isoformat()))
-    result.append((True, start.isoformat()[:7], (end - timedelta(days=1)).isoformat()[:7]))
+        result.append(("day", first.isoformat(), (start - timedelta(days=1)).isoformat()))
+    result.append(("month", start.isoformat()[:7], (end - timedelta(days=1)).isoformat()[:7]))
     if end <= last:
-        result.append((False, end.isoformat(), last.isoformat()))
+        result.append(("day", end.isoformat(), last.isoformat()))
     return result
+
+
+def week_spans(dates: DateRange) -> list[tuple[str, str, str]]:
+    """``dates`` as (``day`` or ``week``, first key, last key): its whole weeks (Monday to
+    Sunday) as weeks keyed by their Monday, the days before and after them as days."""
+    first, last = dates.first, dates.last
+    start = first + timedelta(days=-first.weekday() % 7)  # the first Monday on or after first
+    after = last + timedelta(days=1)
+    end = after - timedelta(days=after.weekday())  # the Monday after the last whole week
+    if start >= end:
+        return [("day", first.isoformat(), last.isoformat())]
+    result = []
+    if first < start:
+        result.append(("day", first.isoformat(), (start - timedelta(days=1)).isoformat()))
+    result.append(("week", start.isoformat(), (end - timedelta(days=7)).isoformat()))
+    if end <= last:
+        result.append(("day", end.isoformat(), last.isoformat()))
+    return result
+
+
+def _model(spec: Spec, kind: str) -> Any:
+    return {"day": spec.model, "month": spec.months, "week": spec.weeks}[kind]
 
 
 def _rollup_column(dim: str, model: Any = TrendRollup) -> Any:
@@ -148,13 +178,30 @@ def _with_dates(dates: DateRange, body: dict[str, Any]) -> dict[str, Any]:
 
 
 class TrendQueries:
-    """Reads the trend figures; refreshes the roll-up first (at most every ``fresh_for``)."""
+    """Reads the trend figures; refreshes the roll-ups before each read, or once for a group
+    of reads (``once``: a page's dozen queries)."""
 
     def __init__(self, db: Database, calendar: WorkingCalendar) -> None:
         self.db, self.calendar = db, calendar
+        self._held = threading.local()
 
     def refresh(self) -> int:
         return refresh(self.db, self.calendar)
+
+    def _refresh(self) -> None:
+        if not getattr(self._held, "on", False):
+            self.refresh()
+
+    @contextmanager
+    def once(self) -> Iterator[None]:
+        """One refresh for every read inside (in this thread)."""
+        self.refresh()
+        held = getattr(self._held, "on", False)
+        self._held.on = True
+        try:
+            yield
+        finally:
+            self._held.on = held
 
     def figures(
         self,
@@ -169,7 +216,7 @@ class TrendQueries:
         for dim in (*by, *(where or {})):
             if dim not in DIMENSIONS:
                 raise ValueError(f"unknown dimension {dim!r}")
-        self.refresh()
+        self._refresh()
         period = period_of(dates, self.calendar)
         result: dict[Key, Figures] = defaultdict(Figures)
         with self.db.read() as session:
@@ -194,12 +241,13 @@ class TrendQueries:
         where: dict[str, str] | None = None,
     ) -> Summary:
         comparison = compare(dates, kind)
-        return Summary(
-            comparison,
-            self.total(comparison.current, scope, now, where),
-            self.total(comparison.previous, scope, now, where),
-            self.total(comparison.last_year.range, scope, now, where),
-        )
+        with self.once():
+            return Summary(
+                comparison,
+                self.total(comparison.current, scope, now, where),
+                self.total(comparison.previous, scope, now, where),
+                self.total(comparison.last_year.range, scope, now, where),
+            )
 
     # --- the two parts ---------------------------------------------------------------------
 
@@ -216,8 +264,8 @@ class TrendQueries:
         spec = next(s for s in (*NARROWER, FINE) if wanted <= set(s.keys))
         daily = "day" in by or "day" in where
         result: dict[Key, DayParts] = {}
-        for monthly, low, high in spans(dates, not daily):
-            model = spec.months if monthly else spec.model
+        for kind, low, high in spans(dates, not daily):
+            model = _model(spec, kind)
             columns = [_rollup_column(d, model) for d in by]
             sums = [func.sum(getattr(model, n)) for n in ADDITIVE]
             conditions: list[ColumnElement[bool]] = [
@@ -320,18 +368,23 @@ class TrendQueries:
     # --- the page's other reads ----------------------------------------------------------------
 
     def _spots(
-        self, spec: Spec, dates: DateRange, scope: Scope, where: dict[str, str], by: Sequence[str]
-    ) -> list[tuple[Any, ...]]:
-        """Reports of ``dates`` summed per ``by`` columns of the matrix's or the map's roll-up
-        (whole months from its twin)."""
+        self,
+        spec: Spec,
+        parts: list[tuple[str, str, str]],
+        scope: Scope,
+        where: dict[str, str],
+        by: Sequence[str],
+    ) -> dict[tuple[Any, ...], int]:
+        """Reports summed per ``by`` columns of a reports-only roll-up over ``parts`` (see
+        ``spans``), each part from the table of its time (days, months, weeks)."""
         for dim in where:
             if dim not in NARROW or dim == "day":
-                raise ValueError(f"the matrix and the map cannot narrow by {dim!r}")
-        self.refresh()
+                raise ValueError(f"the matrix, the map and the series cannot narrow by {dim!r}")
+        self._refresh()
         found: dict[tuple[Any, ...], int] = defaultdict(int)
         with self.db.read() as session:
-            for monthly, low, high in spans(dates):
-                model = spec.months if monthly else spec.model
+            for kind, low, high in parts:
+                model = _model(spec, kind)
                 columns = [getattr(model, c) for c in by]
                 query = (
                     select(*columns, func.sum(model.reported))
@@ -345,14 +398,28 @@ class TrendQueries:
                     .group_by(*columns)
                 )
                 for row in session.execute(query):
-                    found[tuple(int(v) for v in row[:-1])] += int(row[-1] or 0)
-        return [(*key, n) for key, n in sorted(found.items()) if n]
+                    found[tuple(row[:-1])] += int(row[-1] or 0)
+        return {key: n for key, n in found.items() if n}
+
+    def series(
+        self, dates: DateRange, scope: Scope, where: dict[str, str], weekly: bool
+    ) -> dict[tuple[str, str], int]:
+        """Reports per (day, 大类) of ``dates`` — per (the week's Monday, 大类) when ``weekly``:
+        the whole weeks from ``trend_series_weeks``, the days around them from
+        ``trend_series``."""
+        parts = week_spans(dates) if weekly else spans(dates, months=False)
+        found = self._spots(SERIES, parts, scope, where, ("day", "major_code"))
+        result: dict[tuple[str, str], int] = defaultdict(int)
+        for (day, major), n in found.items():
+            result[(monday(day) if weekly else day, major)] += n
+        return dict(result)
 
     def matrix(self, dates: DateRange, scope: Scope, where: dict[str, str]) -> list[list[int]]:
         """Reports per [weekday 0..6][hour 0..23] of ``dates`` (local), from ``trend_hours``."""
         matrix = [[0] * 24 for _ in range(7)]
-        for weekday, hour, n in self._spots(HOURS, dates, scope, where, ("weekday", "hour")):
-            matrix[weekday][hour] += n
+        found = self._spots(HOURS, spans(dates), scope, where, ("weekday", "hour"))
+        for (weekday, hour), n in found.items():
+            matrix[int(weekday)][int(hour)] += n
         return matrix
 
     def cells(
@@ -360,8 +427,8 @@ class TrendQueries:
     ) -> list[tuple[float, float, int]]:
         """Reports per map cell of ``dates``: (lon, lat of the cell's centre, count), from
         ``trend_cells``."""
-        found = self._spots(CELLS, dates, scope, where, ("cell_x", "cell_y"))
-        return [(*cell_centre(x, y), n) for x, y, n in found]
+        found = self._spots(CELLS, spans(dates), scope, where, ("cell_x", "cell_y"))
+        return [(*cell_centre(int(x), int(y)), n) for (x, y), n in sorted(found.items())]
 
     def cases_in(
         self,

@@ -983,6 +983,23 @@ class TrendCellMonth(_TrendCell, Base):
     __tablename__ = "trend_cells_months"
 
 
+class _TrendSeries(_TrendDay):
+    major_code: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-4)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendSeries(_TrendSeries, Base):
+    """Reports per local day × village × department × 大类 (the new-case trend)."""
+
+    __tablename__ = "trend_series"
+
+
+class TrendSeriesWeek(_TrendSeries, Base):
+    """The same per week (``day`` holds the week's Monday): a long period's weekly trend."""
+
+    __tablename__ = "trend_series_weeks"
+
+
 class TrendOverdue(Base):
     """The state at a local midnight of the cases closed since: per day (the cutoff is that
     day's 00:00) × village × category × department × source, the cases then open and overdue,

@@ -210,7 +210,8 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.TrendRollup, models.TrendRollupMonth, models.TrendDaily, models.TrendDailyMonth),
     *(models.TrendCategory, models.TrendCategoryMonth, models.TrendSource),
     *(models.TrendSourceMonth, models.TrendHour, models.TrendHourMonth, models.TrendCell),
-    *(models.TrendCellMonth, models.TrendOverdue, models.TrendMark, models.TrendState),
+    *(models.TrendCellMonth, models.TrendSeries, models.TrendSeriesWeek, models.TrendOverdue),
+    *(models.TrendMark, models.TrendState),
     models.Case,
     models.Campaign,
 )

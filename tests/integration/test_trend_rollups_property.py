@@ -182,6 +182,12 @@ def _check(
             series[(day, case.category[:2])] += 1
     got_series = queries.figures(dates, scope, now, ("day", "major"))
     assert {k: f.parts.reported for k, f in got_series.items() if f.parts.reported} == dict(series)
+    assert queries.series(dates, scope, {}, weekly=False) == dict(series), label
+    weekly: dict[tuple[str, str], int] = defaultdict(int)
+    for (day_text, major), n in series.items():
+        day = date.fromisoformat(day_text)
+        weekly[((day - timedelta(days=day.weekday())).isoformat(), major)] += n
+    assert queries.series(dates, scope, {}, weekly=True) == dict(weekly), label
     by_day = queries.figures(dates, scope, now, ("day",))
     for (day_text,), figures in by_day.items():
         day = date.fromisoformat(day_text)

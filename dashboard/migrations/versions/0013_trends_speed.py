@@ -1,6 +1,7 @@
 """Trends at scale (issue 13 item 7): narrower roll-ups (day × village × department, × category,
 × source), the hour × weekday and map-cell roll-ups, a month twin of each (``…_months``: a long
-period reads its whole months there), the state-at-midnight roll-up of the cases closed late,
+period reads its whole months there), the new-case trend per day and per week, the
+state-at-midnight roll-up of the cases closed late,
 and the marks now keeping the facts each case was rolled up with (a refresh subtracts the old
 contribution and adds the new one). The roll-ups are emptied: the next refresh rebuilds them.
 
@@ -44,6 +45,7 @@ _KEYS = {
     "hour": sa.Integer(),
     "cell_x": sa.Integer(),
     "cell_y": sa.Integer(),
+    "major_code": sa.String(10),
 }
 _FIGURES = (*_COUNTS, "handling_seconds")
 # name: (keys in primary-key order, summed columns); each but trend_overdue has a …_months twin.
@@ -64,6 +66,7 @@ _TABLES = {
     ),
 }
 _FINE = ("day", "village_code", "category_code", "department_code", "source")
+_SERIES = ("day", "village_code", "department_code", "major_code")
 
 
 def _create(name: str, keys: Sequence[str], values: Sequence[str]) -> None:
@@ -83,6 +86,8 @@ def _names() -> list[str]:
     return [
         *(n for name in _TABLES for n in (name, f"{name}_months")),
         "trend_rollups_months",
+        "trend_series",
+        "trend_series_weeks",
         "trend_overdue",
     ]
 
@@ -101,6 +106,8 @@ def upgrade() -> None:
         _create(name, keys, values)
         _create(f"{name}_months", keys, values)
     _create("trend_rollups_months", _FINE, _FIGURES)
+    for name in ("trend_series", "trend_series_weeks"):
+        _create(name, _SERIES, ("reported",))
     _create("trend_overdue", _FINE, ("open_overdue", "unhandled_overdue", "reworks"))
 
 
