@@ -327,13 +327,24 @@ def decode(case_id: int, text_: str) -> TrendCase:
 
 def _copy(session: Session, db: Database, model: Any, names: Sequence[str],
           rows: Iterable[Sequence[Any]]) -> None:  # fmt: skip
-    """Bulk insert: COPY on PostgreSQL, batched INSERTs elsewhere."""
+    """Bulk insert: COPY (text format, written in large chunks) on PostgreSQL, batched INSERTs
+    elsewhere. Values are strings and integers, never None."""
     if db.dialect == "postgresql":
         dbapi: Any = session.connection().connection.dbapi_connection
         statement = f"COPY {model.__tablename__} ({', '.join(names)}) FROM STDIN"
         with dbapi.cursor() as cursor, cursor.copy(statement) as cp:
+            chunk: list[str] = []
+            tabs = len(names) - 1
             for row in rows:
-                cp.write_row(row)
+                line = "\t".join(map(str, row))
+                if line.count("\t") != tabs or "\\" in line or "\n" in line or "\r" in line:
+                    line = "\t".join(map(_copy_text, row))  # rare: escape value by value
+                chunk.append(line)
+                if len(chunk) >= _BATCH * 4:
+                    cp.write("\n".join(chunk) + "\n")
+                    chunk = []
+            if chunk:
+                cp.write("\n".join(chunk) + "\n")
         return
     batch: list[dict[str, Any]] = []
     for row in rows:
@@ -343,6 +354,47 @@ def _copy(session: Session, db: Database, model: Any, names: Sequence[str],
             batch = []
     if batch:
         session.execute(insert(model), batch)
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format (backslash, tab and line ends escaped)."""
+    text_ = str(value)
+    if "\\" in text_ or "\t" in text_ or "\n" in text_ or "\r" in text_:
+        text_ = text_.replace("\\", "\\\\").replace("\t", "\\t")
+        text_ = text_.replace("\n", "\\n").replace("\r", "\\r")
+    return text_
+
+
+def _derive(session: Session, db: Database, sums: Sums) -> None:
+    """The tables that are sums of others, written by the database from the tables just
+    copied (set-based: ``INSERT … SELECT … GROUP BY``): the narrower roll-ups from
+    ``trend_rollups``, then every month twin from its day table. The week twin of the series
+    is projected here (its Monday is a calendar rule)."""
+    for spec in NARROWER:
+        keys, values = ", ".join(spec.keys), ", ".join(spec.values)
+        sums_ = ", ".join(f"sum({v})" for v in spec.values)
+        session.execute(
+            text(
+                f"INSERT INTO {spec.model.__tablename__} ({keys}, {values}) "
+                f"SELECT {keys}, {sums_} FROM {FINE.model.__tablename__} GROUP BY {keys}"
+            )
+        )
+    for spec in SPECS:
+        if spec.months is None:
+            continue
+        rest = ", ".join(spec.keys[1:])
+        values = ", ".join(spec.values)
+        sums_ = ", ".join(f"sum({v})" for v in spec.values)
+        session.execute(
+            text(
+                f"INSERT INTO {spec.months.__tablename__} (day, {rest}, {values}) "
+                f"SELECT substr(day, 1, 7), {rest}, {sums_} FROM {spec.model.__tablename__} "
+                f"GROUP BY substr(day, 1, 7), {rest}"
+            )
+        )
+    series = sums[COMPUTED.index(SERIES)]
+    weeks = _project(series, range(len(SERIES.keys)), "week")
+    _copy(session, db, SERIES.weeks, (*SERIES.keys, *SERIES.values), _table_rows(weeks))
 
 
 def _table_rows(table: dict[tuple[Any, ...], list[int]]) -> Iterator[tuple[Any, ...]]:
@@ -399,8 +451,9 @@ def _rebuild(session: Session, db: Database, calendar: WorkingCalendar) -> int:
         top = max(top, case.id)
         if newest is None or case.updated_at > newest:
             newest = case.updated_at
-    for model, spec, table in _all_tables(sums):
-        _copy(session, db, model, (*spec.keys, *spec.values), _table_rows(table))
+    for spec, table in zip(COMPUTED, sums, strict=True):
+        _copy(session, db, spec.model, (*spec.keys, *spec.values), _table_rows(table))
+    _derive(session, db, sums)
     _copy(session, db, TrendMark, ("case_id", "facts"), marks)
     session.add(TrendState(name=STATE, updated_at=newest, max_id=top))
     logger.info("trend roll-ups rebuilt: %d cases, %d rows", seen, len(sums[0]))
