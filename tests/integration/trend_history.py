@@ -18,8 +18,8 @@ from dashboard.domain.status import CaseStatus
 from dashboard.domain.trend_periods import DateRange
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import period_counts
-from dashboard.storage.db import Database
 from dashboard.services.trend_rollups import tables
+from dashboard.storage.db import Database
 from dashboard.storage.models import Case, Grid, TrendMark, TrendState, Village
 from dashboard.storage.scoping import in_area
 
