@@ -326,12 +326,13 @@ def decode(case_id: int, text_: str) -> TrendCase:
 
 
 def _copy(session: Session, db: Database, model: Any, names: Sequence[str],
-          rows: Iterable[Sequence[Any]]) -> None:  # fmt: skip
+          rows: Iterable[Sequence[Any]], table_name: str | None = None) -> None:  # fmt: skip
     """Bulk insert: COPY (text format, written in large chunks) on PostgreSQL, batched INSERTs
     elsewhere. Values are strings and integers, never None."""
     if db.dialect == "postgresql":
         dbapi: Any = session.connection().connection.dbapi_connection
-        statement = f"COPY {model.__tablename__} ({', '.join(names)}) FROM STDIN"
+        name = table_name or model.__tablename__
+        statement = f"COPY {name} ({', '.join(names)}) FROM STDIN"
         with dbapi.cursor() as cursor, cursor.copy(statement) as cp:
             chunk: list[str] = []
             tabs = len(names) - 1
@@ -501,9 +502,14 @@ def refresh(db: Database, calendar: WorkingCalendar) -> int:
 
 def _apply(session: Session, db: Database, sums: Sums) -> None:
     """Add the net changes to the tables; remove the rows they brought to zero (only a key
-    whose every change is a decrease can have reached zero: the sums are never negative)."""
+    whose every change is a decrease can have reached zero: the sums are never negative).
+    PostgreSQL: the changes are copied into a temporary table and applied by two statements
+    per table; elsewhere row by row (executemany)."""
     for model, spec, table in _all_tables(sums):
         names = (*spec.keys, *spec.values)
+        if db.dialect == "postgresql":
+            _apply_set_based(session, db, model, spec, table)
+            continue
         rows = [dict(zip(names, (*k, *v), strict=True)) for k, v in table.items() if any(v)]
         _add_rows(session, db, model, spec, rows)
         emptied = [dict(zip(spec.keys, k, strict=True)) for k, v in table.items()
@@ -517,6 +523,30 @@ def _apply(session: Session, db: Database, sums: Sums) -> None:
             keyed = [{f"k_{k}": v for k, v in row.items()} for row in emptied]
             for i in range(0, len(keyed), _BATCH):  # Core: executemany of a DELETE
                 session.connection().execute(statement, keyed[i : i + _BATCH])
+
+
+def _apply_set_based(
+    session: Session, db: Database, model: Any, spec: Spec, table: dict[tuple[Any, ...], list[int]]
+) -> None:
+    changes = [(*k, *v) for k, v in table.items() if any(v)]
+    if not changes:
+        return
+    name, delta = model.__tablename__, f"delta_{model.__tablename__}"
+    names = (*spec.keys, *spec.values)
+    columns = ", ".join(names)
+    session.execute(text(f"CREATE TEMPORARY TABLE {delta} (LIKE {name}) ON COMMIT DROP"))
+    _copy(session, db, model, names, changes, delta)
+    added = ", ".join(f"{v} = {name}.{v} + excluded.{v}" for v in spec.values)
+    session.execute(
+        text(
+            f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {delta} "
+            f"ON CONFLICT ({', '.join(spec.keys)}) DO UPDATE SET {added}"
+        )
+    )
+    same = " AND ".join(f"t.{k} = d.{k}" for k in spec.keys)
+    zero = " AND ".join(f"t.{v} = 0" for v in spec.values)
+    session.execute(text(f"DELETE FROM {name} t USING {delta} d WHERE {same} AND {zero}"))
+    session.execute(text(f"DROP TABLE {delta}"))
 
 
 def _newest(session: Session) -> tuple[int, datetime | None]:
