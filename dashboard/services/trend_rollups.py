@@ -456,6 +456,9 @@ def _rebuild(session: Session, db: Database, calendar: WorkingCalendar) -> int:
         _copy(session, db, spec.model, (*spec.keys, *spec.values), _table_rows(table))
     _derive(session, db, sums)
     _copy(session, db, TrendMark, ("case_id", "facts"), marks)
+    if db.dialect == "postgresql":  # fresh statistics: the planner must see the new rows
+        for model in tables():
+            session.execute(text(f"ANALYZE {model.__tablename__}"))
     session.add(TrendState(name=STATE, updated_at=newest, max_id=top))
     logger.info("trend roll-ups rebuilt: %d cases, %d rows", seen, len(sums[0]))
     return seen

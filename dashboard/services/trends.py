@@ -327,8 +327,8 @@ class TrendQueries:
             queries.append(select(*COLUMNS).where(*base, *closed_part))
         keys = [_case_key(d) for d in by]
         filters = [(_case_key(d), v) for d, v in (where or {}).items()]
-        for query in queries:
-            for row in session.execute(query.execution_options(yield_per=5000)):
+        for query in queries:  # small sets: no server-side cursor (its plan aims at first rows)
+            for row in session.execute(query):
                 case = trend_case(row)
                 if any(get(case) != value for get, value in filters):
                     continue
@@ -452,8 +452,12 @@ class TrendQueries:
                 conditions += in_area(Case.village_code, value)
         query = select(*COLUMNS).where(*conditions).order_by(Case.reported_at, Case.id)
         filters = [(_case_key(d), v) for d, v in where.items() if d != "day"]
+        if limit is not None and all(d in ("town", "village") for d in where):
+            query = query.limit(limit)  # every condition is in the SQL
+        else:
+            query = query.execution_options(yield_per=5000)
         found: list[tuple[TrendCase, float, float]] = []
-        for row in session.execute(query.execution_options(yield_per=5000)):
+        for row in session.execute(query):
             case = trend_case(row)
             if all(get(case) == v for get, v in filters):
                 found.append((case, case.lon, case.lat))
