@@ -154,27 +154,28 @@ def matrix_chart(view: TrendView) -> go.Figure:
 
 
 def map_chart(view: TrendView) -> go.Figure:
-    """Where the period's cases were reported: a density of their positions (no base tiles:
-    the command room has no internet)."""
+    """Where the period's cases were reported: one tile per map cell of the roll-up (about
+    500 m), coloured by its reports (no base tiles: the command room has no internet)."""
     lang = _lang(view)
     lons = [p[0] for p in view.points]
     lats = [p[1] for p in view.points]
+    counts = [p[2] for p in view.points]
     fig = go.Figure()
     if view.points:
         pad_x = (max(lons) - min(lons)) * 0.05 or 0.01
         pad_y = (max(lats) - min(lats)) * 0.05 or 0.01
         fig.add_trace(
-            go.Histogram2d(
-                x=lons, y=lats, nbinsx=36, nbinsy=36, colorscale="YlOrRd", showscale=False,
-                zmin=0, hovertemplate="%{z}<extra></extra>",
+            go.Heatmap(
+                x=lons,
+                y=lats,
+                z=counts,
+                colorscale="YlOrRd",
+                showscale=False,
+                zmin=0,
+                hoverongaps=False,
+                hovertemplate="%{z}<extra></extra>",
             )
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=lons, y=lats, mode="markers", marker={"size": 2, "color": "#1d2433"},
-                opacity=0.35, showlegend=False, hoverinfo="skip",
-            )
-        )  # fmt: skip
+        )  # fmt: skip  (one tile per map cell of the roll-up; no tile where nothing was reported)
         fig.update_xaxes(range=[min(lons) - pad_x, max(lons) + pad_x])
         fig.update_yaxes(range=[min(lats) - pad_y, max(lats) + pad_y])
     fig.update_yaxes(scaleanchor="x", scaleratio=1.15, showgrid=False, rangemode="normal")

@@ -42,6 +42,7 @@ __all__ = [
     "Period",
     "by_department",
     "by_key",
+    "case_tally",
     "closure_counts",
     "closure_rate",
     "dispatch_accuracy",
@@ -281,6 +282,15 @@ def closure_counts(cases: Iterable[CaseFacts], period: Period, now: datetime) ->
     for case in cases:
         _add(acc, case, period, cutoff)
     return _counts(acc)
+
+
+def case_tally(case: CaseFacts, period: Period, now: datetime) -> list[int]:
+    """``closure_counts([case], period, now)`` as a list in ``ClosureCounts`` field order,
+    without building (and validating) the dataclass: the same rule, for the trend roll-ups,
+    which evaluate it for every case and day of years of history."""
+    acc = [0] * _SLOTS
+    _add(acc, case, period, min(now, period.end))
+    return acc
 
 
 def by_key(

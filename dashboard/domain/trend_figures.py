@@ -9,7 +9,8 @@ which part is a *state at the period's cutoff* (open overdue, its unhandled part
 among them), which no sum of days can give and is computed from the cases at query time.
 
 ``day_parts(case, ...)`` gives, per local day, the additive counts of one case, by calling
-``metrics.closure_counts`` on that single case and day, so the definitions cannot drift; the
+``metrics.case_tally`` (``closure_counts`` of that single case) on that case and day, so the
+definitions cannot drift; the
 roll-up (dashboard.services.trend_rollups) stores their sums per day × village × category ×
 department × source.
 
@@ -24,9 +25,11 @@ Two figures are the page's own (DOMAIN.md has no formula for them):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +38,7 @@ from dashboard.domain.metrics import (
     CaseFacts,
     ClosureCounts,
     Period,
+    case_tally,
     closure_counts,
     closure_rate,
     extension_rate,
@@ -48,13 +52,20 @@ from dashboard.domain.working_index import WorkingIndex
 
 __all__ = [
     "ADDITIVE",
+    "CELL_DEGREES",
     "DayParts",
     "Figures",
+    "cell_centre",
     "day_bounds",
     "day_parts",
     "handling_seconds",
     "local_day",
+    "overdue_days",
+    "report_spot",
 ]
+
+# The map's bins: positions are rolled up per cell of this many degrees (about 500 m).
+CELL_DEGREES = 0.005
 
 # The additive counts a roll-up row holds, in this order (column names of ``trend_rollups``).
 ADDITIVE = (
@@ -206,8 +217,10 @@ def local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
+@lru_cache(maxsize=4096)
 def day_bounds(day: date, tz: ZoneInfo) -> Period:
-    """The half-open instants of the local ``day``."""
+    """The half-open instants of the local ``day`` (cached: the roll-ups ask for the same days
+    over and over)."""
     start = datetime.combine(day, time(0), tz)
     return Period(start, datetime.combine(day + timedelta(days=1), time(0), tz))
 
@@ -268,25 +281,72 @@ def day_parts(
     for day in days:
         period = day_bounds(day, tz)
         # The event counts do not depend on the cutoff; evaluate at the day's end.
-        counts = closure_counts([case], period, period.end)
+        t = case_tally(case, period, period.end)
         reported = 1 if case.reported_at in period else 0
-        closed_here = counts.closed
+        closed_here = t[_T["closed"]]
         seconds = handling_seconds(case, calendar, timer) if closed_here else None
         parts = DayParts(
-            reported=reported,
-            emergencies=reported if emergency else 0,
-            registered=counts.registered,
-            extensions=counts.extensions,
-            dispatched=counts.dispatched,
-            right_first_time=counts.dispatched_right_first_time,
-            closed=closed_here,
-            closed_on_time=counts.closed_on_time,
-            closed_reworked=1 if closed_here and case.rework_count > 0 else 0,
-            handled=counts.handled,
-            handled_on_time=counts.handled_on_time,
-            handling_cases=0 if seconds is None else 1,
-            handling_seconds=seconds or 0,
+            reported,
+            reported if emergency else 0,
+            t[_T["registered"]],
+            t[_T["extensions"]],
+            t[_T["dispatched"]],
+            t[_T["dispatched_right_first_time"]],
+            closed_here,
+            t[_T["closed_on_time"]],
+            1 if closed_here and case.rework_count > 0 else 0,
+            t[_T["handled"]],
+            t[_T["handled_on_time"]],
+            0 if seconds is None else 1,
+            seconds or 0,
         )
-        if any(getattr(parts, n) for n in ADDITIVE):
+        # Every other part is a part of one of these four.
+        if reported or closed_here or t[_T["registered"]] or t[_T["handled"]]:
             result[day] = parts
     return result
+
+
+# The positions of ClosureCounts' fields in a ``case_tally``.
+_T = {f.name: i for i, f in enumerate(fields(ClosureCounts))}
+
+
+def overdue_days(case: CaseFacts, tz: ZoneInfo) -> dict[date, AtCutoff]:
+    """The state part of one case *that has a closing time*, at each local midnight between its
+    deadline and its closure: ``{day: at_cutoff(case, [day - 1, day), day 00:00)}``, the days
+    where it is not zero. A period ending at that midnight (and evaluated after it) counts
+    exactly these (``metrics.closure_counts``' own rule, called per day): its closed-in-period
+    branch cannot apply to a case closed at or after the period's end. Cases without a closing
+    time are open: they are read from the open cases at query time."""
+    if case.closed_at is None or case.deadline is None or case.closed_at <= case.deadline:
+        return {}
+    result: dict[date, AtCutoff] = {}
+    day = local_day(case.deadline, tz) + timedelta(days=1)
+    last = local_day(case.closed_at, tz)
+    while day <= last:
+        midnight = day_bounds(day, tz).start
+        state = at_cutoff(case, Period(day_bounds(day - timedelta(days=1), tz).start, midnight),
+                          midnight)  # fmt: skip
+        if state.open_overdue:
+            result[day] = state
+        day += timedelta(days=1)
+    return result
+
+
+def report_spot(
+    reported_at: datetime, lon: float, lat: float, tz: ZoneInfo
+) -> tuple[date, int, int, int, int]:
+    """Where and when a report counts in the hour × weekday matrix and the map: its local day,
+    weekday (Monday 0), hour, and the map cell of its position."""
+    moment = reported_at.astimezone(tz)
+    return (
+        moment.date(),
+        moment.weekday(),
+        moment.hour,
+        math.floor(lon / CELL_DEGREES),
+        math.floor(lat / CELL_DEGREES),
+    )
+
+
+def cell_centre(cell_x: int, cell_y: int) -> tuple[float, float]:
+    """The lon, lat of a map cell's centre."""
+    return ((cell_x + 0.5) * CELL_DEGREES, (cell_y + 0.5) * CELL_DEGREES)

@@ -119,7 +119,7 @@ class TrendView:
     series: dict[str, list[int]]  # major code → reported per x
     rising: list[str]  # major codes rising fastest against the previous period
     matrix: list[list[int]]  # [weekday 0..6][hour 0..23] reported
-    points: list[tuple[float, float]]  # lon, lat of the cases reported
+    points: list[tuple[float, float, int]]  # map cells: lon, lat of the centre, reports
     oldest: list[dict[str, Any]]
     cases: list[dict[str, Any]]  # the case list (village level)
     names: dict[str, str] = field(default_factory=dict)  # code → name (majors, subs, depts…)

@@ -98,6 +98,19 @@ class TrendViews:
         village: str | None = None,
         can_open_cases: bool = False,
     ) -> TrendView:
+        with self.queries.once():  # one refresh of the roll-ups for the page's reads
+            return self._build(scope, lang, now, dates, kind, town, village)
+
+    def _build(
+        self,
+        scope: Scope,
+        lang: str,
+        now: datetime,
+        dates: DateRange,
+        kind: PeriodKind | None,
+        town: str | None,
+        village: str | None,
+    ) -> TrendView:
         place = self.place(scope, town, village)
         where = _where(place)
         comparison = compare(dates, kind)
@@ -173,8 +186,8 @@ class TrendViews:
     def _series(
         self, dates: DateRange, scope: Scope, now: datetime, where: dict[str, str]
     ) -> tuple[list[str], dict[str, list[int]]]:
-        found = self.queries.figures(dates, scope, now, ("day", "major"), where)
         weekly = dates.days > DAILY_UP_TO
+        found = self.queries.series(dates, scope, where, weekly)
         xs: list[date] = []
         day = dates.first
         end = min(dates.last, now.astimezone(self.reference.calendar.tz).date())
@@ -183,30 +196,26 @@ class TrendViews:
             if not xs or xs[-1] != x:
                 xs.append(x)
             day += timedelta(days=1)
-        index = {x: i for i, x in enumerate(xs)}
+        index = {x.isoformat(): i for i, x in enumerate(xs)}
         series: dict[str, list[int]] = defaultdict(lambda: [0] * len(xs))
-        for (day_text, major), figures in found.items():
-            d = date.fromisoformat(day_text)
-            x = d - timedelta(days=d.weekday()) if weekly else d
-            if x in index:
-                series[major][index[x]] += figures.parts.reported
+        for (x_text, major), n in found.items():
+            if x_text in index:
+                series[major][index[x_text]] += n
         return [x.isoformat() for x in xs], dict(series)
 
     def _cases(
         self, dates: DateRange, scope: Scope, where: dict[str, str], place: Place
-    ) -> tuple[list[list[int]], list[tuple[float, float]], list[dict[str, Any]]]:
+    ) -> tuple[list[list[int]], list[tuple[float, float, int]], list[dict[str, Any]]]:
+        """The hour × weekday matrix and the map's cells from their roll-ups; the case list
+        (a village only: its first ``CASE_LIST_LIMIT`` cases) from the cases."""
         tz = self.reference.calendar.tz
-        with self.db.read() as session:
-            cases = self.queries.cases_in(session, dates, scope, where)
-        matrix = [[0] * 24 for _ in range(7)]
-        for case, _lon, _lat in cases:
-            local = case.facts.reported_at.astimezone(tz)
-            matrix[local.weekday()][local.hour] += 1
-        points = [(lon, lat) for _case, lon, lat in cases]
+        matrix = self.queries.matrix(dates, scope, where)
+        points = self.queries.cells(dates, scope, where)
         case_rows: list[dict[str, Any]] = []
         if place.level == "village":
-            ordered = sorted((c for c, _, _ in cases), key=lambda c: (c.facts.reported_at, c.id))
-            case_rows = [_case_row(c, tz) for c in ordered[:CASE_LIST_LIMIT]]
+            with self.db.read() as session:
+                cases = self.queries.cases_in(session, dates, scope, where, CASE_LIST_LIMIT)
+            case_rows = [_case_row(c, tz) for c, _, _ in cases]
         return matrix, points, case_rows
 
     def _oldest(self, scope: Scope, where: dict[str, str], now: datetime) -> list[dict[str, Any]]:

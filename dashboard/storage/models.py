@@ -861,16 +861,9 @@ class Campaign(Base):
 # --- Leadership trends (issue 13) ----------------------------------------------------------------
 
 
-class TrendRollup(Base):
-    """The additive figures of one local day × village × category × department × source
-    (dashboard.domain.trend_figures.ADDITIVE); kept fresh by dashboard.services.trend_rollups."""
+class _TrendFigures:
+    """The additive figures of dashboard.domain.trend_figures.ADDITIVE (a roll-up's values)."""
 
-    __tablename__ = "trend_rollups"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date, YYYY-MM-DD
-    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    category_code: Mapped[str] = mapped_column(String(10), primary_key=True)  # "" = none
-    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)  # "" = none
-    source: Mapped[str] = mapped_column(String(20), primary_key=True)
     reported: Mapped[int] = mapped_column(Integer, default=0)
     emergencies: Mapped[int] = mapped_column(Integer, default=0)
     registered: Mapped[int] = mapped_column(Integer, default=0)
@@ -886,12 +879,156 @@ class TrendRollup(Base):
     handling_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class _TrendDay:
+    """The time key of a roll-up: a local day ``YYYY-MM-DD`` (in a ``…_months`` twin: a local
+    month ``YYYY-MM``, the sum of its days)."""
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-9)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True, sort_order=-8)
+    department_code: Mapped[str] = mapped_column(
+        String(20), primary_key=True, sort_order=-6
+    )  # "" = none
+
+
+class _TrendFine(_TrendDay, _TrendFigures):
+    category_code: Mapped[str] = mapped_column(
+        String(10), primary_key=True, sort_order=-7
+    )  # "" = none
+    source: Mapped[str] = mapped_column(String(20), primary_key=True, sort_order=-5)
+
+
+class TrendRollup(_TrendFine, Base):
+    """The additive figures of one local day × village × category × department × source
+    (dashboard.domain.trend_figures.ADDITIVE); kept fresh by dashboard.services.trend_rollups.
+    The narrower roll-ups below are its sums over fewer dimensions (migration 0013)."""
+
+    __tablename__ = "trend_rollups"
+
+
+class TrendRollupMonth(_TrendFine, Base):
+    __tablename__ = "trend_rollups_months"
+
+
+class TrendDaily(_TrendDay, _TrendFigures, Base):
+    """The figures per day × village × department (totals, places, departments)."""
+
+    __tablename__ = "trend_daily"
+
+
+class TrendDailyMonth(_TrendDay, _TrendFigures, Base):
+    __tablename__ = "trend_daily_months"
+
+
+class _TrendCategory(_TrendDay, _TrendFigures):
+    category_code: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-7)
+
+
+class TrendCategory(_TrendCategory, Base):
+    """The figures per day × village × category × department (大类, 小类, the series)."""
+
+    __tablename__ = "trend_categories"
+
+
+class TrendCategoryMonth(_TrendCategory, Base):
+    __tablename__ = "trend_categories_months"
+
+
+class _TrendSource(_TrendDay, _TrendFigures):
+    source: Mapped[str] = mapped_column(String(20), primary_key=True, sort_order=-5)
+
+
+class TrendSource(_TrendSource, Base):
+    """The figures per day × village × source × department (the sources)."""
+
+    __tablename__ = "trend_sources"
+
+
+class TrendSourceMonth(_TrendSource, Base):
+    __tablename__ = "trend_sources_months"
+
+
+class _TrendHour(_TrendDay):
+    weekday: Mapped[int] = mapped_column(
+        Integer, primary_key=True, sort_order=-4, autoincrement=False
+    )
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-3, autoincrement=False)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendHour(_TrendHour, Base):
+    """Reports per local day × village × department × weekday × hour (the hour × weekday
+    matrix of the trends page)."""
+
+    __tablename__ = "trend_hours"
+
+
+class TrendHourMonth(_TrendHour, Base):
+    __tablename__ = "trend_hours_months"
+
+
+class _TrendCell(_TrendDay):
+    cell_x: Mapped[int] = mapped_column(
+        Integer, primary_key=True, sort_order=-4, autoincrement=False
+    )
+    cell_y: Mapped[int] = mapped_column(
+        Integer, primary_key=True, sort_order=-3, autoincrement=False
+    )
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendCell(_TrendCell, Base):
+    """Reports per local day × village × department × map cell (positions binned,
+    dashboard.domain.trend_figures.CELL_DEGREES; the density map)."""
+
+    __tablename__ = "trend_cells"
+
+
+class TrendCellMonth(_TrendCell, Base):
+    __tablename__ = "trend_cells_months"
+
+
+class _TrendSeries(_TrendDay):
+    major_code: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-4)
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrendSeries(_TrendSeries, Base):
+    """Reports per local day × village × department × 大类 (the new-case trend)."""
+
+    __tablename__ = "trend_series"
+
+
+class TrendSeriesWeek(_TrendSeries, Base):
+    """The same per week (``day`` holds the week's Monday): a long period's weekly trend."""
+
+    __tablename__ = "trend_series_weeks"
+
+
+class TrendOverdue(Base):
+    """The state at a local midnight of the cases closed since: per day (the cutoff is that
+    day's 00:00) × village × category × department × source, the cases then open and overdue,
+    their unhandled part and their reworked ones (dashboard.domain.trend_figures.overdue_days).
+    Cases never closed are read from the open cases at query time."""
+
+    __tablename__ = "trend_overdue"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    open_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    unhandled_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    reworks: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TrendMark(Base):
-    """The local days a case was last rolled up into (so a moved time clears its old day)."""
+    """The facts a case was last rolled up with (a compact JSON list,
+    dashboard.services.trend_rollups): a refresh subtracts the contribution they gave and adds
+    the case's new one (migration 0013; was the days it touched)."""
 
     __tablename__ = "trend_marks"
     case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    days: Mapped[str] = mapped_column(String(50))  # comma-separated YYYY-MM-DD
+    facts: Mapped[str] = mapped_column(Text)
 
 
 class TrendState(Base):

@@ -207,7 +207,11 @@ CREATED_BY_TESTS: tuple[type, ...] = (
     *(models.CallListEntry, models.PatrolFlag, models.DailyRollup, models.WatcherRun),
     *(models.SchedulerLease, models.CameraLayout, models.FieldCall, models.Attachment),
     models.CaseEvent,
-    *(models.TrendRollup, models.TrendMark, models.TrendState),
+    *(models.TrendRollup, models.TrendRollupMonth, models.TrendDaily, models.TrendDailyMonth),
+    *(models.TrendCategory, models.TrendCategoryMonth, models.TrendSource),
+    *(models.TrendSourceMonth, models.TrendHour, models.TrendHourMonth, models.TrendCell),
+    *(models.TrendCellMonth, models.TrendSeries, models.TrendSeriesWeek, models.TrendOverdue),
+    *(models.TrendMark, models.TrendState),
     models.Case,
     models.Campaign,
 )

@@ -18,8 +18,9 @@ from dashboard.domain.status import CaseStatus
 from dashboard.domain.trend_periods import DateRange
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import period_counts
+from dashboard.services.trend_rollups import tables
 from dashboard.storage.db import Database
-from dashboard.storage.models import Case, Grid, TrendMark, TrendRollup, TrendState, Village
+from dashboard.storage.models import Case, Grid, TrendMark, TrendState, Village
 from dashboard.storage.scoping import in_area
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,7 +34,7 @@ DEPARTMENTS = ("urban", "police", "market", "environment", "justice")
 
 def clear_trends(db: Database) -> None:
     with db.transaction() as session:
-        for model in (TrendRollup, TrendMark, TrendState):
+        for model in (*tables(), TrendMark, TrendState):
             session.execute(delete(model))
 
 

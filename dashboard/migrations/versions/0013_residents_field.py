@@ -2,7 +2,7 @@
 request made on the phone carry the phone's Idempotency-Key (per caller), so a retry after a
 lost answer — or a queue sent twice — never makes a second claim or a second request.
 
-Revision ID: 0013_residents_field
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_residents_field"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
