@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, literal, select
 
 from dashboard.config import TracksConfig
 from dashboard.domain.worker_metrics import PatrolTotals, day_households_passed
@@ -140,24 +140,41 @@ def store_day(db: Database, tracks: TracksConfig, tz: tzinfo, day: date, now: da
 
 def stale_days(db: Database, tz: tzinfo, today: date, back: int) -> list[date]:
     """The days of the ``back`` days before ``today`` to (re)compute, newest first: fixes but
-    no rows, or fixes received after the day's ``computed_at``."""
-    out = []
+    no rows, or fixes received after the day's ``computed_at``. One pass over the window's
+    fixes (each fix's local day by a ``CASE`` of the days' bounds), one over its rows."""
+    days = [today - timedelta(days=n) for n in range(1, max(1, back) + 1)]
+    edges = {day: bounds(day, day, tz) for day in days}
+    bucket = case(
+        *(
+            (PositionFix.at < end, literal(day.isoformat()))
+            for day, (_, end) in sorted(edges.items())
+        ),
+        else_=literal(""),
+    )
     with db.read() as session:
-        for n in range(1, max(1, back) + 1):
-            day = today - timedelta(days=n)
-            start, end = bounds(day, day, tz)
-            received = session.scalar(
-                select(func.max(PositionFix.received_at)).where(
-                    PositionFix.at >= start, PositionFix.at < end
-                )
-            )
-            if received is None:
-                continue
-            computed = session.scalar(
-                select(func.min(PatrolDay.computed_at)).where(PatrolDay.day == day)
-            )
-            if computed is None or received > computed:
-                out.append(day)
+        fixes = (
+            select(bucket.label("day"), PositionFix.received_at)
+            .where(PositionFix.at >= edges[days[-1]][0], PositionFix.at < edges[days[0]][1])
+            .subquery()
+        )
+        received: dict[str, datetime] = dict(
+            session.execute(
+                select(fixes.c.day, func.max(fixes.c.received_at)).group_by(fixes.c.day)
+            ).all()
+        )
+        computed: dict[date, datetime] = dict(
+            session.execute(
+                select(PatrolDay.day, func.min(PatrolDay.computed_at))
+                .where(PatrolDay.day.between(days[-1], days[0]))
+                .group_by(PatrolDay.day)
+            ).all()
+        )
+    out = []
+    for day in days:
+        latest = received.get(day.isoformat())
+        done = computed.get(day)
+        if latest is not None and (done is None or latest > done):
+            out.append(day)
     return out
 
 
