@@ -37,6 +37,7 @@ from dashboard.clock import Clock
 from dashboard.config import AppConfig
 from dashboard.domain.permissions import UNLIMITED
 from dashboard.reference import ReferenceData
+from dashboard.services.patrol_days import refresh as refresh_patrol_days
 from dashboard.services.rollups import missing_days
 from dashboard.services.trend_briefing import due_briefing, file_name, folder, make_briefing
 from dashboard.services.trend_rollups import refresh as refresh_trends
@@ -217,6 +218,15 @@ class WatcherScheduler:
                 alone=True,
             ),
             Job("briefing", Nightly(BRIEFING_HOUR), self._briefing, alone=True),
+            # the grid workers' patrol per day for the rankings: yesterday, stale days back-filled
+            Job(
+                "patrol-days",
+                Nightly(sup.rollup_hour),
+                lambda now: refresh_patrol_days(
+                    db, self.config.tracks, ref.calendar.tz, now, sup.rollup_catchup_days
+                ),
+                alone=True,
+            ),
         )
 
     @property

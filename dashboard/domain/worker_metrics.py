@@ -79,6 +79,11 @@ def report_counts_by_worker(cases: Iterable[CaseFacts], period: Period) -> dict[
     return {reporter: ReportCounts(*tally) for reporter, tally in tallies.items()}
 
 
+def day_households_passed(coverage: float | None, households: int) -> int | None:
+    """A day's households passed: its coverage share of the grid's households, rounded."""
+    return None if coverage is None else round(coverage * households)
+
+
 @dataclass(frozen=True, slots=True)
 class PatrolTotals:
     """One worker's patrol over a period, from the days' summaries (see the module's text)."""
@@ -105,10 +110,33 @@ class PatrolTotals:
     ) -> PatrolTotals:
         """These totals with one day's summary added (a day without a trusted fix adds its
         fixes only)."""
-        if fixes < flagged or min(fixes, flagged, households) < 0:
+        return self.plus_counts(
+            fixes=fixes,
+            flagged=flagged,
+            distance_m=distance_m,
+            patrol_s=patrol_s,
+            inside_s=inside_s,
+            passed=day_households_passed(coverage, households),
+            households=households,
+        )
+
+    def plus_counts(
+        self,
+        *,
+        fixes: int,
+        flagged: int,
+        distance_m: float,
+        patrol_s: float,
+        inside_s: float,
+        passed: int | None,
+        households: int,
+    ) -> PatrolTotals:
+        """``plus_day`` with the day's households passed already counted
+        (``day_households_passed``: a stored day's summary)."""
+        if fixes < flagged or min(fixes, flagged, households, passed or 0) < 0:
             raise ValueError(f"bad day: {fixes} fixes, {flagged} flagged, {households} households")
         patrolled = fixes > flagged
-        passed = round(coverage * households) if patrolled and coverage is not None else 0
+        passed = passed if patrolled and passed is not None else 0
         return PatrolTotals(
             days=self.days + patrolled,
             fixes=self.fixes + fixes,

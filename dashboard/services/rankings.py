@@ -11,8 +11,9 @@ registered in the worker's grid / the worker's own registered reports.
 
 Their patrol (issue 16's tracks): distance, time on patrol, the share of it inside the own grid
 and household coverage, added up by ``worker_metrics.PatrolTotals`` from the tracks' own
-summary (``PatrolStats.stats_of``) of each worker-day with fixes — the period's fixes read once,
-streamed in (worker, time) order (``read.patrol_days``), one worker-day in memory at a time.
+summary (``PatrolStats.stats_of``) of each worker-day with fixes: past days from the stored
+per-worker-day summaries (``services.patrol_days``, filled nightly by the scheduler), today (and
+a past day not computed yet) from its fixes, read once in (worker, time) order.
 """
 
 from __future__ import annotations
@@ -47,11 +48,10 @@ from dashboard.domain.worker_metrics import (
     report_counts_by_worker,
     valid_report_rate,
 )
-from dashboard.read.patrol_days import worker_days
 from dashboard.read.worker_tasks import worker_task_counts
 from dashboard.reference import ReferenceData
 from dashboard.services.metrics import case_facts
-from dashboard.services.patrol_stats import PatrolStats
+from dashboard.services.patrol_days import live_days, stored_days
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, CaseEvent, GridWorker, Town
 from dashboard.storage.scoping import in_area
@@ -145,7 +145,8 @@ def rankings(
         tasks = worker_task_counts(
             session, period, now, scope.area_code, task_limits(config), reference.calendar
         )
-    patrols = patrol_totals(db, tracks, reference, scope, first, min(last, _today(reference, now)))
+    today = _today(reference, now)
+    patrols = patrol_totals(db, tracks, reference, scope, first, min(last, today), today)
     with db.read() as session:
         workers = _workers(session, period, scope, tasks, patrols)
     _add_patrols(workers, patrols)
@@ -178,29 +179,40 @@ def patrol_totals(
     scope: Scope,
     first: date,
     last: date,
+    today: date,
 ) -> dict[str, PatrolTotals]:
     """Per worker of the scope, the patrol of the local days ``first`` … ``last``: the tracks'
-    own summary (``PatrolStats.stats_of``) of each worker-day with fixes, added up. The fixes
-    are read once, streamed (``read.patrol_days``)."""
-    stats = PatrolStats(db, tracks)
+    own summary (``PatrolStats.stats_of``) of each worker-day with fixes, added up. Past days
+    come from the stored summaries (``patrol_days``, filled nightly); today, and any past day
+    not computed yet, are summarised from the fixes now (``services.patrol_days.live_days``)."""
     tz = reference.calendar.tz
-    start = datetime.combine(first, time(0), tz)
-    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    area = scope.area_code
     totals: dict[str, PatrolTotals] = {}
-    with db.read() as session:
-        for d in worker_days(session, scope.area_code, start, end, tz):
-            s = stats.stats_of(d.worker_id, d.name, d.grid_code, d.village_code, d.points, d.fixes)
-            grid = stats.grid(d.grid_code)
-            totals[d.worker_id] = totals.get(d.worker_id, PatrolTotals()).plus_day(
-                fixes=s.fixes,
-                flagged=s.flagged,
-                distance_m=s.summary.distance_m,
-                patrol_s=s.summary.patrol_s,
-                inside_s=s.summary.inside_s,
-                coverage=s.coverage,
-                households=grid[1] if grid else 0,
-            )
+    computed: set[date] = set()
+    if first < today:
+        stored, computed = stored_days(db, area, first, min(last, today - timedelta(days=1)))
+        for d in stored:
+            d.add_to(totals)
+    for run_first, run_last in _runs(first, last, computed):
+        for d in live_days(db, tracks, tz, area, run_first, run_last):
+            d.add_to(totals)
     return totals
+
+
+def _runs(first: date, last: date, skip: set[date]) -> list[tuple[date, date]]:
+    """The spans of consecutive days of ``first`` … ``last`` not in ``skip``."""
+    runs: list[tuple[date, date]] = []
+    day = first
+    while day <= last:
+        if day in skip:
+            day += timedelta(days=1)
+            continue
+        start = day
+        while day + timedelta(days=1) <= last and day + timedelta(days=1) not in skip:
+            day += timedelta(days=1)
+        runs.append((start, day))
+        day += timedelta(days=1)
+    return runs
 
 
 def patrol_json(p: PatrolTotals) -> dict[str, Any]:

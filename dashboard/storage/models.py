@@ -1038,3 +1038,24 @@ class TrendState(Base):
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     updated_at: Mapped[MaybeWhen]  # the newest cases.updated_at rolled up
     max_id: Mapped[int] = mapped_column(Integer, default=0)  # the highest case id rolled up
+
+
+class PatrolDay(Base):
+    """One grid worker's patrol on one local day (the command room's calendar), summarised by
+    the tracks' own rules (``PatrolStats.stats_of``) — filled nightly by the scheduler
+    (dashboard.services.patrol_days) so the rankings read a row per worker-day instead of every
+    fix. A day is replaced whole (every row of a day carries the same ``computed_at``)."""
+
+    __tablename__ = "patrol_days"
+    worker_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("grid_workers.id"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    distance_m: Mapped[float] = mapped_column(Float)
+    patrol_s: Mapped[float] = mapped_column(Float)
+    inside_s: Mapped[float] = mapped_column(Float)  # on patrol inside the own grid
+    households_passed: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: unknown
+    grid_households: Mapped[int] = mapped_column(Integer)  # the own grid's, that day
+    fixes_used: Mapped[int] = mapped_column(Integer)  # trusted fixes
+    fixes_filtered: Mapped[int] = mapped_column(Integer)  # flagged by the GPS filters
+    computed_at: Mapped[When]

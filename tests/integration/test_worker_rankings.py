@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, insert, select
 
+from dashboard.clock import FixedClock
 from dashboard.domain.deadlines import TimeLimit, deadline_for
 from dashboard.domain.metrics import rate
 from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
 from dashboard.domain.status import Action, Source
+from dashboard.scheduler import WatcherScheduler
+from dashboard.services.patrol_days import live_days, refresh, stored_days
 from dashboard.services.rankings import rankings
 from dashboard.simulator.patrol_day import record_day
 from dashboard.storage.models import (
@@ -29,6 +32,7 @@ from dashboard.storage.models import (
     CaseEvent,
     Grid,
     GridWorker,
+    PatrolDay,
     PositionFix,
     User,
     WorkerPosition,
@@ -272,6 +276,7 @@ def _patrolled(app: SecureApp) -> Iterator[list[str]]:
         yield walked
     finally:
         with db.transaction() as session:
+            session.execute(delete(PatrolDay))
             session.execute(delete(PositionFix))
             session.execute(delete(WorkerPosition))
             if live:
@@ -362,3 +367,88 @@ def test_the_rankings_page_says_the_patrol_with_its_counts(lite_secure: SecureAp
         assert f"住户覆盖率 = {cover['numerator']} 户次 / {cover['denominator']} 户次" in page
         assert "网格内时长占比 = " in page and "住户覆盖率 = 各巡查日经过" in page
         assert "巡查日 = 至少有一个可信定位点的日子" in page
+
+
+def _stored(app: SecureApp) -> list[tuple[Any, ...]]:
+    with app.services.db.read() as session:
+        return [
+            tuple(getattr(r, c.name) for c in PatrolDay.__table__.columns)
+            for r in session.scalars(select(PatrolDay).order_by(PatrolDay.day, PatrolDay.worker_id))
+        ]
+
+
+def test_stored_patrol_days_equal_the_live_summary(secure: SecureApp) -> None:
+    """The scheduler's nightly ``patrol-days`` job stores each worker-day's summary; the
+    rankings then read them and say exactly what they said from the fixes. A rerun changes
+    nothing; a fix arriving late for a stored day recomputes that day (and only it)."""
+    app = secure
+    services = app.services
+    db, tz, tracks = services.db, services.reference.calendar.tz, services.config.tracks
+    first, last = PATROL_DAYS[0], PATROL_DAYS[-1]
+    with _patrolled(app) as walked:
+        app.clock.set(support.TOWN_NOW)
+        app.user("leader-li", Role.LEADER)
+        client, _ = app.signed_in("leader-li")
+        url = f"/api/v1/rankings?from={FIRST}&to={LAST}"
+        with app.generous():
+            live = client.get(url).get_json()["workers"]  # nothing stored yet: from the fixes
+        jobs = WatcherScheduler(
+            db, services.reference, services.config, FixedClock(support.TOWN_NOW)
+        )
+        assert jobs.run_job("patrol-days")
+        rows = _stored(app)
+        assert len(rows) == 2 * len(walked)
+        assert {r[0] for r in rows} == set(walked) and {r[1] for r in rows} == set(PATROL_DAYS)
+        stored, computed = stored_days(db, None, first, last)
+        assert computed == set(PATROL_DAYS)
+        key = lambda d: (d.day, d.worker_id)  # noqa: E731
+        assert sorted(stored, key=key) == sorted(
+            live_days(db, tracks, tz, None, first, last), key=key
+        )
+        with app.generous():
+            assert client.get(url).get_json()["workers"] == live
+        # again: nothing stale, nothing written, the rows as they were
+        assert refresh(db, tracks, tz, support.TOWN_NOW, 31) == 0
+        assert jobs.run_job("patrol-days") and _stored(app) == rows
+        # a late fix of the first day (received after its computation): that day only, again
+        late = support.TOWN_NOW + timedelta(hours=1)
+        with db.transaction() as session:
+            session.execute(
+                insert(PositionFix),
+                [
+                    {
+                        "worker_id": walked[0],
+                        "at": datetime.combine(first, time(23, 50), SHANGHAI),
+                        "lon": 121.5,
+                        "lat": 31.2,
+                        "received_at": late,
+                        "valid": False,
+                        "flags": "jump",
+                    }
+                ],
+            )
+        assert refresh(db, tracks, tz, late + timedelta(hours=1), 31) == len(walked)
+        again = _stored(app)
+        assert [r for r in again if r[1] == last] == [r for r in rows if r[1] == last]
+        moved = next(r for r in again if r[1] == first and r[0] == walked[0])
+        before = next(r for r in rows if r[1] == first and r[0] == walked[0])
+        assert moved[8] == before[8] + 1  # fixes_filtered: the late (flagged) fix counted
+        stored, _ = stored_days(db, None, first, last)
+        assert sorted(stored, key=key) == sorted(
+            live_days(db, tracks, tz, None, first, last), key=key
+        )
+
+
+def test_the_patrol_days_job_back_fills_a_bounded_number_of_days(lite_secure: SecureApp) -> None:
+    app = lite_secure
+    services = app.services
+    db, tz, tracks = services.db, services.reference.calendar.tz, services.config.tracks
+    later = support.TOWN_NOW + timedelta(days=3)  # the job missed three nights
+    with _patrolled(app) as walked:
+        assert refresh(db, tracks, tz, later, 31, limit=1) == len(walked)
+        assert {r[1] for r in _stored(app)} == {PATROL_DAYS[-1]}  # the newest first
+        assert refresh(db, tracks, tz, later, 31, limit=1) == len(walked)
+        assert {r[1] for r in _stored(app)} == set(PATROL_DAYS)
+        assert refresh(db, tracks, tz, later, 31, limit=1) == 0
+        # outside the window: not looked at
+        assert refresh(db, tracks, tz, later + timedelta(days=60), 31) == 0

@@ -400,3 +400,18 @@ def test_patrol_totals_add_the_days_up() -> None:
     assert PatrolTotals().inside_share is None and PatrolTotals().household_coverage is None
     with pytest.raises(ValueError):
         PatrolTotals().plus_day(**day, fixes=1, flagged=2, coverage=None)
+
+
+def test_a_stored_days_counts_add_up_as_its_summary() -> None:
+    """``plus_counts`` (a stored day: households passed already counted) is ``plus_day``."""
+    from dashboard.domain.worker_metrics import PatrolTotals, day_households_passed
+
+    day = {"distance_m": 812.5, "patrol_s": 3605.2, "inside_s": 1200.7, "households": 83}
+    for fixes, flagged, share in ((120, 2, 0.337), (5, 5, 0.0), (60, 0, None)):
+        passed = day_households_passed(share, 83)
+        assert passed == (None if share is None else round(share * 83))
+        assert PatrolTotals().plus_counts(
+            **day, fixes=fixes, flagged=flagged, passed=passed
+        ) == PatrolTotals().plus_day(**day, fixes=fixes, flagged=flagged, coverage=share)
+    with pytest.raises(ValueError):
+        PatrolTotals().plus_counts(**day, fixes=3, flagged=1, passed=-1)
