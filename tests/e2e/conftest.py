@@ -5,8 +5,6 @@ Chromium and its driver come from Debian (``make test`` installs them); nothing 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import socket
@@ -23,7 +21,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.processes import terminate
+from tests.processes import SeedTemplates, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,70 +74,6 @@ def _app_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
 
 
-class SeedTemplates:
-    """Seeded demo databases, one per set of seed inputs, made once per test session.
-
-    The seed is most of an app's start (a few seconds of CPU, 5-15 s on the loaded 2-core
-    machine), and every module of the same configuration would seed the very same data set. So
-    the first ``start_app`` of a configuration seeds a template with ``run.py seed`` (the
-    operator's command: migrations, then the demo's seed with the config's ``[demo]`` scale,
-    seed and history_days, ``[rules]`` and ``[data]``), and every app of that configuration
-    starts on a copy of it: ``python run.py`` finds the database seeded and does not seed again,
-    as after ``run.py seed`` or a restart of the demo. The seeded history ends when the template
-    was made, so a template older than ``MAX_AGE`` is made again: the apps' "now" stays within
-    minutes of the seed's, as when a user starts the demo a few minutes after seeding it.
-    """
-
-    MAX_AGE = 600.0  # seconds
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.made: dict[str, tuple[Path, float]] = {}  # key -> (database file, monotonic time)
-
-    @staticmethod
-    def key(config_text: str) -> str:
-        """What ``run.py seed`` reads of the configuration (commands._seed, load_reference)."""
-        from dashboard.config import parse_config
-
-        config = parse_config(config_text, "e2e config")
-        inputs = {
-            "demo": config.demo.model_dump(include={"scale", "seed", "history_days"}),
-            "rules": config.rules.model_dump(mode="json"),
-            "data": config.data.model_dump(mode="json"),
-        }
-        text = json.dumps(inputs, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-    def database(self, history_days: int, extra_config: str) -> Path:
-        """The template's database file for this configuration, seeded now if need be."""
-        key = self.key(_config_text(Path("/unused"), 1, history_days, extra_config))
-        made = self.made.get(key)
-        if made is not None and time.monotonic() - made[1] < self.MAX_AGE:
-            return made[0]
-        directory = self.root / f"{key}-{len(self.made)}"
-        directory.mkdir(parents=True)
-        config = directory / "config.toml"
-        config.write_text(
-            _config_text(directory / "var", free_port(), history_days, extra_config),
-            encoding="utf-8",
-        )
-        done = subprocess.run(
-            [sys.executable, "run.py", "--config", str(config), "seed"],
-            cwd=ROOT,
-            env=_app_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, f"run.py seed failed:\n{done.stdout}\n{done.stderr}"
-        database = directory / "var" / "demo.db"
-        leftovers = [p.name for p in database.parent.iterdir() if p != database]
-        assert not leftovers, f"the seed left more than the database: {leftovers}"
-        self.made[key] = (database, time.monotonic())
-        return database
-
-
 _templates: SeedTemplates | None = None
 
 
@@ -167,10 +101,12 @@ def start_app(
     port = free_port()
     config = tmp / "config.toml"
     config.write_text(_config_text(tmp / "var", port, history_days, extra_config), encoding="utf-8")
-    if seeded:
+    if seeded:  # the session's template for this configuration (tests/processes.py)
         assert _templates is not None, "start_app runs inside the e2e tests' session"
-        (tmp / "var").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_templates.database(history_days, extra_config), tmp / "var" / "demo.db")
+        _templates.copy_to(
+            tmp / "var" / "demo.db",
+            lambda data_dir: _config_text(data_dir, port, history_days, extra_config),
+        )
     log = tmp / "app.log"
     log_file = log.open("wb")
     process = subprocess.Popen(
