@@ -59,13 +59,38 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+# The tables of the models that hold a row, and those whose id sequence has handed out a number
+# (a rolled-back insert advances it too): what a test can have changed.
+_PG_USED = """
+SELECT t.relname FROM pg_sequences ps
+JOIN pg_class s ON s.relname = ps.sequencename AND s.relnamespace = ps.schemaname::regnamespace
+JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+JOIN pg_class t ON t.oid = d.refobjid
+WHERE ps.last_value IS NOT NULL
+"""
+
+
 def _clear(db: Database) -> None:
+    """Every table of the models empty, every id sequence back at its start.
+
+    On PostgreSQL a TRUNCATE of all 45 tables costs ~0.1-0.5 s (each table's files are
+    replaced), twice per test: only the tables a test wrote to, or whose sequence moved, are
+    truncated (one query finds them, a few ms)."""
+    tables = Base.metadata.sorted_tables
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            rows = " UNION ALL ".join(
+                f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+            )
+            known = {t.name for t in tables}
+            used = set(conn.execute(text(rows)).scalars())
+            used |= known & set(conn.execute(text(_PG_USED)).scalars())
+            if used:
+                names = ", ".join(f'"{name}"' for name in sorted(used))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(tables):
                 conn.execute(table.delete())
 
 

@@ -21,7 +21,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.processes import terminate
+from tests.processes import SeedTemplates, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,27 +59,62 @@ class RunningApp:
         self.log_file.close()
 
 
-def start_app(tmp: Path, *args: str, extra_config: str = "", history_days: int = 2) -> RunningApp:
-    port = free_port()
-    config = tmp / "config.toml"
-    config.write_text(
-        f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n'
-        f'[database]\nurl = "sqlite:///{tmp}/var/demo.db"\n'
+def _config_text(data_dir: Path, port: int, history_days: int, extra_config: str) -> str:
+    return (
+        f'[server]\nport = {port}\ndata_dir = "{data_dir}"\n'
+        f'[database]\nurl = "sqlite:///{data_dir}/demo.db"\n'
         f"[demo]\nhistory_days = {history_days}\n"
         + extra_config  # may continue the [demo] table: it comes right after it
         # Each app its own capture port, so apps of several modules never share one.
-        + ("" if "[video]" in extra_config else f"\n[video]\ncapture_port = {free_port()}\n"),
-        encoding="utf-8",
+        + ("" if "[video]" in extra_config else f"\n[video]\ncapture_port = {free_port()}\n")
     )
+
+
+def _app_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
+
+
+_templates: SeedTemplates | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def seed_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedTemplates]:
+    global _templates
+    _templates = SeedTemplates(tmp_path_factory.mktemp("seed-templates"))
+    yield _templates
+    _templates = None
+
+
+def start_app(
+    tmp: Path,
+    *args: str,
+    extra_config: str = "",
+    history_days: int = 2,
+    seeded: bool = True,
+) -> RunningApp:
+    """``python run.py --config <tmp>/config.toml ARGS`` on the demo database of ``tmp/var``.
+
+    ``seeded``: the database starts as a copy of the session's template for this configuration
+    (``SeedTemplates``); ``seeded=False`` leaves the data directory empty, so the app seeds
+    itself at its first start as ``python run.py`` does on a new machine (the session's
+    ``demo_app`` does, so that path stays tested)."""
+    port = free_port()
+    config = tmp / "config.toml"
+    config.write_text(_config_text(tmp / "var", port, history_days, extra_config), encoding="utf-8")
+    if seeded:  # the session's template for this configuration (tests/processes.py)
+        assert _templates is not None, "start_app runs inside the e2e tests' session"
+        _templates.copy_to(
+            tmp / "var" / "demo.db",
+            lambda data_dir: _config_text(data_dir, port, history_days, extra_config),
+        )
     log = tmp / "app.log"
     log_file = log.open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
     process = subprocess.Popen(
         [sys.executable, "run.py", "--config", str(config), *args],
         cwd=ROOT,
         stdout=log_file,
         stderr=subprocess.STDOUT,
-        env=env,
+        env=_app_env(),
     )
     app = RunningApp(f"http://127.0.0.1:{port}", process, log, config, log_file)
     app.wait_healthy()
@@ -88,7 +123,8 @@ def start_app(tmp: Path, *args: str, extra_config: str = "", history_days: int =
 
 @pytest.fixture(scope="session")  # shared by the modules that only read it or add their own rows
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    app = start_app(tmp_path_factory.mktemp("demo"))
+    # The one app of the session that seeds itself at its first start, as on a new machine.
+    app = start_app(tmp_path_factory.mktemp("demo"), seeded=False)
     yield app
     app.stop()
 
@@ -122,7 +158,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 def run_cli(app: RunningApp, *args: str, password: str = "") -> str:
     """``run.py --config <the app's> ARGS`` as an operator types it (``GCC_USER_PASSWORD`` =
     ``password`` for ``user create``); fails the test with the output unless it succeeds."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GCC_")}
+    env = _app_env()
     if password:
         env["GCC_USER_PASSWORD"] = password
     done = subprocess.run(

@@ -8,8 +8,10 @@ every event of ``/live`` and lets a test wait for a condition (never for a fixed
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,7 +36,7 @@ from dashboard.storage.db import Database
 from dashboard.storage.models import Grid, GridWorker
 from streams.protocol import NAMESPACE
 from tests.integration.support import token_scope
-from tests.processes import terminate
+from tests.processes import SeedTemplates, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "live-tests-session-key-not-a-secret"
@@ -94,10 +96,17 @@ class Deployment:
             db.dispose()
 
 
+TOWN_SEED_ARGS = ("--scale", "town", "--days", "0")
+_TOWNS = SeedTemplates()  # SQLite deployments: the seeded town made once per configuration
+atexit.register(lambda: _TOWNS.made and shutil.rmtree(_TOWNS.root, ignore_errors=True))
+
+
 def make_deployment(
     tmp: Path, *, database_url: str | None = None, bus: str = "", port: int | None = None
 ) -> Deployment:
-    """Write a config (SQLite in ``tmp`` unless ``database_url``), seed the town, no history."""
+    """Write a config (SQLite in ``tmp`` unless ``database_url``), seed the town, no history
+    (``run.py seed``; on SQLite a copy of the town seeded so for the first deployment of the
+    same seed configuration, ``tests.processes.SeedTemplates``)."""
     url = database_url or f"sqlite:///{tmp}/var/live.db"
     port = port or free_port()
     lines = [f'[server]\nport = {port}\ndata_dir = "{tmp}/var"\n']
@@ -111,7 +120,15 @@ def make_deployment(
     if database_url is not None:
         env["GCC_DATABASE_URL"] = database_url
     deployment = Deployment(tmp, config, url, env, port)
-    deployment.run("seed", "--scale", "town", "--days", "0")
+    if database_url is None:  # a copy of the process's seeded town for this configuration
+        text = "".join(lines)
+        _TOWNS.copy_to(
+            tmp / "var" / "live.db",
+            lambda data_dir: text.replace(str(tmp / "var"), str(data_dir)),
+            *TOWN_SEED_ARGS,
+        )
+    else:
+        deployment.run("seed", *TOWN_SEED_ARGS)
     return deployment
 
 
