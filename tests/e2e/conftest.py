@@ -129,28 +129,46 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     app.stop()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[webdriver.Chrome]:
-    chromium = shutil.which("chromium")
+BASE_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium(size: str = "1920,1080", *flags: str, console_log: bool = False) -> webdriver.Chrome:
+    """Headless Chromium from Debian at ``size`` ("W,H") with the suite's flags and ``flags``;
+    ``console_log`` keeps the page's console (CSP violations, script errors) for the test."""
+    browser_path = shutil.which("chromium")
     driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
+    if not browser_path or not driver_path:
         pytest.fail("chromium and chromium-driver are missing; `make test` installs them")
     options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1920,1080",
-    ):
+    options.binary_location = browser_path
+    for flag in (*BASE_FLAGS, f"--window-size={size}", *flags):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def as_phone(driver: webdriver.Chrome, width: int = 360, height: int = 800) -> None:
+    """Make ``driver`` a phone's screen (mobile metrics, touch-sized viewport)."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[webdriver.Chrome]:
+    driver = chromium()
     yield driver
     driver.quit()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import time
 import urllib.request
@@ -26,14 +25,12 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import RunningApp, run_cli, start_app
+from tests.e2e.conftest import RunningApp, as_phone, chromium, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -127,35 +124,19 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Field]:
 def _chromium(size: str) -> Any:
     """Chromium with a fake camera and microphone (a test pattern and a beep), allowed without
     asking, and local addresses not hidden behind mDNS names (two browsers on one machine)."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        f"--window-size={size}",
+    return chromium(
+        size,
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         "--disable-features=WebRtcHideLocalIpsWithMdns",
         "--autoplay-policy=no-user-gesture-required",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
     )
 
 
 @pytest.fixture(scope="module")
 def phone(field: Field) -> Iterator[Any]:
     driver = _chromium("360,800")
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": 360, "height": 800, "deviceScaleFactor": 1, "mobile": True},
-    )
+    as_phone(driver)
     driver.execute_cdp_cmd(
         "Browser.grantPermissions", {"origin": field.app.url, "permissions": ["geolocation"]}
     )

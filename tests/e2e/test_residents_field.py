@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tomllib
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -27,9 +26,7 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import ElementClickInterceptedException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -37,7 +34,7 @@ from sqlalchemy import func, select
 
 from layouts import department_ids as dept_ids
 from layouts import residents_ids as ids
-from tests.e2e.conftest import ROOT, RunningApp
+from tests.e2e.conftest import ROOT, RunningApp, as_phone, chromium
 
 pytestmark = pytest.mark.e2e
 WAIT = 30
@@ -73,27 +70,8 @@ def _shot(driver: Any, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def phone(demo_app: RunningApp) -> Iterator[Any]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--window-size=360,800",
-        "--lang=zh-CN",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": 360, "height": 800, "deviceScaleFactor": 1, "mobile": True},
-    )
+    driver = chromium("360,800", "--lang=zh-CN")
+    as_phone(driver)
     # A phone in the town: its calendar day and times are the app's (Asia/Shanghai).
     driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Shanghai"})
     driver.execute_cdp_cmd("Network.enable", {})

@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select, update
 
-from tests.e2e.conftest import RunningApp, run_cli, start_app
+from tests.e2e.conftest import RunningApp, chromium, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -132,24 +131,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
 @pytest.fixture(scope="module")
 def chrome() -> Iterator[webdriver.Chrome]:
     """Chromium with its console log kept, to read CSP violations and script errors."""
-    import shutil
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1920,1080",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = chromium(console_log=True)
     yield driver
     driver.quit()
 

@@ -3,36 +3,19 @@ on each navigation (Dash's router callback asks the page for its title)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask.testing import FlaskClient
 
 from dashboard.domain.roles import Role
 from tests.integration import test_security_support as support
+from tests.integration.test_security_matrix import _router_body
 from tests.integration.test_security_support import SecureApp
 
 _secure_apps, lite_secure = support._secure_apps, support.lite_secure
 
 
-def _router(pathname: str, search: str) -> dict[str, Any]:
-    return {
-        "output": "..\u005fpages_content.children...\u005fpages_store.data..",
-        "outputs": [
-            {"id": "_pages_content", "property": "children"},
-            {"id": "_pages_store", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": pathname},
-            {"id": "_pages_location", "property": "search", "value": search},
-        ],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
-    }
-
-
 def _title(client: FlaskClient, headers: dict[str, str], pathname: str, search: str) -> str:
     response = client.post(
-        "/_dash-update-component", json=_router(pathname, search), headers=headers
+        "/_dash-update-component", json=_router_body(pathname, search), headers=headers
     )
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return str(response.get_json()["response"]["_pages_store"]["data"]["title"])
