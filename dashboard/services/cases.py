@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,14 +43,18 @@ from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
 from dashboard.services.photos import Photo, attach_photos
 from dashboard.services.villages import refresh_villages
-from dashboard.storage.case_rows import to_state, write_state
+from dashboard.storage.case_rows import state_columns, to_state, write_state
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, CaseEvent
-from dashboard.storage.outbox import enqueue
+from dashboard.storage.outbox import enqueue, enqueue_row
 
 logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 2000
+
+# A report's rows as prebuilt Core inserts (compiled once, cached); RETURNING gives the ids.
+_INSERT_CASE = insert(Case.__table__).returning(Case.__table__.c.id)
+_INSERT_STEP = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id)
 
 
 class InvalidReport(DomainError):
@@ -205,42 +209,48 @@ class CaseService:
         now: datetime,
         fingerprint: str | None = None,
     ) -> tuple[Case, CaseEvent]:
+        """The case, its trail entry and its outbox event as three Core inserts (the ids by
+        RETURNING; no ORM unit of work: a third of a report's CPU went to its flushes), then the
+        village refresh. Returns the rows as detached objects for the observers and the answer."""
         emergency = report.emergency or report.source is Source.EMERGENCY
         state = new_case(report.source, now, emergency=emergency)
-        row = Case(
-            reported_category=report.category_code,
-            description=report.description.strip(),
-            lon=report.lon,
-            lat=report.lat,
-            address=report.address,
-            grid_code=where.grid_code,
-            village_code=where.village_code,
-            town_code=where.town_code,
-            county_code=where.county_code,
-            reporter=report.reporter or report.actor,
-            idempotency_key=report.idempotency_key,
-            idempotency_fingerprint=fingerprint,
-            occurred_at=report.occurred_at,
-        )
-        write_state(row, state)
-        row.category_code = None
-        session.add(row)
-        session.flush()  # assigns the id
-        step = CaseEvent(
-            case_id=row.id,
-            action="report",
-            from_status=None,
-            to_status=row.status,
-            at=now,
-            actor=report.actor,
-            role=report.role.value,
-            note="",
-            reason=None,
-            details={"category": report.category_code, "source": report.source.value},
-            attachments={},
-        )
-        session.add(step)
-        enqueue(session, TOPIC_CASE, case_payload(row, "report"), now)
+        values: dict[str, Any] = {
+            "reported_category": report.category_code,
+            "description": report.description.strip(),
+            "lon": report.lon,
+            "lat": report.lat,
+            "address": report.address,
+            "grid_code": where.grid_code,
+            "village_code": where.village_code,
+            "town_code": where.town_code,
+            "county_code": where.county_code,
+            "reporter": report.reporter or report.actor,
+            "idempotency_key": report.idempotency_key,
+            "idempotency_fingerprint": fingerprint,
+            "occurred_at": report.occurred_at,
+            **state_columns(state),
+            "category_code": None,
+            "version": 1,  # the ORM's version counter starts at 1 (version_id_col)
+        }
+        conn = session.connection()  # Core on the transaction's connection: no session layer
+        values["id"] = conn.execute(_INSERT_CASE, values).scalar_one()
+        row = Case(**values)
+        step_values: dict[str, Any] = {
+            "case_id": row.id,
+            "action": "report",
+            "from_status": None,
+            "to_status": row.status,
+            "at": now,
+            "actor": report.actor,
+            "role": report.role.value,
+            "note": "",
+            "reason": None,
+            "details": {"category": report.category_code, "source": report.source.value},
+            "attachments": {},
+        }
+        step_values["id"] = conn.execute(_INSERT_STEP, step_values).scalar_one()
+        step = CaseEvent(**step_values)
+        enqueue_row(session, TOPIC_CASE, case_payload(row, "report"), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
         return row, step
 

@@ -27,6 +27,7 @@ from dashboard.services.cases import (
     InvalidReport,
 )
 from dashboard.storage.models import Case, CaseEvent
+from dashboard.storage.outbox import wake_on_outbox_commit
 from tests.integration.support import (
     ACTORS,
     SHANGHAI,
@@ -103,6 +104,30 @@ def test_report_is_one_transaction(town: Town, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(RuntimeError, match="village refresh failed"):
         town.cases.report(make_report(town))
     assert town.counts() == {"cases": 0, "case_events": 0, "outbox": 0}
+
+
+def test_a_report_wakes_the_relay_after_its_commit_and_a_failed_one_does_not(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's outbox row is a Core insert (no ORM object to see at flush): the relay is
+    woken all the same, once, after the commit; a rolled-back report wakes nobody."""
+    woken: list[int] = []
+    remove = wake_on_outbox_commit(town.db.sessions, lambda: woken.append(town.counts()["outbox"]))
+    try:
+        town.cases.report(make_report(town))
+        assert woken == [1]  # after the commit: the row is there to publish
+
+        def broken_refresh(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("village refresh failed")
+
+        monkeypatch.setattr(cases_module, "refresh_villages", broken_refresh)
+        with pytest.raises(RuntimeError):
+            town.cases.report(make_report(town, grid_index=1))
+        monkeypatch.undo()
+        town.cases.report(make_report(town, grid_index=2))
+        assert woken == [1, 2]
+    finally:
+        remove()
 
 
 BAD_REPORTS = [
