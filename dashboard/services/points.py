@@ -60,9 +60,9 @@ from dashboard.storage.models import (
     ResidentFile,
     Village,
 )
-from dashboard.storage.scoping import in_area
+from dashboard.storage.scoping import VILLAGE_COMMITTEE, in_area
 
-_ENTERING = TOWN_DESK | {Role.GRID_WORKER.value, Role.DEPARTMENT.value}
+_ENTERING = TOWN_DESK | {Role.GRID_WORKER.value}  # and the village committee (_enters)
 MAX_LIST = 500
 MAX_EVIDENCE = 5  # evidence photos per claim (the phone sends at most 5, like a case report)
 
@@ -85,7 +85,7 @@ class PointsService:
         id_number: str | None = None,
         phone: str | None = None,
     ) -> int:
-        if clerk.role not in _ENTERING:
+        if not _enters(clerk):
             raise ResidentsRefused(403, "forbidden", "this role does not enter residents")
         subject_kind = enum_value(SubjectKind, kind, "kind")
         name = bounded_text(name, 100, "name", required=True)
@@ -125,7 +125,7 @@ class PointsService:
         """Enter a deed for a resident (pending until confirmed) with its evidence photos;
         PointsRuleBroken on the rules. With ``idempotency_key`` (already made per caller) a
         retry answers the first claim instead of a duplicate-deed refusal."""
-        if clerk.role not in _ENTERING:
+        if not _enters(clerk):
             raise ResidentsRefused(403, "forbidden", "this role does not enter points claims")
         reporter_kind = enum_value(ReporterKind, reporter, "reporter")
         description = bounded_text(description, 500, "description", required=False)
@@ -355,7 +355,7 @@ class PointsService:
     def redeem(self, clerk: Clerk, resident_id: int, reward_id: int, quantity: int) -> int:
         """Exchange points for a reward: the stock goes down and the ledger gains a negative
         entry, in one transaction (the reward row is locked on PostgreSQL)."""
-        if clerk.role not in TOWN_DESK | {Role.DEPARTMENT.value}:
+        if clerk.role not in TOWN_DESK and not _is_village_committee(clerk):
             raise ResidentsRefused(403, "forbidden", "this role does not hand out rewards")
         now = self.clock.now()
         with self.db.transaction() as session:
@@ -565,6 +565,16 @@ class PointsService:
         if claim.status != "pending":
             raise ResidentsRefused(409, "already_decided", f"the claim is already {claim.status}")
         return claim, resident
+
+
+def _is_village_committee(clerk: Clerk) -> bool:
+    return clerk.role == Role.DEPARTMENT.value and clerk.scope.department_code == VILLAGE_COMMITTEE
+
+
+def _enters(clerk: Clerk) -> bool:
+    """Residents and claims are entered by a grid worker, the village committee or the town's
+    desk; another department (the police, civil affairs …) enters neither."""
+    return clerk.role in _ENTERING or _is_village_committee(clerk)
 
 
 def _balance(session: Session, resident_id: int) -> int:

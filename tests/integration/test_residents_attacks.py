@@ -6,6 +6,7 @@ by the same tables."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -69,3 +70,125 @@ def test_the_ledger_refuses_edits_in_the_service(town: SecureApp) -> None:
             change(session, session.scalars(select(PointsEntry)).one())
             session.flush()
     assert desk.get(f"/points/residents/{wu}/ledger")[1]["balance"] == 5
+
+
+# --- scope escapes and read-only roles ---------------------------------------------------------
+
+
+def test_no_role_writes_or_reads_outside_its_scope(town: SecureApp) -> None:
+    """A grid worker of one village, a department that is not the village committee, a
+    leader, a supervisor and the wall's token, each trying what is not theirs, by guessed ids."""
+    village, other = _villages(town)
+    desk = Desk(town, "desk-zhao", Role.DISPATCHER)
+    worker = Desk(town, "gw-li", Role.GRID_WORKER, area_code=village)
+    police = Desk(town, "police-desk", Role.DEPARTMENT, department_code="police")
+    civil = Desk(town, "civil-desk", Role.DEPARTMENT, department_code="civil")
+    leader = Desk(town, "leader-he", Role.LEADER)
+    supervisor = Desk(town, "sup-qian", Role.SUPERVISOR)
+    here, there = _resident(desk, village), _resident(desk, other)
+    claim = {"item": "B002", "deed_date": "2026-11-20", "reporter": "neighbour"}
+    status, body = desk.post("/points/claims", {"resident": there, **claim})
+    assert status == 201, body
+    claim_there = body["id"]
+    assert (
+        desk.post("/points/corrections", {"resident": there, "amount": 100, "reason": "补录"})[0]
+        == 201
+    )
+    status, body = desk.post(
+        "/points/rewards",
+        {"area": other[:9], "name_zh": "洗衣液", "name_en": "Detergent", "cost": 10, "stock": 5},
+    )
+    reward = body["id"]
+    status, body = desk.post(
+        "/service-requests", {"item": "P001", "resident": there, "consent_note": "本人同意"}
+    )
+    assert status == 201, body
+    police_request = body["id"]
+    before = _counts(town)
+
+    writes: list[tuple[Desk, str, dict[str, Any]]] = [
+        (worker, "/points/claims", {"resident": there, **claim, "deed_date": "2026-11-21"}),
+        (worker, "/service-requests", {"item": "S001", "resident": there, "consent_note": "同意"}),
+        (worker, f"/service-requests/{police_request}/actions", {"action": "withdraw"}),
+        (worker, f"/points/claims/{claim_there}/reject", {"note": "不对"}),
+        (civil, f"/service-requests/{police_request}/actions", {"action": "accept"}),
+        (civil, f"/service-requests/{police_request}/actions", {"action": "refuse", "note": "x"}),
+        (police, "/residents", {"kind": "resident", "name": "某人", "village": village}),
+        (police, "/points/claims", {"resident": here, **claim}),
+        (police, "/points/redemptions", {"resident": there, "reward": reward}),
+        (police, f"/points/claims/{claim_there}/confirm", {}),
+        (leader, "/residents", {"kind": "resident", "name": "某人", "village": village}),
+        (leader, "/points/claims", {"resident": here, **claim}),
+        (leader, f"/points/claims/{claim_there}/confirm", {}),
+        (leader, f"/points/claims/{claim_there}/reject", {"note": "不对"}),
+        (leader, "/points/corrections", {"resident": there, "amount": 5, "reason": "x"}),
+        (leader, "/points/redemptions", {"resident": there, "reward": reward}),
+        (
+            leader,
+            "/points/rewards",
+            {"area": other[:9], "name_zh": "a", "name_en": "a", "cost": 1, "stock": 1},
+        ),
+        (leader, "/service-requests", {"item": "S001", "resident": here, "consent_note": "同意"}),
+        (leader, f"/service-requests/{police_request}/actions", {"action": "accept"}),
+        (supervisor, "/points/claims", {"resident": here, **claim}),
+        (supervisor, f"/points/claims/{claim_there}/confirm", {}),
+        (supervisor, f"/service-requests/{police_request}/actions", {"action": "complete"}),
+    ]
+    for who, path, body in writes:
+        status, answer = who.post(path, body)
+        assert status in (403, 404), (who.username, path, status, answer)
+        assert answer["error"] and answer["message"], answer
+
+    wall = {"Authorization": f"Bearer {town.token(Role.WALL)}"}
+    client = town.app.test_client()
+    for path in ("/residents", "/points/claims", "/points/redemptions", "/service-requests"):
+        assert client.post(f"/api/v1{path}", json={}, headers=wall).status_code == 403
+    for path in ("/points/balances", "/points/claims", "/service-requests", "/points/rewards"):
+        assert client.get(f"/api/v1{path}", headers=wall).status_code == 403
+
+    reads = [
+        f"/points/residents/{there}/ledger",
+        f"/service-requests/{police_request}",
+        f"/service-requests/{police_request}/papers/1",
+    ]
+    for path in reads:
+        assert worker.get(path)[0] == 404, path
+    assert worker.get(f"/points/balances?village={other}")[1]["balances"] == []
+    assert [c["resident"] for c in worker.get("/points/claims")[1]["claims"]] == []
+    assert civil.get(f"/service-requests/{police_request}")[0] == 404
+    assert _counts(town) == before
+
+
+def test_personal_data_is_masked_for_who_does_not_handle_it(town: SecureApp) -> None:
+    village, _ = _villages(town)
+    worker = Desk(town, "gw-li", Role.GRID_WORKER, area_code=village)
+    police = Desk(town, "police-desk", Role.DEPARTMENT, department_code="police")
+    wu = _resident(worker, village)
+    status, body = worker.post(
+        "/service-requests", {"item": "P001", "resident": wu, "consent_note": "本人同意"}
+    )
+    assert status == 201, body
+    request_id = body["id"]
+    shown = police.get(f"/service-requests/{request_id}")[1]["resident"]
+    assert (shown["id_number"], shown["phone"]) == (ID_NUMBER, PHONE)  # its department
+    for who in (Desk(town, "leader-he", Role.LEADER), Desk(town, "sup-qian", Role.SUPERVISOR)):
+        for path in (f"/service-requests/{request_id}", "/service-requests"):
+            status, answer = who.get(path)
+            assert status == 200, answer
+            text = json.dumps(answer, ensure_ascii=False)
+            assert ID_NUMBER not in text and PHONE not in text and "吴秀兰" not in text, path
+            assert ID_NUMBER[:6] in text  # masked, not dropped
+        assert who.get(f"/points/residents/{wu}/ledger")[0] == 200
+    # Nothing personal in the audit trail, nor in an error message about a bad number.
+    trail = json.dumps([(a.action, a.target, a.details) for a in town.audit()], ensure_ascii=False)
+    assert ID_NUMBER not in trail and PHONE not in trail
+    wrong = ID_NUMBER[:-1] + "1"
+    status, answer = worker.post(
+        "/residents", {"kind": "resident", "name": "张三", "village": village, "id_number": wrong}
+    )
+    assert status == 422 and wrong not in json.dumps(answer), answer
+    status, answer = worker.post(
+        "/residents",
+        {"kind": "resident", "name": "张三", "village": village, "id_number": wrong + "123"},
+    )
+    assert status == 422 and wrong not in json.dumps(answer), answer
