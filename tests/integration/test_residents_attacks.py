@@ -192,3 +192,29 @@ def test_personal_data_is_masked_for_who_does_not_handle_it(town: SecureApp) -> 
         {"kind": "resident", "name": "张三", "village": village, "id_number": wrong + "123"},
     )
     assert status == 422 and wrong not in json.dumps(answer), answer
+
+
+# --- abuse of the points rules -----------------------------------------------------------------
+
+
+_DEEDS = [
+    ("1900-01-01", "deed_too_old"),  # a cap per month, claimed month by month back a century
+    ("2026-08-24", "deed_too_old"),  # 91 days before the town's today (2026-11-23)
+    ("9999-12-31", "deed_in_future"),
+    ("2026-02-30", "invalid"),
+    ("2026-11-20 08:00:00+99:00", "invalid"),
+]
+
+
+def test_deed_dates_are_bounded(town: SecureApp) -> None:
+    village, _ = _villages(town)
+    worker = Desk(town, "gw-li", Role.GRID_WORKER, area_code=village)
+    wu = _resident(worker, village)
+    before = _counts(town)
+    for deed, code in _DEEDS:
+        claim = {"resident": wu, "item": "B002", "deed_date": deed, "reporter": "self"}
+        got, answer = worker.post("/points/claims", claim)
+        assert got == 422 and code in (answer["error"], "invalid"), (deed, answer)
+    assert _counts(town) == before
+    claim = {"resident": wu, "item": "B002", "deed_date": "2026-08-25", "reporter": "self"}
+    assert worker.post("/points/claims", claim)[0] == 201  # 90 days: still in time
