@@ -188,7 +188,7 @@ class PointsService:
         now: datetime,
     ) -> Entered:
         with self.db.transaction() as session:
-            resident = self._resident(session, resident_id, clerk.scope)
+            resident = self._resident(session, resident_id, clerk.scope, lock=True)
             past = [
                 PastClaim(c.item_code, c.deed_date, c.status)
                 for c in session.scalars(
@@ -306,7 +306,7 @@ class PointsService:
         reason = bounded_text(reason, 200, "reason", required=True)
         now = self.clock.now()
         with self.db.transaction() as session:
-            resident = self._resident(session, resident_id, clerk.scope)
+            resident = self._resident(session, resident_id, clerk.scope, lock=True)
             check_correction(amount, reason, _balance(session, resident.id))
             entry = PointsEntry(
                 resident_id=resident.id,
@@ -359,7 +359,7 @@ class PointsService:
             raise ResidentsRefused(403, "forbidden", "this role does not hand out rewards")
         now = self.clock.now()
         with self.db.transaction() as session:
-            resident = self._resident(session, resident_id, clerk.scope)
+            resident = self._resident(session, resident_id, clerk.scope, lock=True)
             reward = session.scalars(
                 select(PointsReward).where(PointsReward.id == reward_id).with_for_update()
             ).first()
@@ -547,8 +547,14 @@ class PointsService:
         if not scope.allows_place(code):
             raise ResidentsRefused(403, "outside_scope", "that village is outside your scope")
 
-    def _resident(self, session: Session, resident_id: int, scope: Scope) -> Resident:
-        resident = session.get(Resident, resident_id)
+    def _resident(
+        self, session: Session, resident_id: int, scope: Scope, *, lock: bool = False
+    ) -> Resident:
+        """The resident inside ``scope`` (404 otherwise). ``lock``: the row is locked until the
+        transaction ends (PostgreSQL), so the writes of one resident's points — a claim against
+        its cap, a redemption or a correction against the balance — never run side by side."""
+        query = select(Resident).where(Resident.id == resident_id)
+        resident = session.scalars(query.with_for_update() if lock else query).first()
         if resident is None or not scope.allows_place(resident.village_code):
             raise ResidentsRefused(404, "not_found", f"no resident {resident_id}")
         return resident
@@ -561,7 +567,7 @@ class PointsService:
         ).first()
         if claim is None:
             raise ResidentsRefused(404, "not_found", f"no claim {claim_id}")
-        resident = self._resident(session, claim.resident_id, scope)
+        resident = self._resident(session, claim.resident_id, scope, lock=True)
         if claim.status != "pending":
             raise ResidentsRefused(409, "already_decided", f"the claim is already {claim.status}")
         return claim, resident

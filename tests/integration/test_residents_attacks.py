@@ -7,20 +7,25 @@ by the same tables."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from datetime import date
+from functools import partial
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 
+from dashboard.domain.permissions import Scope
 from dashboard.domain.roles import Role
-from dashboard.security.audit import AppendOnlyViolation
-from dashboard.storage.models import PointsEntry
+from dashboard.security.audit import Actor, AppendOnlyViolation
+from dashboard.services.residents import Clerk
+from dashboard.storage.models import PointsEntry, PointsReward
 from tests.integration import test_security_support as support
-from tests.integration.test_residents_api import TABLES, Desk, _villages, town
+from tests.integration.test_residents_api import TABLES, Desk, _villages, pg_town, town
 from tests.integration.test_security_support import SecureApp
 
-_secure_apps, secure, _town = support._secure_apps, support.secure, town  # fixtures
+_secure_apps, secure, _town, _pg = support._secure_apps, support.secure, town, pg_town  # fixtures
 
 ID_NUMBER = "11010519491231002X"
 PHONE = "13812345678"
@@ -218,3 +223,55 @@ def test_deed_dates_are_bounded(town: SecureApp) -> None:
     assert _counts(town) == before
     claim = {"resident": wu, "item": "B002", "deed_date": "2026-08-25", "reporter": "self"}
     assert worker.post("/points/claims", claim)[0] == 201  # 90 days: still in time
+
+
+def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in threads released together; each answer or the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+    answers: list[Any] = [None] * len(calls)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            answers[n] = calls[n]()
+        except Exception as err:
+            answers[n] = err
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_a_balance_and_a_cap_hold_against_requests_at_once(pg_town: SecureApp) -> None:
+    """Two desks at once: redemptions of different rewards each worth the whole balance,
+    corrections each taking it all, claims of one item on different days past its cap."""
+    town = pg_town
+    village, _ = _villages(town)
+    points = town.services.points
+    desk = Clerk(Actor("desk-zhao", Role.DISPATCHER.value), Scope())
+    others = [Clerk(Actor(f"desk-{n}", Role.DISPATCHER.value), Scope()) for n in range(4)]
+    wu = points.add_resident(desk, kind="resident", name="吴秀兰", village_code=village)
+    points.correct(desk, wu, 30, "补录")
+    rewards = [
+        points.add_reward(
+            desk, area_code=village[:9], name_zh=f"奖品{n}", name_en=f"R{n}", cost=30, stock=5
+        )
+        for n in range(4)
+    ]
+    _at_once([partial(points.redeem, c, wu, r, 1) for c, r in zip(others, rewards, strict=True)])
+    _at_once([partial(points.correct, c, wu, -30, "冲正") for c in others])
+    assert sum(e["amount"] for e in points.ledger(Scope(), wu)) == 0  # never below zero
+    with town.services.db.read() as session:
+        assert sum(r.stock for r in session.scalars(select(PointsReward))) >= 4 * 5 - 1
+
+    days = [date(2026, 11, d) for d in (2, 3, 4, 5)]  # B002 counts twice a month
+    _at_once(
+        [
+            partial(points.claim, c, resident_id=wu, item_code="B002", deed_date=d, reporter="self")
+            for c, d in zip(others, days, strict=True)
+        ]
+    )
+    assert len(points.claims(Scope())) == 2
