@@ -6,6 +6,7 @@ by the same tables."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from dashboard.security.audit import Actor, AppendOnlyViolation
 from dashboard.services.residents import Clerk
 from dashboard.storage.models import PointsEntry, PointsReward
 from tests.integration import test_security_support as support
-from tests.integration.test_residents_api import TABLES, Desk, _villages, pg_town, town
+from tests.integration.test_residents_api import TABLES, Desk, _png, _villages, pg_town, town
 from tests.integration.test_security_support import SecureApp
 
 _secure_apps, secure, _town, _pg = support._secure_apps, support.secure, town, pg_town  # fixtures
@@ -34,6 +35,20 @@ PHONE = "13812345678"
 def _counts(app: SecureApp) -> dict[str, int]:
     with app.services.db.read() as session:
         return {m.__tablename__: len(session.scalars(select(m.id)).all()) for m in TABLES}  # type: ignore[attr-defined]
+
+
+def _post(
+    who: Desk,
+    path: str,
+    body: dict[str, Any] | None,
+    headers: dict[str, str] | None = None,
+    **kw: Any,
+) -> tuple[int, Any]:
+    """``Desk.post`` with extra headers (an Idempotency-Key)."""
+    if body is not None:
+        kw["data"], kw["content_type"] = json.dumps(body), "application/json"
+    response = who.client.post(f"/api/v1{path}", headers={**who.headers, **(headers or {})}, **kw)
+    return response.status_code, response.get_json()
 
 
 def _resident(desk: Desk, village: str, kind: str = "resident") -> int:
@@ -275,3 +290,164 @@ def test_a_balance_and_a_cap_hold_against_requests_at_once(pg_town: SecureApp) -
         ]
     )
     assert len(points.claims(Scope())) == 2
+
+
+# --- bounds of every input ---------------------------------------------------------------------
+
+
+def test_every_input_is_bounded_and_a_refusal_changes_nothing(town: SecureApp) -> None:
+    village, _ = _villages(town)
+    worker = Desk(town, "gw-li", Role.GRID_WORKER, area_code=village)
+    desk = Desk(town, "desk-zhao", Role.DISPATCHER)
+    wu = _resident(worker, village)
+    claim = {"resident": wu, "item": "B002", "deed_date": "2026-11-20", "reporter": "self"}
+    status, body = _post(worker, "/points/claims", claim, headers={"Idempotency-Key": "k-1"})
+    assert status == 201, body
+    status, body = worker.post(
+        "/service-requests", {"item": "P001", "resident": wu, "consent_note": "本人同意"}
+    )
+    assert status == 201, body
+    request_id = body["id"]
+    before = _counts(town)
+    png = _png(1)
+    form = {k: str(v) for k, v in claim.items()} | {"deed_date": "2026-11-21"}
+
+    def files(*parts: tuple[str, bytes, str]) -> dict[str, Any]:
+        data: dict[str, Any] = dict(form)
+        for field, content, name in parts:
+            data.setdefault(field, []).append((io.BytesIO(content), name))
+        return {"data": data, "content_type": "multipart/form-data"}
+
+    attempts: list[tuple[Desk, str, dict[str, Any] | None, dict[str, Any], int]] = [
+        (worker, "/residents", {"kind": "resident", "name": "", "village": village}, {}, 422),
+        (
+            worker,
+            "/residents",
+            {"kind": "resident", "name": "x\u0000y", "village": village},
+            {},
+            422,
+        ),
+        (worker, "/residents", {"kind": "resident", "name": " " * 5, "village": village}, {}, 422),
+        (worker, "/residents", {"kind": "resident", "name": "x", "village": "9" * 21}, {}, 422),
+        (
+            worker,
+            "/residents",
+            {"kind": "resident", "name": "x", "village": village, "phone": "1" * 21},
+            {},
+            422,
+        ),
+        (worker, "/points/claims", {**claim, "description": "长" * 501}, {}, 422),
+        (worker, "/points/claims", {**claim, "item": " b002"}, {}, 422),
+        (worker, "/points/claims", {**claim, "item": "b002"}, {}, 422),
+        (worker, "/points/claims", {**claim, "reporter": "SELF"}, {}, 422),
+        (worker, "/points/claims", {**claim, "resident": 0}, {}, 422),
+        (worker, "/points/claims", {**claim, "resident": -1}, {}, 422),
+        (worker, "/points/claims", {**claim, "resident": "1e3"}, {}, 422),
+        # the same key for another deed; a key too long or not printable
+        (
+            worker,
+            "/points/claims",
+            {**claim, "deed_date": "2026-11-19"},
+            {"headers": {"Idempotency-Key": "k-1"}},
+            422,
+        ),
+        (worker, "/points/claims", claim, {"headers": {"Idempotency-Key": "k" * 65}}, 400),
+        (worker, "/points/claims", claim, {"headers": {"Idempotency-Key": "ключ"}}, 400),
+        (worker, "/points/claims", None, files(("evidence", b"not an image at all", "a.jpg")), 422),
+        (
+            worker,
+            "/points/claims",
+            None,
+            files(*[("evidence", _png(n), f"{n}.png") for n in range(6)]),
+            422,
+        ),
+        (worker, "/points/claims", None, files(("evidence", png[:40], "cut.png")), 422),
+        (
+            worker,
+            "/service-requests",
+            {"item": "P001", "resident": wu, "consent_note": ""},
+            {},
+            422,
+        ),
+        (
+            worker,
+            "/service-requests",
+            {"item": "P001", "resident": wu, "consent_note": "x" * 201},
+            {},
+            422,
+        ),
+        (
+            worker,
+            "/service-requests",
+            {"item": "Z999", "resident": wu, "consent_note": "同意"},
+            {},
+            422,
+        ),
+        (
+            worker,
+            f"/service-requests/{request_id}/actions",
+            {"action": "evaluate", "rating": 6},
+            {},
+            422,
+        ),
+        (
+            worker,
+            f"/service-requests/{request_id}/actions",
+            {"action": "withdraw", "note": "x" * 501},
+            {},
+            422,
+        ),
+        (
+            worker,
+            f"/service-requests/{request_id}/papers",
+            None,
+            {
+                "data": {"label": "身份证", "paper": (io.BytesIO(b"%PDF-1.4"), "a.pdf")},
+                "content_type": "multipart/form-data",
+            },
+            422,
+        ),
+        (
+            worker,
+            f"/service-requests/{request_id}/papers",
+            None,
+            {
+                "data": {"label": "x" * 101, "paper": (io.BytesIO(png), "a.png")},
+                "content_type": "multipart/form-data",
+            },
+            422,
+        ),
+        (desk, "/points/corrections", {"resident": wu, "amount": 0, "reason": "x"}, {}, 422),
+        (desk, "/points/corrections", {"resident": wu, "amount": -1, "reason": "x"}, {}, 422),
+        (desk, "/points/corrections", {"resident": wu, "amount": 5, "reason": " "}, {}, 422),
+        (
+            desk,
+            "/points/rewards",
+            {"area": village, "name_zh": "a", "name_en": "a", "cost": 0, "stock": 1},
+            {},
+            422,
+        ),
+        (
+            desk,
+            "/points/rewards",
+            {"area": village, "name_zh": "a", "name_en": "a", "cost": 1, "stock": -1},
+            {},
+            422,
+        ),
+        (desk, "/points/redemptions", {"resident": wu, "reward": 1, "quantity": 0}, {}, 422),
+        (desk, "/points/redemptions", {"resident": wu, "reward": 1, "quantity": 101}, {}, 422),
+        (desk, "/points/claims/99999/confirm", {}, {}, 404),
+        (desk, "/points/claims/99999/reject", {"note": "x"}, {}, 404),
+    ]
+    for who, path, body, extra, expected in attempts:
+        got, answer = _post(who, path, body, **extra)
+        assert got == expected, (path, body, got, answer)
+        assert answer["error"] and answer["message"], answer
+    for path in (
+        "/points/claims?status=all",
+        "/service-requests?status=x",
+        "/points/balances?village=abc",
+        "/points/ranking?since=2026-13-01",
+    ):
+        assert desk.get(path)[0] == 422, path
+    assert _counts(town) == before
