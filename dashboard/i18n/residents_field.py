@@ -129,6 +129,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "This item's limit for the period is reached",
     ),
     "m.err.deed_in_future": ("事迹日期不能晚于今天", "The deed cannot be in the future"),
+    "m.err.duplicate_resident": (
+        "该身份证号的居民已录入，请直接搜索选择",
+        "A resident with this ID number is entered already",
+    ),
     "m.err.deed_too_old": (
         "事迹日期超过90天，不能再申报",
         "The deed is more than 90 days old",

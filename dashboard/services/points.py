@@ -94,6 +94,17 @@ class PointsService:
         now = self.clock.now()
         with self.db.transaction() as session:
             self._village_in_scope(session, village_code, clerk.scope)
+            if ident is not None and session.scalar(
+                select(Resident.id).where(Resident.id_number == ident).limit(1)
+            ):
+                # One person, one record: a second one would let the same deed be claimed twice
+                # (once per record). The message names no number and no record.
+                raise ResidentsRefused(
+                    409,
+                    "duplicate_resident",
+                    "a resident with this ID number is entered already",
+                    "id_number",
+                )
             resident = Resident(
                 kind=subject_kind.value,
                 name=name,

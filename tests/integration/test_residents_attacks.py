@@ -51,14 +51,21 @@ def _post(
     return response.status_code, response.get_json()
 
 
-def _resident(desk: Desk, village: str, kind: str = "resident") -> int:
+def _id_number(n: int) -> str:
+    """A valid ID number (GB 11643 check digit); ``n`` = 2 gives ID_NUMBER."""
+    base = f"110105194912310{n:02d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return base + "10X98765432"[sum(int(d) * w for d, w in zip(base, weights, strict=True)) % 11]
+
+
+def _resident(desk: Desk, village: str, kind: str = "resident", n: int = 2) -> int:
     status, body = desk.post(
         "/residents",
         {
             "kind": kind,
             "name": "吴秀兰",
             "village": village,
-            "id_number": ID_NUMBER,
+            "id_number": _id_number(n),
             "phone": PHONE,
         },
     )
@@ -105,7 +112,7 @@ def test_no_role_writes_or_reads_outside_its_scope(town: SecureApp) -> None:
     civil = Desk(town, "civil-desk", Role.DEPARTMENT, department_code="civil")
     leader = Desk(town, "leader-he", Role.LEADER)
     supervisor = Desk(town, "sup-qian", Role.SUPERVISOR)
-    here, there = _resident(desk, village), _resident(desk, other)
+    here, there = _resident(desk, village), _resident(desk, other, n=3)
     claim = {"item": "B002", "deed_date": "2026-11-20", "reporter": "neighbour"}
     status, body = desk.post("/points/claims", {"resident": there, **claim})
     assert status == 201, body
@@ -451,3 +458,25 @@ def test_every_input_is_bounded_and_a_refusal_changes_nothing(town: SecureApp) -
     ):
         assert desk.get(path)[0] == 422, path
     assert _counts(town) == before
+
+
+def test_one_person_is_entered_once(town: SecureApp) -> None:
+    """The same ID number twice would make two records of one person, and the same deed could
+    then be claimed once per record."""
+    village, other = _villages(town)
+    worker = Desk(town, "gw-li", Role.GRID_WORKER, area_code=village)
+    desk = Desk(town, "desk-zhao", Role.DISPATCHER)
+    _resident(worker, village)
+    before = _counts(town)
+    for who, where in ((worker, village), (desk, other)):
+        status, answer = who.post(
+            "/residents",
+            {"kind": "resident", "name": "吴 秀兰", "village": where, "id_number": ID_NUMBER},
+        )
+        assert status == 409 and answer["error"] == "duplicate_resident", answer
+        assert ID_NUMBER not in json.dumps(answer)
+    assert _counts(town) == before
+    status, answer = worker.post(  # a household has no ID number: entered as before
+        "/residents", {"kind": "household", "name": "吴家", "village": village}
+    )
+    assert status == 201, answer
