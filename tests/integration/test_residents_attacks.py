@@ -267,10 +267,10 @@ def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
     return answers
 
 
-def test_a_balance_and_a_cap_hold_against_requests_at_once(pg_town: SecureApp) -> None:
-    """Two desks at once: redemptions of different rewards each worth the whole balance,
-    corrections each taking it all, claims of one item on different days past its cap."""
-    town = pg_town
+def test_a_balance_and_a_cap_hold_against_requests_at_once(town: SecureApp) -> None:
+    """Desks at once: redemptions of different rewards each worth the whole balance,
+    corrections each taking it all, claims of one item on different days past its cap, one
+    claim confirmed twice."""
     village, _ = _villages(town)
     points = town.services.points
     desk = Clerk(Actor("desk-zhao", Role.DISPATCHER.value), Scope())
@@ -296,7 +296,11 @@ def test_a_balance_and_a_cap_hold_against_requests_at_once(pg_town: SecureApp) -
             for c, d in zip(others, days, strict=True)
         ]
     )
-    assert len(points.claims(Scope())) == 2
+    claims = points.claims(Scope())
+    assert len(claims) == 2
+    answers = _at_once([partial(points.confirm, c, claims[0]["id"]) for c in others[:2]])
+    assert len([a for a in answers if isinstance(a, int)]) == 1, answers  # confirmed once
+    assert [e["kind"] for e in points.ledger(Scope(), wu)].count("award") == 1
 
 
 # --- bounds of every input ---------------------------------------------------------------------
@@ -480,3 +484,24 @@ def test_one_person_is_entered_once(town: SecureApp) -> None:
         "/residents", {"kind": "household", "name": "吴家", "village": village}
     )
     assert status == 201, answer
+
+
+def test_guessed_and_huge_ids_answer_not_found(town: SecureApp) -> None:
+    desk = Desk(town, "desk-zhao", Role.DISPATCHER)
+    huge = 2**63  # beyond every integer column: a clear 404, not a database error
+    for n in (1, 2, 2**31, huge, 10**30):
+        for path in (
+            f"/points/residents/{n}/ledger",
+            f"/service-requests/{n}",
+            f"/service-requests/{n}/papers/{n}",
+            f"/points/claims/{n}/evidence/{n}",
+        ):
+            status, answer = desk.get(path)
+            assert status == 404 and answer["error"], (path, status, answer)
+        for path, body in (
+            (f"/points/claims/{n}/confirm", {}),
+            (f"/points/claims/{n}/reject", {"note": "x"}),
+            (f"/service-requests/{n}/actions", {"action": "accept"}),
+        ):
+            status, answer = desk.post(path, body)
+            assert status == 404 and answer["error"], (path, status, answer)
