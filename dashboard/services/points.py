@@ -49,6 +49,7 @@ from dashboard.services.residents import (
     bounded_text,
     check_key_reuse,
     enum_value,
+    write_lock,
 )
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
@@ -565,7 +566,7 @@ class PointsService:
         transaction ends, so the writes of one resident's points — a claim against its cap, a
         redemption or a correction against the balance — never run side by side."""
         if lock:
-            _write_lock(session)
+            write_lock(session)
         query = select(Resident).where(Resident.id == resident_id)
         resident = session.scalars(query.with_for_update() if lock else query).first()
         if resident is None or not scope.allows_place(resident.village_code):
@@ -575,7 +576,7 @@ class PointsService:
     def _pending(
         self, session: Session, claim_id: int, scope: Scope
     ) -> tuple[PointsClaim, Resident]:
-        _write_lock(session)  # before the claim is read: its status is read under the lock
+        write_lock(session)  # before the claim is read: its status is read under the lock
         claim = session.scalars(
             select(PointsClaim).where(PointsClaim.id == claim_id).with_for_update()
         ).first()
@@ -585,16 +586,6 @@ class PointsService:
         if claim.status != "pending":
             raise ResidentsRefused(409, "already_decided", f"the claim is already {claim.status}")
         return claim, resident
-
-
-def _write_lock(session: Session) -> None:
-    """On SQLite, take the database's write lock now, before the reads a write depends on (the
-    driver would begin the transaction only at the first write, so two desks could both read
-    the same balance or cap first); PostgreSQL locks the rows themselves (FOR UPDATE)."""
-    if session.get_bind().dialect.name == "sqlite" and not session.in_nested_transaction():
-        connection = session.connection()
-        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _is_village_committee(clerk: Clerk) -> bool:

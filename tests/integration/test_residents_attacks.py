@@ -505,3 +505,25 @@ def test_guessed_and_huge_ids_answer_not_found(town: SecureApp) -> None:
         ):
             status, answer = desk.post(path, body)
             assert status == 404 and answer["error"], (path, status, answer)
+
+
+def test_two_steps_of_one_request_at_once_are_one(town: SecureApp) -> None:
+    """Two hands take the same step at once (the department's desk and the shift lead accept,
+    the worker and the shift lead withdraw): one of them, never both."""
+    village, _ = _villages(town)
+    requests, points = town.services.service_requests, town.services.points
+    worker = Clerk(Actor("gw-li", Role.GRID_WORKER.value), Scope(village))
+    police = Clerk(Actor("police-desk", Role.DEPARTMENT.value), Scope(None, "police"))
+    lead = Clerk(Actor("lead-sun", Role.COMMANDER.value), Scope())
+    wu = points.add_resident(worker, kind="resident", name="吴秀兰", village_code=village)
+    for first, second, action in ((police, lead, "accept"), (worker, lead, "withdraw")) * 2:
+        opened = requests.open(worker, item_code="P001", resident_id=wu, consent_note="本人同意")
+        answers = _at_once(
+            [
+                partial(requests.step, first, opened.id, action),
+                partial(requests.step, second, opened.id, action),
+            ]
+        )
+        assert len([a for a in answers if isinstance(a, dict)]) == 1, answers
+        trail = requests.get(worker, opened.id)["trail"]
+        assert [e["action"] for e in trail] == ["open", action], trail
