@@ -288,6 +288,21 @@ def test_a_balance_and_a_cap_hold_against_requests_at_once(town: SecureApp) -> N
     assert sum(e["amount"] for e in points.ledger(Scope(), wu)) == 0  # never below zero
     with town.services.db.read() as session:
         assert sum(r.stock for r in session.scalars(select(PointsReward))) >= 4 * 5 - 1
+    # The last one in stock, wanted by two residents at once: one gets it.
+    last = points.add_reward(
+        desk, area_code=village[:9], name_zh="最后一件", name_en="Last", cost=1, stock=1
+    )
+    rich = [
+        points.add_resident(desk, kind="resident", name="甲", village_code=village) for _ in "ab"
+    ]
+    for resident in rich:
+        points.correct(desk, resident, 10, "补录")
+    answers = _at_once(
+        [partial(points.redeem, c, r, last, 1) for c, r in zip(others[:2], rich, strict=True)]
+    )
+    assert len([a for a in answers if isinstance(a, int)]) == 1, answers
+    with town.services.db.read() as session:
+        assert session.get(PointsReward, last).stock == 0  # type: ignore[union-attr]
 
     days = [date(2026, 11, d) for d in (2, 3, 4, 5)]  # B002 counts twice a month
     _at_once(
