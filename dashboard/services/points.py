@@ -94,6 +94,8 @@ class PointsService:
         tel = check_phone(phone) if phone else None
         now = self.clock.now()
         with self.db.transaction() as session:
+            if ident is not None:
+                write_lock(session, f"resident-id-number:{ident}")  # two desks at once: one
             self._village_in_scope(session, village_code, clerk.scope)
             if ident is not None and session.scalar(
                 select(Resident.id).where(Resident.id_number == ident).limit(1)

@@ -545,6 +545,26 @@ def test_guessed_and_huge_ids_answer_not_found(town: SecureApp) -> None:
             assert status == 404 and answer["error"], (path, status, answer)
 
 
+def test_one_person_entered_twice_at_once_is_one_record(town: SecureApp) -> None:
+    village, _ = _villages(town)
+    points = town.services.points
+    desks = [Clerk(Actor(f"desk-{n}", Role.DISPATCHER.value), Scope()) for n in range(3)]
+    answers = _at_once(
+        [
+            partial(
+                points.add_resident,
+                c,
+                kind="resident",
+                name="吴秀兰",
+                village_code=village,
+                id_number=_id_number(7),
+            )
+            for c in desks
+        ]
+    )
+    assert len([a for a in answers if isinstance(a, int)]) == 1, answers
+
+
 def test_two_steps_of_one_request_at_once_are_one(town: SecureApp) -> None:
     """Two hands take the same step at once (the department's desk and the shift lead accept,
     the worker and the shift lead withdraw): one of them, never both."""
