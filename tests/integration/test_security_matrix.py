@@ -177,6 +177,7 @@ SAMPLES: dict[str, str] = {
     "resident_id": "1",
     "request_id": "1",
     "paper_id": "1",
+    "file_id": "1",  # a claim's evidence photo (issue 18)
     "call_id": "1",
     "fmt": "json",
     "service_code": "01002",
