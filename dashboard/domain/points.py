@@ -25,6 +25,9 @@ from dashboard.domain.errors import DomainError, InvalidData
 
 MAX_ITEM_POINTS = 1000  # one deed is worth at most this many points (either sign)
 MAX_CORRECTION = 10_000  # a correction moves a balance by at most this much
+# A deed is claimed within this many days: without a bound, a cap per month would let one deed
+# a month be claimed back to the year 1 (hardening, issue 18).
+MAX_DEED_AGE_DAYS = 90
 _ITEM_RE = re.compile(r"^[A-Z]\d{3}$")
 
 
@@ -124,14 +127,16 @@ def check_claim(
     catalogue: PointsCatalogue, claim: Claim, past: Iterable[PastClaim], today: date
 ) -> PointsItem:
     """The item of an acceptable claim, or PointsRuleBroken: unknown item, a subject the item is
-    not for, a deed in the future, the same deed claimed twice (same item, same day, not
-    rejected), or the item's cap for the period already reached by confirmed and pending
-    claims."""
+    not for, a deed in the future or more than ``MAX_DEED_AGE_DAYS`` ago, the same deed claimed
+    twice (same item, same day, not rejected), or the item's cap for the period already reached
+    by confirmed and pending claims."""
     item = catalogue.item(claim.item_code)
     if claim.subject_kind not in item.subjects:
         raise PointsRuleBroken("wrong_subject", f"{item.code} is not for a {claim.subject_kind}")
     if claim.deed_date > today:
         raise PointsRuleBroken("deed_in_future", "a deed cannot lie in the future")
+    if (today - claim.deed_date).days > MAX_DEED_AGE_DAYS:
+        raise PointsRuleBroken("deed_too_old", f"a deed is claimed within {MAX_DEED_AGE_DAYS} days")
     period = period_key(item, claim.deed_date)
     counted = 0
     for other in past:

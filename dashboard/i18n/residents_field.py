@@ -129,6 +129,14 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "This item's limit for the period is reached",
     ),
     "m.err.deed_in_future": ("事迹日期不能晚于今天", "The deed cannot be in the future"),
+    "m.err.duplicate_resident": (
+        "该身份证号的居民已录入，请直接搜索选择",
+        "A resident with this ID number is entered already",
+    ),
+    "m.err.deed_too_old": (
+        "事迹日期超过90天，不能再申报",
+        "The deed is more than 90 days old",
+    ),
     "m.err.wrong_subject": ("该事项不适用于此类对象", "This item is not for this kind of subject"),
     "m.err.consent_required": ("须记录居民本人同意", "The resident's consent is required"),
     "m.err.illegal_step": ("该事项当前状态不能这样操作", "Not possible in the request's state"),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from dashboard.security.principal import Actor as Actor  # its home; imported from here too
 from dashboard.storage.db import Database
-from dashboard.storage.models import AuditEntry, CaseEvent
+from dashboard.storage.models import AuditEntry, CaseEvent, PointsEntry
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +120,20 @@ def as_json(row: AuditEntry) -> dict[str, Any]:
 _installed: set[str] = set()
 
 
+# Append-only tables: the audit log and the residents' points ledger (issue 18). PostgreSQL
+# triggers refuse UPDATE/DELETE too; this guard makes the rule hold on SQLite as well.
+_APPEND_ONLY: tuple[type[Any], ...] = (AuditEntry, PointsEntry)
+_APPEND_ONLY_TABLES = frozenset(m.__tablename__ for m in _APPEND_ONLY)
+
+
 def _refuse_changes(
     session: Session, _ctx: UOWTransaction, _instances: Iterable[Any] | None
 ) -> None:
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
-            raise AppendOnlyViolation("audit_log is append-only: rows are never changed or deleted")
+        if isinstance(obj, _APPEND_ONLY) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyViolation(
+                f"{obj.__tablename__} is append-only: rows are never changed or deleted"
+            )
 
 
 def _refuse_bulk(state: ORMExecuteState) -> None:
@@ -133,12 +141,14 @@ def _refuse_bulk(state: ORMExecuteState) -> None:
         return
     statement = state.statement
     table = statement.table if isinstance(statement, Update | Delete) else None
-    if table is not None and getattr(table, "name", None) == AuditEntry.__tablename__:
-        raise AppendOnlyViolation("audit_log is append-only: no UPDATE or DELETE")
+    name = getattr(table, "name", None) if table is not None else None
+    if name in _APPEND_ONLY_TABLES:
+        raise AppendOnlyViolation(f"{name} is append-only: no UPDATE or DELETE")
 
 
 def install_append_only_guard() -> None:
-    """Refuse, in every ORM session of this process, changes and deletions of audit rows."""
+    """Refuse, in every ORM session of this process, changes and deletions of audit rows and
+    of points ledger entries."""
     if "guard" in _installed:
         return
     event.listen(Session, "before_flush", _refuse_changes)

@@ -49,6 +49,7 @@ from dashboard.services.residents import (
     bounded_text,
     check_key_reuse,
     enum_value,
+    write_lock,
 )
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
@@ -60,9 +61,9 @@ from dashboard.storage.models import (
     ResidentFile,
     Village,
 )
-from dashboard.storage.scoping import in_area
+from dashboard.storage.scoping import VILLAGE_COMMITTEE, in_area
 
-_ENTERING = TOWN_DESK | {Role.GRID_WORKER.value, Role.DEPARTMENT.value}
+_ENTERING = TOWN_DESK | {Role.GRID_WORKER.value}  # and the village committee (_enters)
 MAX_LIST = 500
 MAX_EVIDENCE = 5  # evidence photos per claim (the phone sends at most 5, like a case report)
 
@@ -85,7 +86,7 @@ class PointsService:
         id_number: str | None = None,
         phone: str | None = None,
     ) -> int:
-        if clerk.role not in _ENTERING:
+        if not _enters(clerk):
             raise ResidentsRefused(403, "forbidden", "this role does not enter residents")
         subject_kind = enum_value(SubjectKind, kind, "kind")
         name = bounded_text(name, 100, "name", required=True)
@@ -93,7 +94,20 @@ class PointsService:
         tel = check_phone(phone) if phone else None
         now = self.clock.now()
         with self.db.transaction() as session:
+            if ident is not None:
+                write_lock(session, f"resident-id-number:{ident}")  # two desks at once: one
             self._village_in_scope(session, village_code, clerk.scope)
+            if ident is not None and session.scalar(
+                select(Resident.id).where(Resident.id_number == ident).limit(1)
+            ):
+                # One person, one record: a second one would let the same deed be claimed twice
+                # (once per record). The message names no number and no record.
+                raise ResidentsRefused(
+                    409,
+                    "duplicate_resident",
+                    "a resident with this ID number is entered already",
+                    "id_number",
+                )
             resident = Resident(
                 kind=subject_kind.value,
                 name=name,
@@ -125,7 +139,7 @@ class PointsService:
         """Enter a deed for a resident (pending until confirmed) with its evidence photos;
         PointsRuleBroken on the rules. With ``idempotency_key`` (already made per caller) a
         retry answers the first claim instead of a duplicate-deed refusal."""
-        if clerk.role not in _ENTERING:
+        if not _enters(clerk):
             raise ResidentsRefused(403, "forbidden", "this role does not enter points claims")
         reporter_kind = enum_value(ReporterKind, reporter, "reporter")
         description = bounded_text(description, 500, "description", required=False)
@@ -188,7 +202,7 @@ class PointsService:
         now: datetime,
     ) -> Entered:
         with self.db.transaction() as session:
-            resident = self._resident(session, resident_id, clerk.scope)
+            resident = self._resident(session, resident_id, clerk.scope, lock=True)
             past = [
                 PastClaim(c.item_code, c.deed_date, c.status)
                 for c in session.scalars(
@@ -306,7 +320,7 @@ class PointsService:
         reason = bounded_text(reason, 200, "reason", required=True)
         now = self.clock.now()
         with self.db.transaction() as session:
-            resident = self._resident(session, resident_id, clerk.scope)
+            resident = self._resident(session, resident_id, clerk.scope, lock=True)
             check_correction(amount, reason, _balance(session, resident.id))
             entry = PointsEntry(
                 resident_id=resident.id,
@@ -355,11 +369,11 @@ class PointsService:
     def redeem(self, clerk: Clerk, resident_id: int, reward_id: int, quantity: int) -> int:
         """Exchange points for a reward: the stock goes down and the ledger gains a negative
         entry, in one transaction (the reward row is locked on PostgreSQL)."""
-        if clerk.role not in TOWN_DESK | {Role.DEPARTMENT.value}:
+        if clerk.role not in TOWN_DESK and not _is_village_committee(clerk):
             raise ResidentsRefused(403, "forbidden", "this role does not hand out rewards")
         now = self.clock.now()
         with self.db.transaction() as session:
-            resident = self._resident(session, resident_id, clerk.scope)
+            resident = self._resident(session, resident_id, clerk.scope, lock=True)
             reward = session.scalars(
                 select(PointsReward).where(PointsReward.id == reward_id).with_for_update()
             ).first()
@@ -547,8 +561,16 @@ class PointsService:
         if not scope.allows_place(code):
             raise ResidentsRefused(403, "outside_scope", "that village is outside your scope")
 
-    def _resident(self, session: Session, resident_id: int, scope: Scope) -> Resident:
-        resident = session.get(Resident, resident_id)
+    def _resident(
+        self, session: Session, resident_id: int, scope: Scope, *, lock: bool = False
+    ) -> Resident:
+        """The resident inside ``scope`` (404 otherwise). ``lock``: the row is locked until the
+        transaction ends, so the writes of one resident's points — a claim against its cap, a
+        redemption or a correction against the balance — never run side by side."""
+        if lock:
+            write_lock(session)
+        query = select(Resident).where(Resident.id == resident_id)
+        resident = session.scalars(query.with_for_update() if lock else query).first()
         if resident is None or not scope.allows_place(resident.village_code):
             raise ResidentsRefused(404, "not_found", f"no resident {resident_id}")
         return resident
@@ -556,15 +578,26 @@ class PointsService:
     def _pending(
         self, session: Session, claim_id: int, scope: Scope
     ) -> tuple[PointsClaim, Resident]:
+        write_lock(session)  # before the claim is read: its status is read under the lock
         claim = session.scalars(
             select(PointsClaim).where(PointsClaim.id == claim_id).with_for_update()
         ).first()
         if claim is None:
             raise ResidentsRefused(404, "not_found", f"no claim {claim_id}")
-        resident = self._resident(session, claim.resident_id, scope)
+        resident = self._resident(session, claim.resident_id, scope, lock=True)
         if claim.status != "pending":
             raise ResidentsRefused(409, "already_decided", f"the claim is already {claim.status}")
         return claim, resident
+
+
+def _is_village_committee(clerk: Clerk) -> bool:
+    return clerk.role == Role.DEPARTMENT.value and clerk.scope.department_code == VILLAGE_COMMITTEE
+
+
+def _enters(clerk: Clerk) -> bool:
+    """Residents and claims are entered by a grid worker, the village committee or the town's
+    desk; another department (the police, civil affairs …) enters neither."""
+    return clerk.role in _ENTERING or _is_village_committee(clerk)
 
 
 def _balance(session: Session, resident_id: int) -> int:

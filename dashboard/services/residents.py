@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session
+
 from dashboard.domain.errors import DomainError
 from dashboard.domain.permissions import Scope
 from dashboard.domain.points import Confirmer
@@ -102,3 +105,18 @@ def bounded_text(value: object, limit: int, field: str, *, required: bool) -> st
     if required and not text:
         raise ResidentsRefused(422, "required", f"{field} is required", field)
     return text
+
+
+def write_lock(session: Session, key: str | None = None) -> None:
+    """On SQLite, take the database's write lock now, before the reads a write depends on (the
+    driver would begin the transaction only at the first write, so two desks could both read
+    the same balance, cap or status first); PostgreSQL locks the rows themselves (FOR UPDATE),
+    or, for a row not written yet (``key``: one person's ID number), a transaction-scoped
+    advisory lock on the key."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and key is not None:
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    elif dialect == "sqlite" and not session.in_nested_transaction():
+        connection = session.connection()
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

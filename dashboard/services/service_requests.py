@@ -37,6 +37,7 @@ from dashboard.services.residents import (
     ResidentsRefused,
     bounded_text,
     check_key_reuse,
+    write_lock,
 )
 from dashboard.storage.db import Database
 from dashboard.storage.models import (
@@ -325,6 +326,8 @@ class ServiceRequests:
     def _row(
         self, session: Session, request_id: int, clerk: Clerk, *, lock: bool
     ) -> ServiceRequest:
+        if lock:
+            write_lock(session)  # SQLite: before the status is read (PostgreSQL: FOR UPDATE)
         query = select(ServiceRequest).where(
             ServiceRequest.id == request_id, *service_request_scope(clerk.scope)
         )

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
@@ -211,8 +211,8 @@ def _reset(services: Services, photos_dir: Path) -> None:
         if truncated:
             session.execute(text(f"TRUNCATE {', '.join(m.__tablename__ for m in truncated)}"))
         for model in (*_WRITTEN, WebSession, User, ApiToken):
-            if model not in truncated:
-                session.execute(delete(model))
+            if model not in truncated:  # below the ORM: its guard refuses to empty the ledger
+                session.connection().execute(model.__table__.delete())  # type: ignore[attr-defined]
         session.execute(
             update(Village).values(
                 status="ok", red_since=None, red_reasons="", open_ratio=None, status_changed_at=None

@@ -67,6 +67,8 @@ def test_an_acceptable_claim_returns_its_item() -> None:
         (claim(item="Z999"), [], "unknown_item"),
         (claim(item="C001", kind=SubjectKind.RESIDENT), [], "wrong_subject"),  # households only
         (claim(deed=date(2026, 11, 21)), [], "deed_in_future"),
+        (claim(deed=date(2026, 8, 21)), [], "deed_too_old"),  # 91 days before TODAY
+        (claim(deed=date(1, 1, 1)), [], "deed_too_old"),
         (claim(), [PastClaim("B002", date(2026, 11, 3), "pending")], "duplicate_deed"),
         (claim(), [PastClaim("B002", date(2026, 11, 3), "confirmed")], "duplicate_deed"),
         # cap 2 a month: two others this month, pending or confirmed, fill it

@@ -31,8 +31,9 @@
   const lang = () => F.config.lang;
   const itemName = (i) => (lang() === "zh" ? i.name_zh : i.name_en) || i.name_zh;
 
-  function today() {
+  function today(daysBack) {
     const d = new Date();
+    if (daysBack) d.setDate(d.getDate() - daysBack);
     const p = (n) => String(n).padStart(2, "0");
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
   }
@@ -153,7 +154,7 @@
       F.el("h2", { text: F.t("m.res.claim") }),
       claimResident.node,
       field(F.t("m.res.item"), F.el("select", { id: "m-claim-item", class: "m-input" })),
-      field(F.t("m.res.deed_date"), F.el("input", { type: "date", id: "m-claim-date", class: "m-input", value: today(), max: today() })),
+      field(F.t("m.res.deed_date"), F.el("input", { type: "date", id: "m-claim-date", class: "m-input", value: today(), max: today(), min: today(90) })),
       field(F.t("m.res.reporter"), reporter),
       field(F.t("m.res.deed"), F.el("textarea", { id: "m-claim-desc", class: "m-input", rows: 3, maxlength: 500 })),
       F.el("span", { class: "m-label", text: F.t("m.res.evidence") }), evidence.node,
