@@ -272,3 +272,9 @@ def api_fixture(request: pytest.FixtureRequest) -> Iterator[Api]:
 def lite_api_fixture(request: pytest.FixtureRequest) -> Iterator[Api]:
     """The API on SQLite alone: for the many error cases, whose handling is backend-free."""
     yield from _api(request, "sqlite")
+
+
+@pytest.fixture(name="pg_api")
+def pg_api_fixture(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The API on PostgreSQL alone: for what only PostgreSQL does (row locks held by a test)."""
+    yield from _api(request, "postgresql")

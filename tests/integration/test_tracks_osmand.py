@@ -25,6 +25,7 @@ from tests.integration.test_api_support import (
     api_fixture,  # noqa: F401 - the fixtures api, lite_api and the apps they share
     apps_fixture,  # noqa: F401
     lite_api_fixture,  # noqa: F401
+    pg_api_fixture,  # noqa: F401
 )
 
 VECTOR_1 = (
@@ -37,9 +38,8 @@ VECTOR_2 = (
 )
 
 
-@pytest.fixture
-def tracked(api: Api) -> Iterator[Api]:
-    """The API with devices 123456, 902064, 48241179 bound to the town's first three workers."""
+def _with_devices(api: Api) -> Iterator[Api]:
+    """``api`` with devices 123456, 902064, 48241179 bound to the town's first three workers."""
     workers = api.workers(3)
     with api.app.app_context():
         registry = context().devices
@@ -48,6 +48,24 @@ def tracked(api: Api) -> Iterator[Api]:
     yield api
     with api.services.db.transaction() as session:
         session.execute(delete(TrackerDevice))
+
+
+@pytest.fixture
+def tracked(api: Api) -> Iterator[Api]:
+    """The devices bound, on each backend."""
+    yield from _with_devices(api)
+
+
+@pytest.fixture
+def pg_tracked(pg_api: Api) -> Iterator[Api]:
+    """The devices bound, on PostgreSQL alone."""
+    yield from _with_devices(pg_api)
+
+
+@pytest.fixture
+def lite_tracked(lite_api: Api) -> Iterator[Api]:
+    """The devices bound, on SQLite alone."""
+    yield from _with_devices(lite_api)
 
 
 def _rows(api: Api, worker: str) -> list[PositionFix]:
@@ -324,13 +342,12 @@ def test_who_is_inside_a_grid_now_and_since_when(tracked: Api) -> None:
         assert answer.status_code == 400
 
 
-def test_concurrent_one_fix_requests_are_committed_together(tracked: Api) -> None:
+def test_concurrent_one_fix_requests_are_committed_together(pg_tracked: Api) -> None:
     """The OsmAnd door's group commit: requests that arrive while a batch is being written are
     stored together in the next transaction, each answered once its own fix is committed; a
-    request whose fix cannot be stored fails alone."""
-    api = tracked
-    if api.services.db.dialect != "postgresql":
-        pytest.skip("holds a row lock of PostgreSQL to make the requests queue up")
+    request whose fix cannot be stored fails alone. On PostgreSQL: the test holds a row lock
+    to make the requests queue up."""
+    api = pg_tracked
     import threading
     import time
 
@@ -377,11 +394,10 @@ def test_concurrent_one_fix_requests_are_committed_together(tracked: Api) -> Non
         assert len(_rows(api, worker)) >= 1
 
 
-def test_the_printable_track_map_is_a_pdf_with_the_stops(tracked: Api) -> None:
-    """One worker's track printed (Chromium, the CJK fonts): the stop's times are in its text."""
-    api = tracked
-    if api.services.db.dialect != "sqlite":
-        pytest.skip("one rendering is enough (the track read is the same on both backends)")
+def test_the_printable_track_map_is_a_pdf_with_the_stops(lite_tracked: Api) -> None:
+    """One worker's track printed (Chromium, the CJK fonts): the stop's times are in its text.
+    On SQLite alone: the track read is the same on both backends, one rendering is enough."""
+    api = lite_tracked
     import subprocess
 
     first = api.workers(1)[0]
