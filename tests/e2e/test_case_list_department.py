@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from layouts import case_list_ids as ids
 from layouts import department_ids as dids
-from tests.e2e.conftest import RunningApp, free_port, run_cli, start_app
+from tests.e2e.conftest import RunningApp, dispatched_case, free_port, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -85,20 +85,15 @@ def _order(app: RunningApp, order_id: int) -> tuple[str, str]:
 
 
 def _pick_case(app: RunningApp) -> tuple[int, str, str]:
-    """A dispatched case, its department, and a village name to search for."""
-    from dashboard.storage.models import Case, Village
+    """A dispatched case (made for the test), its department, and a village name to search for."""
+    from dashboard.storage.models import Village
 
+    case_id, department = dispatched_case(app)
     db = _database(app)
     try:
         with db.read() as session:
-            case_id, department = session.execute(
-                select(Case.id, Case.department_code)
-                .where(Case.status == "dispatched", Case.department_code.is_not(None))
-                .order_by(Case.id)
-                .limit(1)
-            ).one()
             village = session.scalars(select(Village.name).order_by(Village.code)).first()
-        return int(case_id), str(department), str(village)
+        return case_id, department, str(village)
     finally:
         db.dispose()
 

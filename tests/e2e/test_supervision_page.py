@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from dashboard.storage.db import Database
 from dashboard.storage.models import Case, SupervisionOrder, Village
-from tests.e2e.conftest import ROOT, RunningApp, run_cli, start_app
+from tests.e2e.conftest import ROOT, RunningApp, dispatched_case, run_cli, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -167,16 +167,12 @@ def test_a_new_supervision_order_arrives_without_reload(desk: Desk, page: Any) -
     """A case's deadline passes (moved back in the database, as time would): the deadline
     watcher issues an order, and the page shows it from the live stream."""
     page.execute_script("window.sameDesk = true")
+    case_id, _department = dispatched_case(desk.app)
     with desk.db.transaction() as session:
         before = session.scalar(select(func.count()).select_from(SupervisionOrder)) or 0
-        row = session.scalars(
-            select(Case)
-            .where(Case.open.is_(True), Case.status == "dispatched", Case.deadline.is_not(None))
-            .order_by(Case.id)
-            .limit(1)
-        ).one()
+        row = session.get(Case, case_id)
+        assert row is not None and row.deadline is not None
         row.deadline = datetime.now(UTC) - timedelta(seconds=30)
-        case_id = row.id
     selector = f"#sup-orders a[href='/cases/{case_id}']"
     until(page, lambda b: b.find_elements(By.CSS_SELECTOR, selector), 30)
     with desk.db.read() as session:
