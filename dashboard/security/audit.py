@@ -156,28 +156,42 @@ def install_append_only_guard() -> None:
     _installed.add("guard")
 
 
+_case_trail_ip: list[Callable[[], str]] = []  # the request's address, once the trail is on
+
+
+def mirror_case_steps(session: Session, steps: Iterable[CaseEvent]) -> None:
+    """Write ``steps`` (a case's trail entries) into the audit log in ``session``'s transaction,
+    once the trail is installed (:func:`install_case_action_trail`). The ORM's flushes call it
+    for every new ``CaseEvent``; a use case that inserts its trail entry with Core (the report's
+    fast path) calls it itself."""
+    if not _case_trail_ip:
+        return
+    ip = _case_trail_ip[0]()[:45]
+    rows = [
+        {
+            "at": ev.at,
+            "actor": ev.actor[:100],
+            "role": ev.role[:20],
+            "action": f"case.{ev.action}"[:40],
+            "target": f"case:{ev.case_id}",
+            "ip": ip,
+            "details": {"from": ev.from_status, "to": ev.to_status},
+        }
+        for ev in steps
+    ]
+    if rows:
+        # Core, not ORM: inside a flush, on the flush's own connection.
+        session.connection().execute(insert(AuditEntry.__table__), rows)
+
+
 def install_case_action_trail(ip: Callable[[], str] = lambda: "") -> None:
     """Mirror every flushed ``CaseEvent`` into the audit log, in the same transaction."""
     if "cases" in _installed:
         return
+    _case_trail_ip.append(ip)
 
     def _mirror(session: Session, _ctx: UOWTransaction) -> None:
-        rows = [
-            {
-                "at": ev.at,
-                "actor": ev.actor[:100],
-                "role": ev.role[:20],
-                "action": f"case.{ev.action}"[:40],
-                "target": f"case:{ev.case_id}",
-                "ip": ip()[:45],
-                "details": {"from": ev.from_status, "to": ev.to_status},
-            }
-            for ev in session.new
-            if isinstance(ev, CaseEvent)
-        ]
-        if rows:
-            # Core, not ORM: we are inside a flush, on the flush's own connection.
-            session.connection().execute(insert(AuditEntry.__table__), rows)
+        mirror_case_steps(session, [ev for ev in session.new if isinstance(ev, CaseEvent)])
 
     event.listen(Session, "after_flush", _mirror)
     _installed.add("cases")

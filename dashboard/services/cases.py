@@ -41,6 +41,7 @@ from dashboard.domain.time_bounds import MAX_FUTURE_SKEW, check_occurred_at
 from dashboard.domain.topics import TOPIC_CASE
 from dashboard.domain.village_status import VillageRule
 from dashboard.reference import ReferenceData
+from dashboard.security.audit import mirror_case_steps
 from dashboard.services.photos import Photo, attach_photos
 from dashboard.services.villages import refresh_villages
 from dashboard.storage.case_rows import state_columns, to_state, write_state
@@ -250,6 +251,7 @@ class CaseService:
         }
         step_values["id"] = conn.execute(_INSERT_STEP, step_values).scalar_one()
         step = CaseEvent(**step_values)
+        mirror_case_steps(session, [step])  # no flush sees a Core insert: the audit row here
         enqueue_row(session, TOPIC_CASE, case_payload(row, "report"), now)
         refresh_villages(session, self.village_rule, now, [row.village_code])
         return row, step
