@@ -3,16 +3,16 @@
 # whose servers run on the machine's clock; the Makefile lists them) on FUTURE_DATE (every
 # process's calendar clock moved, scripts/on-date.sh). docs/testing.md says why not all twice.
 #
-# Today's run is three pytest sessions (docs/testing.md, "Time"):
-#   1. the browser tests (tests/e2e) and, beside them, tests/unit + tests/integration without
-#      the timing-sensitive modules. The browser tests mostly wait (for Chromium and the app, in
-#      other processes: ~0.4 of a core) and the rest mostly computes, so side by side they share
-#      the 2 cores instead of waiting for each other. Every session makes its own databases,
-#      Redis channels, ports and temporary directories, so they share nothing but the servers;
-#   2. then, alone, the modules that measure time or take servers away (SERIAL below: the
+# Four pytest sessions (docs/testing.md):
+#   1. the browser tests (tests/e2e), then the moved-date run, and beside them
+#   2. tests/unit + tests/integration without the timing-sensitive modules. The browser tests
+#      mostly wait (for Chromium and the app, in other processes: ~0.4 of a core) and the rest
+#      mostly computes, so side by side they share the 2 cores instead of waiting for each
+#      other. Every session makes its own databases, Redis channels, ports and temporary
+#      directories, so they share nothing but the servers;
+#   3. then, alone, the modules that measure time or take servers away (SERIAL below: the
 #      connection limits, the resilience and fault tests — under the load of another session a
-#      timing test was flaky, test_connection_limits 2 of 5 runs);
-#   3. then the moved-date run.
+#      timing test was flaky, test_connection_limits 2 of 5 runs).
 # Fails if any fails. Ends with one line that counts them all: "total: N passed, M failed".
 # Usage: scripts/test-both.sh PYTHON FUTURE_DATE "FUTURE_TESTS" [PYTEST ARGS...]
 set -uo pipefail
@@ -31,25 +31,31 @@ pytest_run() {  # NAME ARGS...: one pytest session, its output in $work/NAME.log
   "$py" -m pytest -q -p no:cacheprovider --basetemp="$work/$name" "$@" >"$work/$name.log" 2>&1
 }
 
-echo "======== today: tests/e2e beside tests/unit + tests/integration ========"
-pytest_run browser tests/e2e "$@" &
-browser_pid=$!
+echo "======== today: tests/e2e beside tests/unit + tests/integration;" \
+  "then ${future_tests} with the clocks moved to ${future_date} ========"
+(
+  pytest_run browser tests/e2e "$@"
+  echo $? >"$work/browser.status"
+  # The browser tests end first: the moved-date run takes their place beside the rest.
+  # shellcheck disable=SC2086  # future_tests is a list of paths
+  bash "$here/on-date.sh" "$future_date" "$py" -m pytest -q -p no:cacheprovider \
+    --basetemp="$work/future" $future_tests "$@" >"$work/future.log" 2>&1
+  echo $? >"$work/future.status"
+) &
+side=$!
 # shellcheck disable=SC2086  # lists of paths and options
 pytest_run rest tests/unit tests/integration $ignore_serial "$@"
 rest_status=$?
-wait "$browser_pid"
-browser_status=$?
+wait "$side"
+browser_status=$(cat "$work/browser.status" 2>/dev/null || echo 1)
+future_status=$(cat "$work/future.status" 2>/dev/null || echo 1)
 cat "$work/browser.log"; echo; cat "$work/rest.log"; echo
 echo "======== today, alone: ${serial//$'\n'/ } ========"
 # shellcheck disable=SC2086
 pytest_run serial $serial "$@"
 serial_status=$?
 cat "$work/serial.log"; echo
-echo "======== ${future_tests} with the clocks moved to ${future_date} ========"
-# shellcheck disable=SC2086  # future_tests is a list of paths
-bash "$here/on-date.sh" "$future_date" "$py" -m pytest -q -p no:cacheprovider \
-  --basetemp="$work/future" $future_tests "$@" >"$work/future.log" 2>&1
-future_status=$?
+echo "======== ${future_tests} with the clocks moved to ${future_date} (run beside the rest) ========"
 cat "$work/future.log"
 # pytest's own summary lines can be followed by interpreter-exit warnings: count from the last
 # summary line of each log.
