@@ -17,6 +17,8 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -193,6 +195,14 @@ def run_cli(app: RunningApp, *args: str, password: str = "") -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def app_now(app: RunningApp) -> datetime:
+    """The app's own "now" (UTC, whole seconds), from its HTTP ``Date`` header: the clock the app
+    runs on, which is this machine's — or, under scripts/on-date.sh, the moved one — so a test
+    that dates what it sends reads the clock it shares with the app, not its own."""
+    with urllib.request.urlopen(app.url + "/healthz/live", timeout=10) as response:
+        return parsedate_to_datetime(response.headers["Date"])
 
 
 def call_api(app: RunningApp, token: str, method: str, path: str, body: Any = None) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import RunningApp, start_app
+from tests.e2e.conftest import RunningApp, app_now, start_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the command room's calendar
 
@@ -54,9 +54,8 @@ def test_record_a_campaign_and_see_its_effect(app: RunningApp, browser) -> None:
     _date(browser, "cmp-end", "2026-01-01")  # the end before the start: refused
     browser.find_element(By.ID, "cmp-submit").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "cmp-message"), "未登记"))
-    # The app runs on the machine's clock (scripts/on-date.sh moves this process's the same way):
-    # a campaign from ten days before the command room's today.
-    start = datetime.now(SHANGHAI).date() - timedelta(days=10)
+    # A campaign from ten days before the command room's today (the app's clock).
+    start = app_now(app).astimezone(SHANGHAI).date() - timedelta(days=10)
     _date(browser, "cmp-start", start.isoformat())
     _date(browser, "cmp-end", (start + timedelta(days=30)).isoformat())
     browser.find_element(By.ID, "cmp-submit").click()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +33,7 @@ from sqlalchemy import func, select
 
 from layouts import department_ids as dept_ids
 from layouts import residents_ids as ids
-from tests.e2e.conftest import ROOT, RunningApp, as_phone, chromium
+from tests.e2e.conftest import ROOT, RunningApp, app_now, as_phone, chromium
 
 pytestmark = pytest.mark.e2e
 WAIT = 30
@@ -133,13 +132,13 @@ def _ranking(desk: Any) -> dict[str, int]:
     }
 
 
-def _month_points(db: Any, village: str) -> int:
+def _month_points(app: RunningApp, db: Any, village: str) -> int:
     """Points awarded to the village's residents since the 1st of this month in the app's
-    calendar (the ranking's rule; the app runs on this machine's clock)."""
+    calendar (the ranking's rule), on the app's clock."""
     from dashboard.storage.models import PointsEntry, Resident
 
     tz = ZoneInfo("Asia/Shanghai")
-    first = datetime.now(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = app_now(app).astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     with db.read() as session:
         total = session.scalar(
             select(func.coalesce(func.sum(PointsEntry.amount), 0))
@@ -271,7 +270,7 @@ def test_a_deed_from_the_phone_confirmed_ranked_and_exchanged(
     # The desk confirms it: the village's line of the month's ranking and the balance grow.
     desk.get(demo_app.url + "/residents")
     until(desk, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-claim='{claim.id}']"))
-    before = _month_points(db, village)  # the village's line, even below the tenth place
+    before = _month_points(demo_app, db, village)  # the village's line, even below the tenth place
     assert _ranking(desk).get(village, before) == before
     row = desk.find_element(By.CSS_SELECTOR, f"tr[data-claim='{claim.id}']")
     row.find_elements(By.TAG_NAME, "button")[0].click()  # 确认

@@ -16,7 +16,6 @@ import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from shapely.geometry import shape
 
-from tests.e2e.conftest import ROOT, RunningApp, start_app
+from tests.e2e.conftest import ROOT, RunningApp, app_now, start_app
 
 pytestmark = pytest.mark.e2e
 
@@ -146,7 +145,7 @@ def test_a_refresh_merges_into_the_wall_and_keeps_its_positions(wall: Wall, scre
     db = wall.tmp / "var" / "demo.db"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         staff = conn.execute("SELECT id, home_lon, home_lat FROM grid_workers LIMIT 40").fetchall()
-    at = datetime.now(UTC).isoformat()
+    at = app_now(wall.app).isoformat()
     fixes = [{"worker": w, "lon": lon, "lat": lat, "time": at} for w, lon, lat in staff]
     wall.api("POST", "/api/v1/positions", {"fixes": fixes})
     shown = "return [...GccWall.current.positions.keys()].filter(k => k in arguments[0]).length"
@@ -293,7 +292,7 @@ def _patrol(wall: Wall, count: int = 300) -> None:
         rows = conn.execute(
             "SELECT id, home_lon, home_lat FROM grid_workers ORDER BY id LIMIT ?", (count,)
         ).fetchall()
-    now = datetime.now(UTC).isoformat()
+    now = app_now(wall.app).isoformat()
     fixes = [
         {"worker": w, "lon": lon + (i % 7 - 3) * 4e-4, "lat": lat + (i % 5 - 2) * 4e-4, "time": now}
         for i, (w, lon, lat) in enumerate(rows)
@@ -365,7 +364,7 @@ def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, sc
         ).fetchone()
         geometry = conn.execute("SELECT geometry FROM grids WHERE code = ?", (grid,)).fetchone()[0]
     spot = shape(json.loads(geometry)).representative_point()
-    now = datetime.now(UTC)  # the app runs on the real clock: its "now" is this machine's
+    now = app_now(wall.app)
     fixes = [
         {
             "worker": worker,
