@@ -16,11 +16,6 @@ from dashboard.domain.trend_periods import (
 )
 from dashboard.reference import ReferenceData
 
-DAILY_UP_TO = 92  # a period up to this many days has a daily series, else weekly
-OLDEST = 10
-CASE_LIST_LIMIT = 200
-RISING_MIN = 5  # a category needs this many reports in the period to be called rising
-RISING_TOP = 3
 KPI_KEYS = (
     "reported",
     "registered",

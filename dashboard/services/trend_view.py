@@ -37,16 +37,6 @@ OLDEST = 10
 CASE_LIST_LIMIT = 200
 RISING_MIN = 5  # a category needs this many reports in the period to be called rising
 RISING_TOP = 3
-KPI_KEYS = (
-    "reported",
-    "registered",
-    "closed",
-    "closure_rate",
-    "on_time_closure_rate",
-    "rework_rate",
-    "extension_rate",
-    "average_handling_hours",
-)
 
 
 class TrendViews:
