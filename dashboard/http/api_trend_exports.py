@@ -26,8 +26,9 @@ from flask import Blueprint, Response, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
 from dashboard.domain.permissions import Permission
-from dashboard.domain.trend_periods import InvalidPeriod, PeriodKind, parse_range
+from dashboard.domain.trend_periods import PeriodKind
 from dashboard.http.api_case_list import BOM, safe_cell
+from dashboard.http.api_trends import requested_dates
 from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.i18n import Lang, normalise_lang, t
@@ -66,14 +67,8 @@ def _code(name: str, length: int) -> str | None:
 def _view() -> tuple[TrendView, Lang]:
     services, who = context().services, principal()
     lang = normalise_lang(request.args.get("lang"), services.config.ui.language)
-    calendar = services.reference.calendar
     now = services.clock.now()
-    try:
-        dates = parse_range(
-            request.args.get("from"), request.args.get("to"), now.astimezone(calendar.tz).date()
-        )
-    except InvalidPeriod as err:
-        raise ApiError(422, err.code, err.message, err.field) from None
+    dates = requested_dates(now)
     kind_text = request.args.get("kind") or None
     if kind_text is not None and kind_text not in {k.value for k in PeriodKind}:
         raise ApiError(422, "bad_kind", "kind is day, week, month, quarter, year or custom", "kind")

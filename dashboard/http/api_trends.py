@@ -14,12 +14,13 @@ a 422 naming the field; a town outside the caller's area a 403.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from dashboard.domain.permissions import Permission
-from dashboard.domain.trend_periods import InvalidPeriod, parse_range
+from dashboard.domain.trend_periods import DateRange, InvalidPeriod, parse_range
 from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
 from dashboard.security.heavy import heavy
@@ -31,19 +32,25 @@ bp = Blueprint("trends", __name__)
 _TOWN = re.compile(r"^[0-9]{9}$")
 
 
+def requested_dates(now: datetime) -> DateRange:
+    """The request's ``from`` and ``to`` (local dates of the command room, both inclusive;
+    defaults and bounds by ``parse_range``), or a 422 naming the bad field."""
+    calendar = context().services.reference.calendar
+    try:
+        return parse_range(
+            request.args.get("from"), request.args.get("to"), now.astimezone(calendar.tz).date()
+        )
+    except InvalidPeriod as err:
+        raise ApiError(422, err.code, err.message, err.field) from None
+
+
 @bp.get("/trends/summary")
 @require(Permission.VIEW_TRENDS)
 @heavy("search")
 def summary() -> ResponseReturnValue:
     services, who = context().services, principal()
-    calendar = services.reference.calendar
     now = services.clock.now()
-    try:
-        dates = parse_range(
-            request.args.get("from"), request.args.get("to"), now.astimezone(calendar.tz).date()
-        )
-    except InvalidPeriod as err:
-        raise ApiError(422, err.code, err.message, err.field) from None
+    dates = requested_dates(now)
     where: dict[str, str] = {}
     town = request.args.get("town")
     if town is not None:
@@ -53,5 +60,5 @@ def summary() -> ResponseReturnValue:
         if not (town.startswith(area) or area.startswith(town)):
             raise ApiError(403, "outside_scope", "that town is outside your area", "town")
         where["town"] = town
-    queries = TrendQueries(services.db, calendar)
+    queries = TrendQueries(services.db, services.reference.calendar)
     return jsonify(queries.summary(dates, who.scope, now, where=where).contract())
