@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.i18n import Lang, t
 from dashboard.read.track_views import Replay, WorkerReplay
+from layouts.track_summary import summary_rows
 
 W, H, PAD = 1000.0, 720.0, 36.0  # the map's SVG units (drawn 180 mm wide)
 LABEL_ROOM = 150.0  # right of the fitted track: room for the last labels
@@ -229,28 +230,15 @@ def track_print_html(
     """The printable page of the replay's first worker (the API asks for one); ``stop_rule``:
     the stops' radius (m) and least duration (min) the note states."""
     w = replay.workers[0]
-    s = w.summary
+    s = w.summary  # the patrol time; the other figures: summary_rows
     grid = replay.grids.get(w.grid_code, [])
     day = replay.start.astimezone(tz).strftime("%Y-%m-%d")
     span = f"{_local(replay.start.timestamp(), tz)}–{_local(replay.end.timestamp(), tz)}"
-    share = s["inside_share"]
-    summary_rows = [
-        (
-            t("tracks.distance", lang),
-            t("tracks.km", lang).format(n=f"{s['distance_m'] / 1000:.2f}"),
-        ),
-        (t("trackpdf.patrol", lang), _duration(s["patrol_s"], lang)),
-        (t("tracks.moving", lang), _duration(s["moving_s"], lang)),
-        (t("tracks.stopped", lang), _duration(s["stopped_s"], lang)),
-        (
-            t("tracks.inside", lang),
-            _duration(s["inside_s"], lang) + ("" if share is None else f"（{share * 100:.0f}%）"),
-        ),
-        (t("tracks.outside", lang), _duration(s["outside_s"], lang)),
-        (t("tracks.coverage", lang), "—" if w.coverage is None else f"{w.coverage * 100:.0f}%"),
-        (t("tracks.silent", lang), str(len(s["silent"]))),
-        (t("trackpdf.fixes", lang), t("tracks.fixes", lang).format(n=w.fix_count, m=w.flagged)),
-    ]
+    figures = summary_rows(w, lang, _duration)
+    figures.insert(1, (t("trackpdf.patrol", lang), _duration(s["patrol_s"], lang)))
+    figures.append(
+        (t("trackpdf.fixes", lang), t("tracks.fixes", lang).format(n=w.fix_count, m=w.flagged))
+    )
     stop_rows = (
         "".join(
             f"<tr><td>{i}</td><td>{_local(a, tz, '%H:%M:%S')}</td><td>{_local(b, tz, '%H:%M:%S')}"
@@ -288,7 +276,7 @@ def track_print_html(
         radius=f"{stop_rule[0]:g}",
         minutes=f"{stop_rule[1]:g}",
     )
-    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in summary_rows)
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in figures)
     return (
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
         f'<meta charset="utf-8"><title>{escape(title)}</title><style>{_CSS}</style></head><body>'

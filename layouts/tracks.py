@@ -19,6 +19,7 @@ from dashboard.read.track_views import Replay, WorkerReplay
 from dashboard.security.principal import Principal
 from layouts.controls import data_attrs
 from layouts.shell import page_shell
+from layouts.track_summary import summary_rows
 
 SPEEDS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -126,23 +127,8 @@ def _player(lang: Lang) -> html.Div:
 
 
 def _worker_panel(w: WorkerReplay, view: TracksView, color: str) -> html.Div:
-    lang, tz, s = view.lang, view.tz, w.summary
-    share = s["inside_share"]
-    rows = [
-        (
-            t("tracks.distance", lang),
-            t("tracks.km", lang).format(n=f"{s['distance_m'] / 1000:.2f}"),
-        ),
-        (t("tracks.moving", lang), _duration(s["moving_s"], lang)),
-        (t("tracks.stopped", lang), _duration(s["stopped_s"], lang)),
-        (
-            t("tracks.inside", lang),
-            _duration(s["inside_s"], lang) + ("" if share is None else f"（{share * 100:.0f}%）"),
-        ),
-        (t("tracks.outside", lang), _duration(s["outside_s"], lang)),
-        (t("tracks.coverage", lang), "—" if w.coverage is None else f"{w.coverage * 100:.0f}%"),
-        (t("tracks.silent", lang), str(len(s["silent"]))),
-    ]
+    lang, tz = view.lang, view.tz
+    rows = summary_rows(w, lang, _duration)
     stops = [
         html.Li(
             t("tracks.stop_row", lang).format(
