@@ -127,7 +127,8 @@
     box.className = "geofence";
     box.textContent = L["wall.geofence_loading"];
     this.map.popup(latlng, box);
-    const url = API + "geofence?lon=" + latlng.lng.toFixed(6) + "&lat=" + latlng.lat.toFixed(6);
+    const url = API + "geofence?lon=" + latlng.lng.toFixed(6) + "&lat=" + latlng.lat.toFixed(6) +
+      "&lang=" + this.cfg.lang;
     fetch(url, { credentials: "same-origin" })
       .then((resp) => {
         if (resp.status === 404) return null;
@@ -138,7 +139,7 @@
         box.textContent = "";
         if (!data) { box.textContent = L["wall.geofence_outside"]; return; }
         const now = Date.parse(data.at);
-        this._fenceSection(box, L["wall.geofence_grid"].replace("{code}", data.grid.code), data.grid.inside, now);
+        this._fenceSection(box, data.grid.name, data.grid.inside, now);
         this._fenceSection(box, data.village.name, data.village.inside, now);
         box.dataset.loaded = "1";
       })

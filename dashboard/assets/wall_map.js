@@ -320,6 +320,16 @@
       if (!this.popupLayer) {
         this.popupLayer = L.popup({ className: "geofence-popup", maxWidth: 560, minWidth: 400, autoPan: true });
       }
+      // The boxes drawn over the map's left side (the red villages, the month's points) sit
+      // above the map's panes: the popup is panned clear of them, to their right.
+      const container = this.map.getContainer();
+      const left = container.getBoundingClientRect().left;
+      let clear = 10;
+      container.parentElement.querySelectorAll(".red-list, .wall-points").forEach((box) => {
+        if (box.classList.contains("hidden")) return;
+        clear = Math.max(clear, box.getBoundingClientRect().right - left + 12);
+      });
+      this.popupLayer.options.autoPanPaddingTopLeft = L.point(clear, 10);
       this.popupLayer.setLatLng(latlng).setContent(node).openOn(this.map);
     };
 

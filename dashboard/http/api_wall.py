@@ -7,9 +7,10 @@ a narrower area.
   the same features as ``/villages.geojson``;
 - ``/wall/snapshot?area=`` — the wall's snapshot for that area (no alarms: the banner stays the
   wall's own), rate-limited as a heavy request;
-- ``/wall/geofence?lon=&lat=`` — a click on the map (issue 16): the grid and the village at that
-  point, each with the workers inside now and their dwell time (the grid is the geofence), for
-  principals who may see positions; a heavy request.
+- ``/wall/geofence?lon=&lat=[&lang=]`` — a click on the map (issue 16): the grid (with its
+  name, "阳春村第3网格") and the village at that point, each with the workers inside now and
+  their dwell time (the grid is the geofence), for principals who may see positions; a heavy
+  request.
 
 ``area`` must lie inside the caller's scope (404 otherwise, as for any place it may not see).
 Every answer is gzip-compressed when the browser accepts it (dashboard/http/compression.py), and
@@ -31,12 +32,14 @@ from dashboard.domain.permissions import Permission, Scope
 from dashboard.http.api_reference import _villages
 from dashboard.http.context import context, principal
 from dashboard.http.errors import ApiError
+from dashboard.i18n import normalise_lang
 from dashboard.read.wall import narrowed, wall_view
 from dashboard.security.heavy import heavy
 from dashboard.security.web import require
 from dashboard.services.patrol_stats import geofence_at
 from dashboard.storage.models import Town
 from dashboard.storage.scoping import in_area
+from layouts.case_format import grid_name
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
 _AREA_DIGITS = (4, 6, 9, 12)
@@ -133,5 +136,9 @@ def geofence() -> ResponseReturnValue:
     )
     if answer is None:
         raise ApiError(404, "not_found", "no grid of your area at this point")
+    # A grid has no name of its own: its village's and its number (as everywhere in the product).
+    lang = normalise_lang(request.args.get("lang"), services.config.ui.language)
+    grid, village = answer["grid"], answer["village"]
+    grid["name"] = grid_name(grid["code"], village["code"], village["name"], lang)
     body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
     return _answer(body, "application/json")

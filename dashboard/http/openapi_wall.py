@@ -90,7 +90,7 @@ _INSIDE = array(
 COMPONENTS["WallGeofence"] = obj(
     {
         "at": TIME,
-        "grid": obj({"code": STR, "inside": _INSIDE}),
+        "grid": obj({"code": STR, "name": STR, "inside": _INSIDE}),
         "village": obj({"code": STR, "name": STR, "inside": _INSIDE}),
     }
 )
@@ -144,6 +144,11 @@ def paths() -> dict[str, dict[str, Schema]]:
                         {"type": "number", "minimum": -90, "maximum": 90},
                         "WGS-84",
                         required=True,
+                    ),
+                    query(
+                        "lang",
+                        {"type": "string", "enum": ["zh", "en"]},
+                        "the grid's name in this language (default: the configured one)",
                     ),
                 ],
             )

@@ -9,7 +9,6 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "wall.geofence_loading": ("正在查询在岗网格员…", "Looking up who is here…"),
     "wall.geofence_outside": ("此处不在本辖区网格内", "No grid of this area here"),
     "wall.geofence_error": ("暂时无法查询，请稍后再试", "Not available right now; try again"),
-    "wall.geofence_grid": ("网格 {code}", "Grid {code}"),
     "wall.geofence_count": ("当前在内 {n} 人", "{n} inside now"),
     "wall.geofence_none": ("当前无网格员在内", "Nobody inside now"),
     "wall.geofence_since": ("{t} 进入", "in since {t}"),

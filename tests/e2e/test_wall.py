@@ -1,8 +1,8 @@
 """The wall (/wall) in headless Chromium against ``python run.py``: live feed, a village turning
 red, the emergency alarm, recovery after a server restart, and the 1920×1080 layout.
 
-Set ``GCC_WALL_SCREENSHOTS=<dir>`` to keep the 1920×1080 screenshots (wall-zh.png, wall-en.png)
-of this run; the ones in docs/ show the default 30-day demo (``python run.py``).
+Set ``GCC_WALL_SCREENSHOTS=<dir>`` to keep the 1920×1080 screenshots (wall-zh.png, wall-en.png,
+wall-geofence.png) of this run; the ones in docs/ show the default 30-day demo (``python run.py``).
 """
 
 from __future__ import annotations
@@ -334,7 +334,11 @@ def test_the_wall_fills_1920x1080_without_overflow(
     for left, top, right, bottom in layout["panels"]:
         assert left >= 0 and top >= 0 and right <= 1920 and bottom <= 1080
     assert layout["clipped"] == []
-    path = tmp_path / f"wall-{lang}.png"
+    _keep_screenshot(screen, tmp_path / f"wall-{lang}.png")
+
+
+def _keep_screenshot(screen: Any, path: Path) -> None:
+    """The screen as ``path``; also into ``GCC_WALL_SCREENSHOTS`` when set."""
     screen.save_screenshot(str(path))
     target = os.environ.get("GCC_WALL_SCREENSHOTS")
     if target:
@@ -350,7 +354,9 @@ return [c.x - r.width / 2, c.y - r.height / 2];
 """
 
 
-def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, screen: Any) -> None:
+def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(
+    wall: Wall, screen: Any, tmp_path: Path
+) -> None:
     """The geofence on the wall (issue 16): a worker who has walked inside one grid for the last
     twenty minutes is listed in the popup of a click there, with the time they came in."""
     from datetime import timedelta
@@ -362,7 +368,11 @@ def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, sc
         worker, name, grid = conn.execute(
             "SELECT id, name, grid_code FROM grid_workers ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        geometry = conn.execute("SELECT geometry FROM grids WHERE code = ?", (grid,)).fetchone()[0]
+        geometry, village_code, village = conn.execute(
+            "SELECT g.geometry, v.code, v.name FROM grids g JOIN villages v "
+            "ON v.code = g.village_code WHERE g.code = ?",
+            (grid,),
+        ).fetchone()
     spot = shape(json.loads(geometry)).representative_point()
     now = app_now(wall.app)
     fixes = [
@@ -406,4 +416,6 @@ def test_a_click_on_a_village_shows_who_is_inside_and_their_dwell(wall: Wall, sc
     )
     assert len(mine) == 2, (worker, grid, heads, rows)  # in the grid's list and the village's
     assert mine[0][1] == name and mine[0][2] in {"停留 20 分钟", "停留 21 分钟"}
-    assert heads[0].startswith(f"网格 {grid}")
+    # The grid by its village and number, as everywhere in the product (never its raw code).
+    assert heads[0].startswith(f"{village}第{int(grid[len(village_code) :])}网格"), heads
+    _keep_screenshot(screen, tmp_path / "wall-geofence.png")

@@ -332,6 +332,14 @@ def test_who_is_inside_a_grid_now_and_since_when(tracked: Api) -> None:
     here = click.json
     assert (here["grid"]["code"], here["village"]["code"]) == (grid.code, grid.village_code)
     assert here["village"]["name"] and here["village"]["name"] != grid.village_code
+    number = int(grid.code[len(grid.village_code) :])
+    assert here["grid"]["name"] == f"{here['village']['name']}第{number}网格"
+    english = api.get(
+        "/api/v1/wall/geofence",
+        query_string={"lon": grid.lon, "lat": grid.lat, "lang": "en"},
+        headers=wall,
+    ).json
+    assert english["grid"]["name"] == f"{here['village']['name']} grid {number}"
     (me,) = [w for w in here["grid"]["inside"] if w["worker"] == first.id]
     assert me["dwell_s"] == 20 * 60 and me["name"] == first.name
     assert first.id in [w["worker"] for w in here["village"]["inside"]]
