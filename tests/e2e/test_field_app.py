@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -165,10 +166,19 @@ def _go(phone: Any, page: str) -> None:
 
 
 def _tap(phone: Any, css: str) -> None:
-    """A tap on a button that may lie under the tab bar: scrolled to the middle first."""
-    button = phone.find_element(By.CSS_SELECTOR, css)
-    phone.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
+    """A tap on a button that may lie under the tab bar: scrolled to the middle first. A live
+    update may redraw the list between finding the button and tapping it (the old element is
+    then stale and nothing was tapped): it is found again."""
+
+    def tap(b: Any) -> bool:
+        button = b.find_element(By.CSS_SELECTOR, css)
+        b.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+        return True
+
+    WebDriverWait(
+        phone, 20, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(tap)
 
 
 def _place(phone: Any, lon: float, lat: float) -> None:
